@@ -1,0 +1,358 @@
+package fakeentra
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openrestore/portal/demotenant"
+)
+
+// User is an account of the tenant that the sign-in page offers.
+type User struct {
+	OID         string
+	Name        string
+	UPN         string
+	Description string // shown under the name on the account picker, e.g. the person's role
+}
+
+// Options configures the issuer. Zero values give the Contoso demo tenant.
+type Options struct {
+	// BaseURL is scheme://host[:port] under which the issuer is reachable; the
+	// issuer is BaseURL/<TenantID>/v2.0. Start fills it from the listener.
+	BaseURL string
+	// TenantID is the tenant's GUID (the tid claim). Default: the demo tenant.
+	TenantID string
+	// TenantName is shown on the sign-in page.
+	TenantName string
+	// ApplicationID is the one registered application (the Restore Portal app).
+	// Access tokens for its API carry aud=api://<ApplicationID>.
+	ApplicationID string
+	// ClientSecret is the application's secret. Default: a random one, see ClientSecret().
+	ClientSecret string
+	// RedirectURIs are the registered redirect URIs. Like Entra for localhost,
+	// http redirect URIs on a loopback host are accepted on any port.
+	RedirectURIs []string
+	// Users are the accounts on the sign-in page. Default: the demo tenant's people.
+	Users []User
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// Lifetimes. Defaults: access and ID tokens 1 h, refresh tokens 24 h, codes 10 min.
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	CodeLifetime         time.Duration
+}
+
+// Server is the fake issuer; it is an http.Handler.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+	srv  *http.Server
+	ln   net.Listener
+
+	mu            sync.Mutex
+	key           *rsa.PrivateKey
+	kid           string
+	retiredKeys   map[string]*rsa.PrivateKey // still published in the JWKS after RotateKeys
+	codes         map[string]*authCode
+	refresh       map[string]*refreshGrant
+	revokedBefore map[string]time.Time // oid → refresh tokens issued before this are revoked
+	tamperID      Tamper
+	tamperAccess  Tamper
+	tokenCalls    int
+	logouts       []Logout
+}
+
+// Logout records one end-session request.
+type Logout struct {
+	ClientID              string
+	PostLogoutRedirectURI string
+	LogoutHint            string
+	IDTokenHint           bool
+}
+
+// New returns an issuer for opts. BaseURL is required.
+func New(opts Options) (*Server, error) {
+	if opts.BaseURL == "" {
+		return nil, errors.New("fakeentra: BaseURL is required")
+	}
+	if _, err := url.Parse(opts.BaseURL); err != nil {
+		return nil, fmt.Errorf("fakeentra: BaseURL: %w", err)
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	demo := demotenant.Contoso()
+	if opts.TenantID == "" {
+		opts.TenantID = demo.ID
+		if opts.TenantName == "" {
+			opts.TenantName = demo.Name
+		}
+	}
+	if opts.TenantName == "" {
+		opts.TenantName = "Your organisation"
+	}
+	if opts.ApplicationID == "" {
+		opts.ApplicationID = demo.ApplicationID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = randomString(30)
+	}
+	if len(opts.Users) == 0 {
+		for _, u := range demo.Users {
+			opts.Users = append(opts.Users, User{OID: u.OID, Name: u.DisplayName, UPN: u.UPN, Description: string(u.Role)})
+		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.AccessTokenLifetime == 0 {
+		opts.AccessTokenLifetime = time.Hour
+	}
+	if opts.IDTokenLifetime == 0 {
+		opts.IDTokenLifetime = time.Hour
+	}
+	if opts.RefreshTokenLifetime == 0 {
+		opts.RefreshTokenLifetime = 24 * time.Hour
+	}
+	if opts.CodeLifetime == 0 {
+		opts.CodeLifetime = 10 * time.Minute
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("fakeentra: generate key: %w", err)
+	}
+	s := &Server{
+		opts: opts, key: key, kid: randomString(16),
+		retiredKeys:   map[string]*rsa.PrivateKey{},
+		codes:         map[string]*authCode{},
+		refresh:       map[string]*refreshGrant{},
+		revokedBefore: map[string]time.Time{},
+	}
+	s.routes()
+	return s, nil
+}
+
+// Start listens on addr (for example "127.0.0.1:0") and serves the issuer
+// until Close. An empty opts.BaseURL becomes http://<listen address>.
+func Start(addr string, opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fakeentra: listen: %w", err)
+	}
+	if opts.BaseURL == "" {
+		opts.BaseURL = "http://" + ln.Addr().String()
+	}
+	s, err := New(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops a server started with Start.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Close()
+}
+
+// URL is the base URL (scheme://host:port).
+func (s *Server) URL() string { return s.opts.BaseURL }
+
+// Authority is the tenant-specific authority, <base>/<tid>, as MSAL names it.
+func (s *Server) Authority() string { return s.opts.BaseURL + "/" + s.opts.TenantID }
+
+// Issuer is the v2.0 issuer, <base>/<tid>/v2.0.
+func (s *Server) Issuer() string { return s.Authority() + "/v2.0" }
+
+// TenantID is the tenant's GUID.
+func (s *Server) TenantID() string { return s.opts.TenantID }
+
+// ApplicationID is the registered application's client id.
+func (s *Server) ApplicationID() string { return s.opts.ApplicationID }
+
+// ClientSecret is the application's secret.
+func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
+
+// Users lists the accounts of the tenant.
+func (s *Server) Users() []User { return append([]User(nil), s.opts.Users...) }
+
+// TokenRequests counts the requests the token endpoint has received.
+func (s *Server) TokenRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenCalls
+}
+
+// Logouts lists the end-session requests received.
+func (s *Server) Logouts() []Logout {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Logout(nil), s.logouts...)
+}
+
+// RevokeRefreshTokens revokes every refresh token issued so far to the user
+// with this OID, as "Revoke sessions" does in the Entra admin centre.
+func (s *Server) RevokeRefreshTokens(oid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revokedBefore[oid] = s.opts.Now().Add(time.Second)
+}
+
+// RotateKeys starts signing with a new key; the old one stays in the JWKS.
+func (s *Server) RotateKeys() error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retiredKeys[s.kid] = s.key
+	s.key, s.kid = key, randomString(16)
+	return nil
+}
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.tenant(s.discovery))
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.tenant(s.jwks))
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.tenant(s.authorize))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", s.tenant(s.authorize))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.tenant(s.token))
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.tenant(s.logout))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/logout", s.tenant(s.logout))
+	s.mux = mux
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	s.mux.ServeHTTP(w, r)
+}
+
+// tenant refuses paths for any tenant but ours, as Entra does for an unknown tenant.
+func (s *Server) tenant(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.PathValue("tenant"), s.opts.TenantID) {
+			oauthError(w, http.StatusBadRequest, "invalid_tenant", 90002,
+				fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID.", r.PathValue("tenant")), s.opts.Now())
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	base := s.Authority()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                s.Issuer(),
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"request_uri_parameter_supported":       false,
+		"http_logout_supported":                 true,
+		"frontchannel_logout_supported":         true,
+		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+			"msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver",
+			"at_hash", "c_hash", "email"},
+		"tenant_region_scope":           "EU",
+		"cloud_instance_name":           "microsoftonline.com",
+		"cloud_graph_host_name":         "graph.windows.net",
+		"msgraph_host":                  "graph.microsoft.com",
+		"rbac_url":                      "https://pas.windows.net",
+		"kerberos_endpoint":             base + "/kerberos",
+		"device_authorization_endpoint": base + "/oauth2/v2.0/devicecode",
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// oauthError writes an error in the shape of Entra's token endpoint.
+func oauthError(w http.ResponseWriter, status int, code string, aadsts int, description string, now time.Time) {
+	trace := randomUUID()
+	writeJSON(w, status, map[string]any{
+		"error": code,
+		"error_description": fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s",
+			aadsts, description, trace, randomUUID(), now.UTC().Format("2006-01-02 15:04:05Z")),
+		"error_codes":    []int{aadsts},
+		"timestamp":      now.UTC().Format("2006-01-02 15:04:05Z"),
+		"trace_id":       trace,
+		"correlation_id": randomUUID(),
+		"error_uri":      fmt.Sprintf("https://login.microsoftonline.com/error?code=%d", aadsts),
+	})
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func randomUUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// isLoopbackRedirect reports whether u is an http(s) URL on a loopback host,
+// which Entra accepts on any port for native and development redirects.
+func isLoopbackRedirect(u *url.URL) bool {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redirectAllowed reports whether raw is a registered redirect URI or a loopback one.
+func (s *Server) redirectAllowed(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	for _, r := range s.opts.RedirectURIs {
+		if r == raw {
+			return true
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Fragment != "" || u.User != nil {
+		return false
+	}
+	return isLoopbackRedirect(u)
+}

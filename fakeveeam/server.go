@@ -1,0 +1,278 @@
+package fakeveeam
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/openrestore/portal/demotenant"
+)
+
+// Options configures the server. Zero values give the Contoso demo organisation.
+type Options struct {
+	// BaseURL is scheme://host[:port] of this server; Start fills it from the listener.
+	BaseURL string
+	// EntraAuthority is the tenant-specific authority of the Entra ID issuer,
+	// <base>/<tid>; its issuer is <authority>/v2.0. RestorePortalSettings names it.
+	EntraAuthority string
+	// Tenant is the backed-up organisation. Default: demotenant.Contoso().
+	Tenant *demotenant.Tenant
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// TokenLifetime is the operator access token lifetime. Default 60 min, as VB365's AuthTokenLifeTime.
+	TokenLifetime time.Duration
+	// RefreshTokenLifetime is not documented for VB365 (api-notes §1.1); default 24 h.
+	RefreshTokenLifetime time.Duration
+	// SessionIdleTimeout stops a restore session nobody has used for this long. Default 30 min.
+	SessionIdleTimeout time.Duration
+	// Latency is added to every request.
+	Latency time.Duration
+	// OAuthTokenErrors makes /token answer failures OWIN-style,
+	// {"error","error_description"}, instead of RESTExceptionInfo (api-notes §1.1).
+	OAuthTokenErrors bool
+	// HTTPClient fetches the issuer's discovery document and keys. Default: a client with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Server is the fake VB365 server; it is an http.Handler.
+type Server struct {
+	opts Options
+	dir  *directory
+	mux  *http.ServeMux
+	srv  *http.Server
+
+	verifierMu sync.Mutex
+	verifier   *oidc.IDTokenVerifier
+
+	mu       sync.Mutex
+	access   map[string]*grant
+	refresh  map[string]*grant
+	sessions map[string]*restoreSession
+	faults   []*faultEntry
+	requests []Request
+	tokenReq map[string]int
+}
+
+// New returns a server for opts.
+func New(opts Options) (*Server, error) {
+	if opts.BaseURL == "" {
+		return nil, errors.New("fakeveeam: BaseURL is required")
+	}
+	if opts.EntraAuthority == "" {
+		return nil, errors.New("fakeveeam: EntraAuthority is required")
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	opts.EntraAuthority = strings.TrimSuffix(strings.TrimSuffix(opts.EntraAuthority, "/"), "/v2.0")
+	if opts.Tenant == nil {
+		t := demotenant.Contoso()
+		opts.Tenant = &t
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.TokenLifetime == 0 {
+		opts.TokenLifetime = time.Hour
+	}
+	if opts.RefreshTokenLifetime == 0 {
+		opts.RefreshTokenLifetime = 24 * time.Hour
+	}
+	if opts.SessionIdleTimeout == 0 {
+		opts.SessionIdleTimeout = 30 * time.Minute
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	s := &Server{
+		opts:     opts,
+		dir:      newDirectory(*opts.Tenant),
+		access:   map[string]*grant{},
+		refresh:  map[string]*grant{},
+		sessions: map[string]*restoreSession{},
+		tokenReq: map[string]int{},
+	}
+	s.routes()
+	return s, nil
+}
+
+// Start listens on addr and serves until Close. An empty opts.BaseURL becomes http://<listen address>.
+func Start(addr string, opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fakeveeam: listen: %w", err)
+	}
+	if opts.BaseURL == "" {
+		opts.BaseURL = "http://" + ln.Addr().String()
+	}
+	s, err := New(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops a server started with Start, cutting open connections.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Close()
+}
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return s.opts.BaseURL }
+
+// Tenant is the organisation the server backs up.
+func (s *Server) Tenant() demotenant.Tenant { return s.dir.org }
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v8/RestorePortalSettings", s.restorePortalSettings)
+	m.HandleFunc("POST /v8/token", s.token)
+	m.HandleFunc("POST /v8/token/logout", s.authed(s.logout))
+	m.HandleFunc("GET /v8/Organization/LoggedInUser", s.authed(s.loggedInUser))
+	m.HandleFunc("GET /v8/Organization/LoggedInUser/OperatorInfo", s.authed(s.operatorInfo))
+	m.HandleFunc("GET /v8/Organization/LoggedInUser/EffectiveScope", s.authed(s.effectiveScope))
+	m.HandleFunc("GET /v8/Organization/LoggedInUser/RestorePoints", s.authed(s.restorePoints))
+	m.HandleFunc("POST /v8/Organization/OperatorExplore", s.authed(s.operatorExplore))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}", s.authed(s.getSession))
+	m.HandleFunc("POST /v8/RestoreSessions/{restoreSessionId}/Stop", s.authed(s.stopSession))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/Events", s.authed(s.sessionEvents))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes", s.authed(s.inSession("Vex", s.mailboxes)))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives", s.authed(s.inSession("Veod", s.oneDrives)))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/Organization/Sites", s.authed(s.inSession("Vesp", s.sites)))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/organization/teams", s.authed(s.inSession("Vet", s.teams)))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))
+	})
+	s.mux = m
+}
+
+// ServeHTTP implements http.Handler: latency, injected faults, the request log, then the route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		owner := s.bearerOwner(r)
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{
+			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, User: owner, Status: rec.status,
+		})
+		s.mu.Unlock()
+	}()
+	if s.opts.Latency > 0 && !sleep(r.Context(), s.opts.Latency) {
+		return
+	}
+	if s.applyFault(rec, r) {
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// Request is one request the server received, for tests.
+type Request struct {
+	Method   string
+	Path     string
+	RawQuery string
+	User     string // OID of the operator whose bearer token came with it, if valid
+	Status   int
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests forgets the requests received so far.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Server) restorePortalSettings(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, restorePortalSettings{
+		ApplicationID:    s.dir.org.ApplicationID,
+		MSALAuthorityURI: s.opts.EntraAuthority,
+		RestorePortalURI: s.opts.BaseURL + "/",
+		IsEnabled:        true,
+	})
+}
+
+type restorePortalSettings struct {
+	ApplicationID    string `json:"applicationId"`
+	MSALAuthorityURI string `json:"msalAuthorityUri"`
+	RestorePortalURI string `json:"restorePortalUri"`
+	IsEnabled        bool   `json:"isEnabled"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", "encoding failed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// stableID derives a UUID from names, so seeded objects keep their ids across runs.
+func stableID(parts ...string) string {
+	sum := sha1.Sum([]byte("fakeveeam/" + strings.Join(parts, "/")))
+	sum[6] = sum[6]&0x0f | 0x50
+	sum[8] = sum[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
