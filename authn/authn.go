@@ -1,0 +1,264 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Config configures an Authenticator.
+type Config struct {
+	// ClientID and Authority identify the Entra application and tenant
+	// (https://login.microsoftonline.com/<tenant id>). When either is empty,
+	// Discover supplies them at first use.
+	ClientID  string
+	Authority string
+	// Discover returns the application id and authority, typically from
+	// VB365's Restore Portal settings. It is retried until it succeeds.
+	Discover func(ctx context.Context) (clientID, authority string, err error)
+	// ClientSecret is the application's secret.
+	ClientSecret string
+	// RedirectURL is the registered callback, <public URL>/auth/callback.
+	RedirectURL string
+	// PostLogoutRedirectURL is where Entra returns the browser after sign-out;
+	// it must be registered as a redirect URI too.
+	PostLogoutRedirectURL string
+	// HTTPClient reaches Entra (discovery, keys, token endpoint). It needs a timeout.
+	HTTPClient *http.Client
+	// IdleTimeout ends a session unused for this long; Lifetime ends any session
+	// this long after sign-in. Defaults: 30 min and 8 h.
+	IdleTimeout time.Duration
+	Lifetime    time.Duration
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// Logger receives security events (authn_login_success, authn_login_fail,
+	// session_expired, session_logout, ...). Tokens and codes are never logged.
+	Logger *slog.Logger
+}
+
+// Exchanger turns Entra access tokens into VB365 operator tokens. Errors that
+// mean "refused for good" (bad assertion, unknown or revoked refresh token)
+// must wrap ErrRejected; anything else counts as a passing failure.
+type Exchanger interface {
+	Exchange(ctx context.Context, userID, tenantID, assertion string) (Grant, error)
+	Refresh(ctx context.Context, refreshToken string) (Grant, error)
+	Logout(ctx context.Context, accessToken string) error
+}
+
+// Grant is a VB365 operator token pair.
+type Grant struct {
+	AccessToken  string
+	RefreshToken string
+	Expiry       time.Time
+	Lifetime     time.Duration
+}
+
+// Errors.
+var (
+	// ErrRejected marks an Exchanger error as final: the grant was refused.
+	ErrRejected = errors.New("authn: grant rejected")
+	// ErrNoSession: nobody is signed in.
+	ErrNoSession = errors.New("authn: not signed in")
+	// ErrSessionExpired: the session ran out (idle or absolute timeout).
+	ErrSessionExpired = errors.New("authn: session expired")
+	// ErrReauthenticate: the tokens can no longer be renewed; the session is
+	// ended and the user must sign in again.
+	ErrReauthenticate = errors.New("authn: sign-in required")
+	// ErrUnavailable: Entra ID cannot be reached or answered wrongly.
+	ErrUnavailable = errors.New("authn: identity provider unavailable")
+)
+
+// Authenticator signs users in and holds their tokens. It is safe for concurrent use.
+type Authenticator struct {
+	cfg      Config
+	sessions *scs.SessionManager
+	veeam    Exchanger
+	log      *slog.Logger
+
+	mu          sync.Mutex
+	prov        *provider
+	lastTry     time.Time
+	lastErr     error
+	renewFlight singleflight.Group
+	renewed     map[string]renewal
+}
+
+// renewal remembers a finished renewal briefly, for requests that loaded the
+// old tokens before it finished.
+type renewal struct {
+	veeam *tokenState
+	entra *tokenState
+	at    time.Time
+}
+
+// New returns an Authenticator storing its state in sessions.
+func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authenticator, error) {
+	var problems []string
+	if cfg.ClientSecret == "" {
+		problems = append(problems, "a client secret is required")
+	}
+	if _, err := url.ParseRequestURI(cfg.RedirectURL); err != nil || cfg.RedirectURL == "" {
+		problems = append(problems, "the redirect URL must be absolute")
+	}
+	if cfg.PostLogoutRedirectURL == "" {
+		problems = append(problems, "the post-logout redirect URL is required")
+	}
+	if (cfg.ClientID == "" || cfg.Authority == "") && cfg.Discover == nil {
+		problems = append(problems, "either the client id and authority or a Discover function are required")
+	}
+	if cfg.Authority != "" {
+		if _, err := CheckAuthority(cfg.Authority); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if cfg.HTTPClient == nil || cfg.HTTPClient.Timeout == 0 {
+		problems = append(problems, "an HTTP client with a timeout is required")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("authn: %s", strings.Join(problems, "; "))
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = 8 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Authenticator{cfg: cfg, sessions: sessions, veeam: veeam, log: cfg.Logger, renewed: map[string]renewal{}}, nil
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// CheckAuthority validates a tenant-specific Entra authority and returns its
+// tenant id. Multi-tenant authorities (common, organizations, consumers) are
+// refused: the issuer must be pinned to one tenant.
+func CheckAuthority(raw string) (tenantID string, err error) {
+	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("the authority %q is not an absolute URL", raw)
+	}
+	host := u.Hostname()
+	loopback := host == "localhost" || net.ParseIP(host).IsLoopback()
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
+		return "", fmt.Errorf("the authority %q must use https", raw)
+	}
+	tenant := strings.TrimPrefix(u.Path, "/")
+	switch strings.ToLower(tenant) {
+	case "common", "organizations", "consumers":
+		return "", fmt.Errorf("the authority %q is multi-tenant: use the tenant-specific authority https://login.microsoftonline.com/<tenant id>", raw)
+	}
+	if !guidPattern.MatchString(tenant) {
+		return "", fmt.Errorf("the authority %q must end in the tenant id (a GUID), as in https://login.microsoftonline.com/<tenant id>", raw)
+	}
+	return strings.ToLower(tenant), nil
+}
+
+// provider is what discovery gives: the pinned issuer's endpoints and keys.
+type provider struct {
+	clientID   string
+	tenantID   string
+	issuer     string
+	verifier   *oidc.IDTokenVerifier
+	oauth      oauth2.Config
+	endSession string
+}
+
+// retryDiscovery is how long a failed discovery is remembered before the next try.
+const retryDiscovery = 5 * time.Second
+
+// provider discovers the issuer once; until it succeeds, it retries at most
+// every few seconds and reports ErrUnavailable in between.
+func (a *Authenticator) provider(ctx context.Context) (*provider, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.prov != nil {
+		return a.prov, nil
+	}
+	now := a.cfg.Now()
+	if a.lastErr != nil && now.Sub(a.lastTry) < retryDiscovery {
+		return nil, a.lastErr
+	}
+	a.lastTry = now
+	p, err := a.discover(ctx)
+	if err != nil {
+		a.lastErr = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, a.lastErr
+	}
+	a.prov, a.lastErr = p, nil
+	return p, nil
+}
+
+func (a *Authenticator) discover(ctx context.Context) (*provider, error) {
+	clientID, authority := a.cfg.ClientID, a.cfg.Authority
+	if clientID == "" || authority == "" {
+		id, auth, err := a.cfg.Discover(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("discover application: %w", err)
+		}
+		if clientID == "" {
+			clientID = id
+		}
+		if authority == "" {
+			authority = auth
+		}
+	}
+	if !guidPattern.MatchString(clientID) {
+		return nil, fmt.Errorf("the application id %q is not a GUID", clientID)
+	}
+	tenantID, err := CheckAuthority(authority)
+	if err != nil {
+		return nil, err
+	}
+	issuer := strings.TrimSuffix(authority, "/") + "/v2.0"
+	// The key set outlives this request; the client's timeout bounds each fetch.
+	op, err := oidc.NewProvider(oidc.ClientContext(context.Background(), a.cfg.HTTPClient), issuer)
+	if err != nil {
+		return nil, fmt.Errorf("discover %s: %w", issuer, err)
+	}
+	var extra struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := op.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("discover %s: %w", issuer, err)
+	}
+	ep := op.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInParams
+	return &provider{
+		clientID: clientID, tenantID: tenantID, issuer: issuer, endSession: extra.EndSession,
+		verifier: op.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{oidc.RS256}, Now: a.cfg.Now}),
+		oauth: oauth2.Config{
+			ClientID: clientID, ClientSecret: a.cfg.ClientSecret, Endpoint: ep, RedirectURL: a.cfg.RedirectURL,
+			Scopes: []string{oidc.ScopeOpenID, "profile", oidc.ScopeOfflineAccess, "api://" + clientID + "/access_as_user"},
+		},
+	}, nil
+}
+
+// Ready reports whether the identity provider has been discovered, trying
+// once more if it has not.
+func (a *Authenticator) Ready(ctx context.Context) bool {
+	_, err := a.provider(ctx)
+	return err == nil
+}
+
+// httpContext makes the oauth2 library use the configured client.
+func (a *Authenticator) httpContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
+}

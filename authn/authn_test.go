@@ -1,0 +1,745 @@
+package authn
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeentra"
+)
+
+const (
+	adele = "AdeleV@contoso.onmicrosoft.com"
+	megan = "MeganB@contoso.onmicrosoft.com"
+)
+
+// clock is a settable clock shared by the issuer and the Authenticator.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// stubVeeam is an Exchanger that checks the assertions it gets and counts calls.
+type stubVeeam struct {
+	t   *testing.T
+	now func() time.Time
+
+	mu                            sync.Mutex
+	exchanges, refreshes, logouts int
+	exchangeErr, refreshErr       error
+	refreshGate                   chan struct{}
+	issued                        int
+	loggedOut                     []string
+}
+
+func (s *stubVeeam) grant() Grant {
+	s.issued++
+	n := s.issued
+	return Grant{AccessToken: fmt.Sprintf("veeam-at-%d", n), RefreshToken: fmt.Sprintf("veeam-rt-%d", n),
+		Expiry: s.now().Add(time.Hour), Lifetime: time.Hour}
+}
+
+func (s *stubVeeam) Exchange(_ context.Context, oid, tid, assertion string) (Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exchanges++
+	var claims struct {
+		Aud string `json:"aud"`
+		Scp string `json:"scp"`
+		OID string `json:"oid"`
+		TID string `json:"tid"`
+	}
+	parts := strings.Split(assertion, ".")
+	if len(parts) == 3 {
+		b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		json.Unmarshal(b, &claims)
+	}
+	if claims.Aud != "api://"+demotenant.ApplicationID || claims.Scp != "access_as_user" || claims.OID != oid || claims.TID != tid {
+		s.t.Errorf("the assertion is not an access token for the Restore Portal API of %s.%s: %+v", oid, tid, claims)
+	}
+	if s.exchangeErr != nil {
+		return Grant{}, s.exchangeErr
+	}
+	return s.grant(), nil
+}
+
+func (s *stubVeeam) Refresh(ctx context.Context, rt string) (Grant, error) {
+	s.mu.Lock()
+	s.refreshes++
+	gate := s.refreshGate
+	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refreshErr != nil {
+		return Grant{}, s.refreshErr
+	}
+	return s.grant(), nil
+}
+
+func (s *stubVeeam) Logout(_ context.Context, at string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logouts++
+	s.loggedOut = append(s.loggedOut, at)
+	return nil
+}
+
+func (s *stubVeeam) counts() (exchanges, refreshes, logouts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exchanges, s.refreshes, s.logouts
+}
+
+type harness struct {
+	t        *testing.T
+	entra    *fakeentra.Server
+	auth     *Authenticator
+	sessions *scs.SessionManager
+	store    *memstore.MemStore
+	veeam    *stubVeeam
+	clock    *clock
+	srv      *httptest.Server
+}
+
+func newHarness(t *testing.T, users ...fakeentra.User) *harness {
+	t.Helper()
+	clk := &clock{now: time.Now().Truncate(time.Second)}
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now, Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { entra.Close() })
+	h := &harness{t: t, entra: entra, clock: clk, store: memstore.NewWithCleanupInterval(0)}
+	h.veeam = &stubVeeam{t: t, now: clk.Now}
+	h.sessions = scs.New()
+	h.sessions.Store = h.store
+	h.sessions.Cookie.Name = "__Host-session"
+	h.sessions.Cookie.Secure = true
+	h.sessions.Lifetime = 8 * time.Hour
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		to, err := h.auth.Begin(r.Context(), r.URL.Query().Get("return_to"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusFound)
+	})
+	mux.HandleFunc("GET /auth/callback", func(w http.ResponseWriter, r *http.Request) {
+		to, err := h.auth.Finish(r.Context(), r.URL.Query())
+		var le *LoginError
+		if errors.As(err, &le) {
+			http.Error(w, le.Reason, le.Status)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		u, err := h.auth.User(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "%s %s %s", u.OID, u.TenantID, u.UPN)
+	})
+	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
+		// As the portal does on every request: who is it (which counts as use), then the token.
+		if _, err := h.auth.User(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		tok, err := h.auth.Token(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, tok)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, h.auth.SignOut(r.Context()), http.StatusSeeOther)
+	})
+	h.srv = httptest.NewServer(h.sessions.LoadAndSave(mux))
+	t.Cleanup(h.srv.Close)
+	h.auth, err = New(Config{
+		Discover: func(context.Context) (string, string, error) {
+			return entra.ApplicationID(), entra.Authority(), nil
+		},
+		ClientSecret: entra.ClientSecret(), RedirectURL: h.srv.URL + "/auth/callback",
+		PostLogoutRedirectURL: h.srv.URL + "/signed-out",
+		HTTPClient:            &http.Client{Timeout: 10 * time.Second}, Now: clk.Now,
+		IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
+		Logger: slog.New(slog.DiscardHandler),
+	}, h.sessions, h.veeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// loopbackJar keeps Secure cookies for http://127.0.0.1 as browsers do for
+// loopback addresses (Go's cookiejar only sends them over https).
+type loopbackJar struct{ inner *cookiejar.Jar }
+
+func secureURL(u *url.URL) *url.URL {
+	c := *u
+	c.Scheme = "https"
+	return &c
+}
+
+func (j loopbackJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.inner.SetCookies(secureURL(u), cs) }
+func (j loopbackJar) Cookies(u *url.URL) []*http.Cookie        { return j.inner.Cookies(secureURL(u)) }
+
+type browser struct {
+	h *harness
+	c *http.Client
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, c: &http.Client{
+		Jar: loopbackJar{jar}, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *browser) get(raw string) *http.Response {
+	b.h.t.Helper()
+	resp, err := b.c.Get(raw)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func (b *browser) body(raw string) (int, string) {
+	b.h.t.Helper()
+	resp, err := b.c.Get(raw)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(data))
+}
+
+func (b *browser) sessionCookie() string {
+	for _, c := range b.c.Jar.Cookies(mustParse(b.h.srv.URL)) {
+		if c.Name == "__Host-session" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func mustParse(raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// authorize starts a sign-in and returns Entra's authorize URL.
+func (b *browser) authorize(returnTo string) *url.URL {
+	b.h.t.Helper()
+	resp := b.get(b.h.srv.URL + "/login?return_to=" + url.QueryEscape(returnTo))
+	if resp.StatusCode != http.StatusFound {
+		b.h.t.Fatalf("login: %d", resp.StatusCode)
+	}
+	return mustParse(resp.Header.Get("Location"))
+}
+
+// pick chooses an account on the sign-in page and returns the callback URL Entra redirects to.
+func (b *browser) pick(authURL *url.URL, upn string) *url.URL {
+	b.h.t.Helper()
+	form := authURL.Query()
+	form.Set("account", demotenant.ID("user", upn))
+	resp, err := b.c.PostForm(authURL.Scheme+"://"+authURL.Host+authURL.Path, form)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		b.h.t.Fatalf("pick: %d", resp.StatusCode)
+	}
+	return mustParse(resp.Header.Get("Location"))
+}
+
+func (b *browser) signIn(upn, returnTo string) *http.Response {
+	b.h.t.Helper()
+	return b.get(b.pick(b.authorize(returnTo), upn).String())
+}
+
+func (b *browser) whoami() (int, string) { return b.body(b.h.srv.URL + "/me") }
+
+func TestSignIn(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	auth := b.authorize("/sessions/x")
+	planted := b.sessionCookie()
+	if planted == "" {
+		t.Fatal("no session for the sign-in transaction")
+	}
+	resp := b.get(b.pick(auth, adele).String())
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/sessions/x" {
+		t.Fatalf("callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	status, me := b.whoami()
+	want := demotenant.ID("user", adele) + " " + demotenant.TenantID + " " + adele
+	if status != 200 || me != want {
+		t.Errorf("whoami = %d %q, want %q", status, me, want)
+	}
+	// Fixation: the id in use after sign-in is new, and the old one is gone from the store.
+	if b.sessionCookie() == planted {
+		t.Error("the session id was not renewed at sign-in")
+	}
+	if _, found, _ := h.store.Find(planted); found {
+		t.Error("the pre-sign-in session is still in the store")
+	}
+	if ex, _, _ := h.veeam.counts(); ex != 1 {
+		t.Errorf("operator grants = %d, want 1", ex)
+	}
+}
+
+func TestAuthorizeRequest(t *testing.T) {
+	h := newHarness(t)
+	seen := map[string]bool{}
+	for i := range 1000 {
+		ctx, err := h.sessions.Load(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := h.auth.Begin(ctx, "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := mustParse(raw).Query()
+		if i == 0 {
+			if q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" ||
+				len(q.Get("code_challenge")) != 43 || q.Get("response_mode") == "form_post" ||
+				!strings.Contains(q.Get("scope"), "api://"+demotenant.ApplicationID+"/access_as_user") {
+				t.Fatalf("authorize URL = %s", raw)
+			}
+		}
+		for _, k := range []string{"state", "nonce", "code_challenge"} {
+			v := q.Get(k)
+			if len(v) < 22 || seen[k+v] {
+				t.Fatalf("%s %q is short or repeated", k, v)
+			}
+			seen[k+v] = true
+		}
+	}
+}
+
+func TestBadCallbacksRedeemNothing(t *testing.T) {
+	h := newHarness(t)
+	other := h.browser()
+	foreign := other.pick(other.authorize("/"), megan)
+
+	tests := []struct {
+		name   string
+		mangle func(q url.Values)
+		before func(b *browser)
+		status int
+	}{
+		{"missing state", func(q url.Values) { q.Del("state") }, nil, 400},
+		{"empty state", func(q url.Values) { q.Set("state", "") }, nil, 400},
+		{"mismatched state", func(q url.Values) { q.Set("state", "not-the-state") }, nil, 400},
+		{"tampered state", func(q url.Values) { q.Set("state", flipLast(q.Get("state"))) }, nil, 400},
+		{"foreign session's state", func(q url.Values) {
+			q.Set("state", foreign.Query().Get("state"))
+			q.Set("code", foreign.Query().Get("code"))
+		}, nil, 400},
+		{"expired transaction", nil, func(*browser) { h.clock.Advance(11 * time.Minute) }, 400},
+		{"missing code", func(q url.Values) { q.Del("code") }, nil, 400},
+		{"no session cookie", nil, func(b *browser) { b.c.Jar, _ = cookiejar.New(nil) }, 400},
+		{"entra error", func(q url.Values) {
+			q.Del("code")
+			q.Set("error", "invalid_request")
+			q.Set("error_description", "<script>alert(1)</script>")
+		}, nil, 400},
+		{"user declined", func(q url.Values) { q.Del("code"); q.Set("error", "access_denied") }, nil, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := h.browser()
+			cb := b.pick(b.authorize("/"), adele)
+			q := cb.Query()
+			if tt.mangle != nil {
+				tt.mangle(q)
+			}
+			cb.RawQuery = q.Encode()
+			if tt.before != nil {
+				tt.before(b)
+			}
+			calls := h.entra.TokenRequests()
+			resp := b.get(cb.String())
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if n := h.entra.TokenRequests() - calls; n != 0 {
+				t.Errorf("the token endpoint got %d calls", n)
+			}
+			for _, c := range resp.Cookies() {
+				if c.Name == "__Host-session" && c.Value != "" && c.MaxAge >= 0 {
+					t.Errorf("a session cookie was set: %v", c)
+				}
+			}
+			if status, _ := b.whoami(); status != http.StatusUnauthorized {
+				t.Error("a session exists after the failed sign-in")
+			}
+		})
+		// Undo the time travel of the expiry case.
+		h.clock.mu.Lock()
+		h.clock.now = time.Now().Truncate(time.Second)
+		h.clock.mu.Unlock()
+	}
+}
+
+func flipLast(s string) string {
+	if strings.HasSuffix(s, "A") {
+		return s[:len(s)-1] + "B"
+	}
+	return s[:len(s)-1] + "A"
+}
+
+func TestReplayedCallbackIsRefused(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	cb := b.pick(b.authorize("/"), adele)
+	if resp := b.get(cb.String()); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first callback: %d", resp.StatusCode)
+	}
+	calls := h.entra.TokenRequests()
+	if resp := b.get(cb.String()); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("replayed callback: %d, want 400", resp.StatusCode)
+	}
+	if h.entra.TokenRequests() != calls {
+		t.Error("the replayed code was sent to the token endpoint")
+	}
+}
+
+func TestCodeReuseAndWrongVerifier(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	first := b.pick(b.authorize("/"), adele)
+	second := b.authorize("/") // another tab: a second transaction with its own verifier
+	// The first code presented with the second transaction's state: its verifier does not match.
+	q := first.Query()
+	q.Set("state", second.Query().Get("state"))
+	forged := *first
+	forged.RawQuery = q.Encode()
+	if resp := b.get(forged.String()); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("code with another transaction's verifier: %d, want 400", resp.StatusCode)
+	}
+	if status, _ := b.whoami(); status != http.StatusUnauthorized {
+		t.Error("signed in with a mismatched verifier")
+	}
+	// The code was spent by that attempt; the genuine callback cannot reuse it.
+	if resp := b.get(first.String()); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("reused code: %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestTamperedIDTokensAreRefused(t *testing.T) {
+	h := newHarness(t)
+	for _, tamper := range []fakeentra.Tamper{
+		fakeentra.TamperIssuer, fakeentra.TamperAudience, fakeentra.TamperExtraAudience, fakeentra.TamperExpired,
+		fakeentra.TamperNotYetValid, fakeentra.TamperAlgNone, fakeentra.TamperHS256, fakeentra.TamperUnknownKey,
+		fakeentra.TamperSignature, fakeentra.TamperNoNonce, fakeentra.TamperNonce, fakeentra.TamperTenant,
+	} {
+		t.Run(string(tamper), func(t *testing.T) {
+			b := h.browser()
+			cb := b.pick(b.authorize("/"), adele)
+			h.entra.TamperNextIDToken(tamper)
+			status, reason := b.body(cb.String())
+			if status != http.StatusBadRequest || reason != ReasonBadToken {
+				t.Errorf("got %d %q, want 400 %s", status, reason, ReasonBadToken)
+			}
+			if status, _ := b.whoami(); status != http.StatusUnauthorized {
+				t.Error("signed in with a tampered ID token")
+			}
+		})
+	}
+	if ex, _, _ := h.veeam.counts(); ex != 0 {
+		t.Errorf("%d operator grants for tampered sign-ins", ex)
+	}
+}
+
+func TestVeeamRefusalCreatesNoSession(t *testing.T) {
+	h := newHarness(t)
+	h.veeam.exchangeErr = fmt.Errorf("%w: not an operator", ErrRejected)
+	b := h.browser()
+	if status, reason := b.body(b.pick(b.authorize("/"), adele).String()); status != http.StatusForbidden || reason != ReasonNotPermitted {
+		t.Errorf("got %d %s", status, reason)
+	}
+	h.veeam.exchangeErr = errors.New("connection refused")
+	if status, reason := b.body(b.pick(b.authorize("/"), adele).String()); status != http.StatusBadGateway || reason != ReasonUnavailable {
+		t.Errorf("got %d %s", status, reason)
+	}
+	if status, _ := b.whoami(); status != http.StatusUnauthorized {
+		t.Error("a session exists")
+	}
+}
+
+func TestIdentityIsTheObjectID(t *testing.T) {
+	// Two accounts with the same address but different object ids are two people.
+	h := newHarness(t,
+		fakeentra.User{OID: demotenant.ID("user", "one"), Name: "One", UPN: "shared@contoso.onmicrosoft.com"},
+		fakeentra.User{OID: demotenant.ID("user", "two"), Name: "Two", UPN: "shared@contoso.onmicrosoft.com"},
+	)
+	var oids []string
+	for _, key := range []string{"one", "two"} {
+		b := h.browser()
+		auth := b.authorize("/")
+		form := auth.Query()
+		form.Set("account", demotenant.ID("user", key))
+		resp, err := b.c.PostForm(auth.Scheme+"://"+auth.Host+auth.Path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		b.get(resp.Header.Get("Location"))
+		_, me := b.whoami()
+		oids = append(oids, strings.Fields(me)[0])
+	}
+	if oids[0] == oids[1] {
+		t.Errorf("both accounts got identity %s", oids[0])
+	}
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	b.signIn(adele, "/")
+	id := b.sessionCookie()
+	// Use keeps the session alive past the idle timeout...
+	for range 4 {
+		h.clock.Advance(20 * time.Minute)
+		if status, _ := b.whoami(); status != 200 {
+			t.Fatalf("session ended while in use")
+		}
+	}
+	// ...idleness ends it, and the store forgets it.
+	h.clock.Advance(31 * time.Minute)
+	if status, _ := b.whoami(); status != http.StatusUnauthorized {
+		t.Errorf("idle session still valid")
+	}
+	if _, found, _ := h.store.Find(id); found {
+		t.Error("the expired session is still stored")
+	}
+
+	// The absolute lifetime ends even a busy session.
+	b = h.browser()
+	b.signIn(adele, "/")
+	for range 16 {
+		h.clock.Advance(29 * time.Minute)
+		b.whoami()
+	}
+	h.clock.Advance(30 * time.Minute) // 8 h 14 min after sign-in
+	if status, _ := b.whoami(); status != http.StatusUnauthorized {
+		t.Errorf("session valid after its lifetime")
+	}
+}
+
+func TestTokenRenewal(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	b.signIn(adele, "/")
+	token := func() (int, string) { return b.body(h.srv.URL + "/token") }
+
+	if status, tok := token(); status != 200 || tok != "veeam-at-1" {
+		t.Fatalf("token = %d %s", status, tok)
+	}
+	// Near expiry: renewed with VB365's refresh token before it runs out.
+	h.clock.Advance(28 * time.Minute)
+	b.whoami()
+	h.clock.Advance(27 * time.Minute)
+	if status, tok := token(); status != 200 || tok != "veeam-at-2" {
+		t.Fatalf("renewed token = %d %s", status, tok)
+	}
+	if _, refreshes, _ := h.veeam.counts(); refreshes != 1 {
+		t.Errorf("refreshes = %d", refreshes)
+	}
+
+	// A passing failure keeps the session and says so.
+	h.clock.Advance(25 * time.Minute)
+	token()
+	h.clock.Advance(30 * time.Minute)
+	h.veeam.refreshErr = errors.New("502 from the backup server")
+	if status, _ := token(); status != http.StatusUnauthorized {
+		t.Errorf("transient failure: status %d", status)
+	}
+	if status, _ := b.whoami(); status != 200 {
+		t.Error("a transient failure ended the session")
+	}
+
+	// VB365 refuses its refresh token: Entra refresh, new grant.
+	h.veeam.refreshErr = fmt.Errorf("%w: invalid_grant", ErrRejected)
+	entraCalls := h.entra.TokenRequests()
+	if status, tok := token(); status != 200 || tok != "veeam-at-3" {
+		t.Fatalf("after the fallback: %d %s", status, tok)
+	}
+	if h.entra.TokenRequests() != entraCalls+1 {
+		t.Errorf("Entra token calls = %d, want one refresh", h.entra.TokenRequests()-entraCalls)
+	}
+	if ex, _, _ := h.veeam.counts(); ex != 2 {
+		t.Errorf("operator grants = %d, want 2", ex)
+	}
+
+	// Entra refuses too: the session ends.
+	h.entra.RevokeRefreshTokens(demotenant.ID("user", adele))
+	for range 5 { // two and a half hours of use: both the VB365 and the Entra access tokens expire
+		h.clock.Advance(29 * time.Minute)
+		b.whoami()
+	}
+	h.veeam.refreshErr = fmt.Errorf("%w: invalid_grant", ErrRejected)
+	if status, body := token(); status != http.StatusUnauthorized || !strings.Contains(body, "sign-in required") {
+		t.Errorf("after Entra refused: %d %s", status, body)
+	}
+	if status, _ := b.whoami(); status != http.StatusUnauthorized {
+		t.Error("the session outlived its tokens")
+	}
+}
+
+func TestConcurrentRenewalsShareOneCall(t *testing.T) {
+	for _, n := range []int{5, 50} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			h := newHarness(t)
+			b := h.browser()
+			b.signIn(adele, "/")
+			h.clock.Advance(29 * time.Minute)
+			b.whoami()
+			h.clock.Advance(29 * time.Minute) // the VB365 token is due for renewal
+			gate := make(chan struct{})
+			h.veeam.mu.Lock()
+			h.veeam.refreshGate = gate
+			h.veeam.mu.Unlock()
+			var wg sync.WaitGroup
+			results := make(chan string, n)
+			for range n {
+				wg.Go(func() {
+					_, tok := b.body(h.srv.URL + "/token")
+					results <- tok
+				})
+			}
+			time.Sleep(100 * time.Millisecond) // let them all reach the renewal
+			close(gate)
+			wg.Wait()
+			close(results)
+			for tok := range results {
+				if tok != "veeam-at-2" {
+					t.Errorf("a request got %q", tok)
+				}
+			}
+			if _, refreshes, _ := h.veeam.counts(); refreshes != 1 {
+				t.Errorf("%d parallel requests made %d refreshes, want 1", n, refreshes)
+			}
+		})
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	b.signIn(adele, "/")
+	id := b.sessionCookie()
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/logout?post_logout_redirect_uri=https://evil.example", nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := mustParse(resp.Header.Get("Location"))
+	if loc.Host != mustParse(h.entra.URL()).Host || loc.Path != "/"+demotenant.TenantID+"/oauth2/v2.0/logout" ||
+		loc.Query().Get("post_logout_redirect_uri") != h.srv.URL+"/signed-out" || loc.Query().Get("client_id") != demotenant.ApplicationID {
+		t.Errorf("sign-out goes to %s", loc)
+	}
+	if _, _, logouts := h.veeam.counts(); logouts != 1 || h.veeam.loggedOut[0] != "veeam-at-1" {
+		t.Errorf("VB365 logouts = %v", h.veeam.loggedOut)
+	}
+	if _, found, _ := h.store.Find(id); found {
+		t.Error("the session is still stored")
+	}
+	// Replaying the old cookie gets nothing.
+	jar, _ := cookiejar.New(nil)
+	replay := &browser{h: h, c: &http.Client{Jar: loopbackJar{jar}}}
+	replay.c.Jar.SetCookies(mustParse(h.srv.URL), []*http.Cookie{{Name: "__Host-session", Value: id, Path: "/"}})
+	if status, _ := replay.whoami(); status != http.StatusUnauthorized {
+		t.Error("the old cookie still works")
+	}
+}
+
+func TestUnreachableIssuer(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	a, err := New(Config{
+		ClientID: demotenant.ApplicationID, Authority: "http://127.0.0.1:1/" + demotenant.TenantID,
+		ClientSecret: "s", RedirectURL: "http://127.0.0.1:8080/auth/callback", PostLogoutRedirectURL: "http://127.0.0.1:8080/",
+		HTTPClient: &http.Client{Timeout: time.Second}, Now: clk.Now,
+	}, scs.New(), &stubVeeam{t: t, now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, _ := scs.New().Load(context.Background(), "")
+	if _, err := a.Begin(ctx, "/"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Begin = %v", err)
+	}
+	if a.Ready(ctx) {
+		t.Error("ready without an issuer")
+	}
+}
+
+func TestCheckAuthority(t *testing.T) {
+	tests := []struct {
+		raw string
+		ok  bool
+	}{
+		{"https://login.microsoftonline.com/" + demotenant.TenantID, true},
+		{"https://login.microsoftonline.com/" + demotenant.TenantID + "/", true},
+		{"http://127.0.0.1:9000/" + demotenant.TenantID, true},
+		{"https://login.microsoftonline.com/common", false},
+		{"https://login.microsoftonline.com/organizations", false},
+		{"https://login.microsoftonline.com/consumers", false},
+		{"https://login.microsoftonline.com/contoso.onmicrosoft.com", false},
+		{"http://login.microsoftonline.com/" + demotenant.TenantID, false},
+		{"login.microsoftonline.com/" + demotenant.TenantID, false},
+	}
+	for _, tt := range tests {
+		if _, err := CheckAuthority(tt.raw); (err == nil) != tt.ok {
+			t.Errorf("CheckAuthority(%q) = %v, want ok=%v", tt.raw, err, tt.ok)
+		}
+	}
+}
