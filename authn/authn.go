@@ -262,3 +262,19 @@ func (a *Authenticator) Ready(ctx context.Context) bool {
 func (a *Authenticator) httpContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
 }
+
+// AuthorityOrigin is the scheme and host of the Entra authority once it is
+// known (configured or discovered), else "". The portal's CSP lets forms lead there.
+func (a *Authenticator) AuthorityOrigin() string {
+	authority := a.cfg.Authority
+	a.mu.Lock()
+	if a.prov != nil {
+		authority = a.prov.issuer
+	}
+	a.mu.Unlock()
+	u, err := url.Parse(authority)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}

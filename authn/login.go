@@ -150,7 +150,7 @@ func (a *Authenticator) Finish(ctx context.Context, q url.Values) (string, error
 	if claims.AuthTime > 0 {
 		authTime = time.Unix(claims.AuthTime, 0)
 	}
-	entraLifetime := max(tok.Expiry.Sub(now), time.Minute)
+	entraLifetime := tok.Expiry.Sub(now)
 	signedIn := &state{
 		User:       &User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername},
 		Entra:      &tokenState{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry, RenewAt: renewAt(now, entraLifetime), ObtainedAt: now},

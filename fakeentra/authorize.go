@@ -114,6 +114,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.codes[code] = &authCode{req: req, oid: oid, expires: now.Add(s.opts.CodeLifetime), authTime: now, sid: randomUUID()}
 	s.mu.Unlock()
+	s.record(code)
 	redirectWith(w, r, req.RedirectURI, url.Values{"code": {code}, "state": {req.State}, "session_state": {randomUUID()}})
 }
 

@@ -71,6 +71,7 @@ type Server struct {
 	tamperAccess  Tamper
 	tokenCalls    int
 	logouts       []Logout
+	issued        []string
 }
 
 // Logout records one end-session request.
@@ -196,6 +197,24 @@ func (s *Server) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tokenCalls
+}
+
+// IssuedTokens lists every token and code this issuer has handed out, for
+// tests that scan pages, logs and URLs for leaks.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
+func (s *Server) record(tokens ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range tokens {
+		if t != "" {
+			s.issued = append(s.issued, t)
+		}
+	}
 }
 
 // Logouts lists the end-session requests received.

@@ -195,6 +195,9 @@ func (s *Server) issue(w http.ResponseWriter, u User, scope, nonce string, authT
 		s.mu.Unlock()
 		resp["refresh_token"] = rt
 	}
+	id, _ := resp["id_token"].(string)
+	rt, _ := resp["refresh_token"].(string)
+	s.record(access, id, rt)
 	writeJSON(w, http.StatusOK, resp)
 }
 

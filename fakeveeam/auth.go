@@ -51,6 +51,18 @@ func (s *Server) TokenRequests(grantType string) int {
 	return s.tokenReq[grantType]
 }
 
+// IssuedTokens lists every access and refresh token issued so far, for tests
+// that scan pages, logs and URLs for leaks.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, g := range s.access {
+		out = append(out, g.access, g.refresh)
+	}
+	return out
+}
+
 // ExpireAccessTokens makes every access token issued so far expire now, as if
 // the portal's notion of their lifetime were wrong; the next call with one gets 401.
 func (s *Server) ExpireAccessTokens() {

@@ -408,7 +408,10 @@ func TestEndpoints(t *testing.T) {
 	}{
 		{"settings", "GET", "/v8/RestorePortalSettings", url.Values{},
 			`{"applicationId":"9f3c2b7e-51a0-4d6b-8e2f-7a4c1d9e0b53","msalAuthorityUri":"https://login.microsoftonline.com/t","isEnabled":true}`, 200,
-			func(ctx context.Context, _ *Operator, c *Client) error { _, err := c.RestorePortalSettings(ctx); return err }},
+			func(ctx context.Context, _ *Operator, c *Client) error {
+				_, err := c.RestorePortalSettings(ctx)
+				return err
+			}},
 		{"operator info", "GET", "/v8/Organization/LoggedInUser/OperatorInfo", url.Values{}, `{"isOperator":true}`, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.OperatorInfo(ctx); return err }},
 		{"effective scope", "GET", "/v8/Organization/LoggedInUser/EffectiveScope", url.Values{},
@@ -430,7 +433,10 @@ func TestEndpoints(t *testing.T) {
 			}},
 		{"session", "GET", "/v8/RestoreSessions/" + sid, url.Values{},
 			`{"id":"` + sid + `","type":"Vex","creationTime":"2026-11-20T10:00:00Z","state":"Stopped","result":"Success","endTime":null}`, 200,
-			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.RestoreSession(ctx, sid); return err }},
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.RestoreSession(ctx, sid)
+				return err
+			}},
 		{"stop", "POST", "/v8/RestoreSessions/" + sid + "/Stop", url.Values{}, "", 204,
 			func(ctx context.Context, op *Operator, _ *Client) error { return op.StopRestoreSession(ctx, sid) }},
 		{"events", "GET", "/v8/RestoreSessions/" + sid + "/Events", url.Values{"offset": {"30"}, "limit": {"30"}}, page, 200,
@@ -444,7 +450,10 @@ func TestEndpoints(t *testing.T) {
 				return err
 			}},
 		{"onedrives", "GET", "/v8/RestoreSessions/" + sid + "/Organization/OneDrives", url.Values{}, page, 200,
-			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.OneDrives(ctx, sid, PageOptions{}); return err }},
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDrives(ctx, sid, PageOptions{})
+				return err
+			}},
 		{"sites", "GET", "/v8/RestoreSessions/" + sid + "/Organization/Sites", url.Values{"parentId": {"root"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
 				_, err := op.Sites(ctx, sid, SitesOptions{ParentID: "root"})

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+// config is the portal's configuration: flags, each with a PORTAL_*
+// environment variable as its default. Only this file reads either.
+type config struct {
+	Addr             string
+	PublicURL        string
+	VeeamURL         string
+	VeeamCAFile      string
+	ClientID         string
+	Authority        string
+	ClientSecret     string // from PORTAL_CLIENT_SECRET only: a flag would show in ps
+	ClientSecretFile string
+	DataDir          string
+	SessionStore     string
+	SessionKeyFile   string
+	IdleTimeout      time.Duration
+	SessionLifetime  time.Duration
+	TrustedProxies   string
+	LogFormat        string
+	LogLevel         string
+	ShutdownGrace    time.Duration
+	DrainDelay       time.Duration
+	Demo             bool
+	PrintConfig      bool
+
+	// Filled in by validate.
+	publicURL  *url.URL
+	veeamCAs   *x509.CertPool
+	proxies    []netip.Prefix
+	secretFrom string
+}
+
+// parseConfig reads flags over environment defaults. Problems with values
+// are collected for validate to report together.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, []string, error) {
+	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var problems []string
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a duration such as 30m or 8h", name, v))
+			return def
+		}
+		return d
+	}
+	boolean := func(name string) bool {
+		v := getenv(name)
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q is not true or false", name, v))
+		}
+		return b
+	}
+	c := &config{ClientSecret: getenv("PORTAL_CLIENT_SECRET")}
+	fs.StringVar(&c.Addr, "addr", env("PORTAL_ADDR", "127.0.0.1:8080"), "listen address [PORTAL_ADDR]")
+	fs.StringVar(&c.PublicURL, "public-url", env("PORTAL_PUBLIC_URL", ""), "the portal's address as browsers see it; default http://<addr> on a loopback address [PORTAL_PUBLIC_URL]")
+	fs.StringVar(&c.VeeamURL, "veeam-url", env("PORTAL_VEEAM_URL", ""), "VB365 REST API server, e.g. https://vb365.example.com:4443 [PORTAL_VEEAM_URL]")
+	fs.StringVar(&c.VeeamCAFile, "veeam-ca-file", env("PORTAL_VEEAM_CA_FILE", ""), "PEM bundle of CAs that sign the VB365 server's certificate; default the system roots [PORTAL_VEEAM_CA_FILE]")
+	fs.StringVar(&c.ClientID, "client-id", env("PORTAL_CLIENT_ID", ""), "Entra application id; default from VB365's Restore Portal settings [PORTAL_CLIENT_ID]")
+	fs.StringVar(&c.Authority, "authority", env("PORTAL_AUTHORITY", ""), "Entra authority https://login.microsoftonline.com/<tenant id>; default from VB365's Restore Portal settings [PORTAL_AUTHORITY]")
+	fs.StringVar(&c.ClientSecretFile, "client-secret-file", env("PORTAL_CLIENT_SECRET_FILE", ""), "file holding the Entra application's client secret; or set PORTAL_CLIENT_SECRET [PORTAL_CLIENT_SECRET_FILE]")
+	fs.StringVar(&c.DataDir, "data-dir", env("PORTAL_DATA_DIR", "data"), "directory for the session database and key [PORTAL_DATA_DIR]")
+	fs.StringVar(&c.SessionStore, "session-store", env("PORTAL_SESSION_STORE", "sqlite"), "where sessions live: sqlite (in the data directory) or memory (lost on restart) [PORTAL_SESSION_STORE]")
+	fs.StringVar(&c.SessionKeyFile, "session-key-file", env("PORTAL_SESSION_KEY_FILE", ""), "file of base64 session keys, current first; default <data-dir>/session.key, created if missing [PORTAL_SESSION_KEY_FILE]")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", duration("PORTAL_IDLE_TIMEOUT", 30*time.Minute), "sign out after this long without use [PORTAL_IDLE_TIMEOUT]")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", duration("PORTAL_SESSION_LIFETIME", 8*time.Hour), "sign out this long after sign-in [PORTAL_SESSION_LIFETIME]")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("PORTAL_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [PORTAL_TRUSTED_PROXIES]")
+	fs.StringVar(&c.LogFormat, "log-format", env("PORTAL_LOG_FORMAT", ""), "json or text; default json, text in demo mode [PORTAL_LOG_FORMAT]")
+	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", duration("PORTAL_DRAIN_DELAY", 0), "how long /readyz fails before shutdown starts, for load balancers [PORTAL_DRAIN_DELAY]")
+	fs.BoolVar(&c.Demo, "demo", boolean("PORTAL_DEMO"), "run the demo stack: in-process fake Entra ID and fake VB365 [PORTAL_DEMO]")
+	fs.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	return c, problems, nil
+}
+
+var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// validate checks everything and returns every problem, not just the first.
+// It reads the secret and CA files and creates the data directory.
+func (c *config) validate() []string {
+	var p []string
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		p = append(p, fmt.Sprintf("PORTAL_ADDR %q is not host:port", c.Addr))
+	} else if c.PublicURL == "" && !veeamapi.IsLoopback(host) {
+		p = append(p, "PORTAL_PUBLIC_URL is required when the portal listens beyond loopback (it is the address browsers use, e.g. https://restore.example.com)")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			p = append(p, fmt.Sprintf("PORTAL_PUBLIC_URL %q must be an absolute URL such as https://restore.example.com", c.PublicURL))
+		case u.Scheme == "http" && !veeamapi.IsLoopback(u.Hostname()):
+			p = append(p, fmt.Sprintf("PORTAL_PUBLIC_URL %q must use https (http is accepted for loopback addresses only): the sign-in redirect and secure cookies need it", c.PublicURL))
+		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			p = append(p, fmt.Sprintf("PORTAL_PUBLIC_URL %q must be scheme://host[:port] only: the portal serves from the root", c.PublicURL))
+		default:
+			u.Path = ""
+			c.publicURL = u
+		}
+	}
+	if c.VeeamURL == "" {
+		p = append(p, "PORTAL_VEEAM_URL is required: the VB365 REST API server, e.g. https://vb365.example.com:4443")
+	} else if _, err := veeamapi.CheckBaseURL(c.VeeamURL); err != nil {
+		p = append(p, fmt.Sprintf("PORTAL_VEEAM_URL %q %v", c.VeeamURL, err))
+	}
+	if c.VeeamCAFile != "" {
+		pem, err := os.ReadFile(c.VeeamCAFile)
+		pool := x509.NewCertPool()
+		switch {
+		case err != nil:
+			p = append(p, fmt.Sprintf("PORTAL_VEEAM_CA_FILE: %v", err))
+		case !pool.AppendCertsFromPEM(pem):
+			p = append(p, fmt.Sprintf("PORTAL_VEEAM_CA_FILE %s holds no PEM certificate", c.VeeamCAFile))
+		default:
+			c.veeamCAs = pool
+		}
+	}
+	switch {
+	case c.ClientSecret != "" && c.ClientSecretFile != "":
+		p = append(p, "set PORTAL_CLIENT_SECRET or PORTAL_CLIENT_SECRET_FILE, not both")
+	case c.ClientSecretFile != "":
+		b, err := os.ReadFile(c.ClientSecretFile)
+		if err != nil {
+			p = append(p, fmt.Sprintf("PORTAL_CLIENT_SECRET_FILE: %v", err))
+		} else if c.ClientSecret = strings.TrimSpace(string(b)); c.ClientSecret == "" {
+			p = append(p, fmt.Sprintf("PORTAL_CLIENT_SECRET_FILE %s is empty", c.ClientSecretFile))
+		}
+		c.secretFrom = c.ClientSecretFile
+	case c.ClientSecret == "":
+		p = append(p, "the Entra application's client secret is required: set PORTAL_CLIENT_SECRET_FILE (or PORTAL_CLIENT_SECRET)")
+	default:
+		c.secretFrom = "PORTAL_CLIENT_SECRET"
+	}
+	if c.ClientID != "" && !guid.MatchString(c.ClientID) {
+		p = append(p, fmt.Sprintf("PORTAL_CLIENT_ID %q is not an application id (a GUID)", c.ClientID))
+	}
+	if c.Authority != "" {
+		if _, err := authn.CheckAuthority(c.Authority); err != nil {
+			p = append(p, "PORTAL_AUTHORITY: "+err.Error())
+		}
+	}
+	switch c.SessionStore {
+	case "sqlite", "memory":
+	default:
+		p = append(p, fmt.Sprintf("PORTAL_SESSION_STORE %q must be sqlite or memory", c.SessionStore))
+	}
+	if c.DataDir == "" {
+		p = append(p, "PORTAL_DATA_DIR must not be empty")
+	} else if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		p = append(p, fmt.Sprintf("PORTAL_DATA_DIR: %v", err))
+	}
+	if c.IdleTimeout < time.Minute {
+		p = append(p, fmt.Sprintf("PORTAL_IDLE_TIMEOUT %s is shorter than a minute", c.IdleTimeout))
+	}
+	if c.SessionLifetime < c.IdleTimeout {
+		p = append(p, fmt.Sprintf("PORTAL_SESSION_LIFETIME %s is shorter than PORTAL_IDLE_TIMEOUT %s", c.SessionLifetime, c.IdleTimeout))
+	}
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(s)
+		if err != nil {
+			p = append(p, fmt.Sprintf("PORTAL_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", s))
+			continue
+		}
+		c.proxies = append(c.proxies, prefix)
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		p = append(p, fmt.Sprintf("PORTAL_LOG_FORMAT %q must be json or text", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("PORTAL_LOG_LEVEL %q must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.ShutdownGrace <= 0 {
+		p = append(p, "PORTAL_SHUTDOWN_GRACE must be positive")
+	}
+	return p
+}
+
+// sessionKeyFile is where the session keys live.
+func (c *config) sessionKeyFile() string {
+	if c.SessionKeyFile != "" {
+		return c.SessionKeyFile
+	}
+	return filepath.Join(c.DataDir, "session.key")
+}
+
+// print writes the configuration with the secret redacted.
+func (c *config) print(w io.Writer) {
+	secret := "(not set)"
+	if c.ClientSecret != "" {
+		secret = "(set, redacted)"
+	}
+	rows := [][2]string{
+		{"addr", c.Addr}, {"public-url", c.PublicURL}, {"veeam-url", c.VeeamURL}, {"veeam-ca-file", c.VeeamCAFile},
+		{"client-id", c.ClientID}, {"authority", c.Authority}, {"client-secret", secret},
+		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"session-store", c.SessionStore},
+		{"session-key-file", c.sessionKeyFile()}, {"idle-timeout", c.IdleTimeout.String()},
+		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},
+		{"log-format", c.LogFormat}, {"log-level", c.LogLevel}, {"shutdown-grace", c.ShutdownGrace.String()},
+		{"drain-delay", c.DrainDelay.String()}, {"demo", strconv.FormatBool(c.Demo)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-20s %s\n", r[0], r[1])
+	}
+}
+
+// errConfig reports invalid configuration, every problem on its own line.
+type errConfig []string
+
+func (e errConfig) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e, "\n  - ")
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakeveeam"
+)
+
+// demoStack is the in-process fake Entra ID and fake VB365 server of -demo.
+type demoStack struct {
+	entra *fakeentra.Server
+	veeam *fakeveeam.Server
+}
+
+// startDemo starts both fakes on loopback ports and points cfg at them:
+// the portal then talks to them exactly as it would to the real services.
+func startDemo(cfg *config) (*demoStack, error) {
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	if err != nil {
+		return nil, err
+	}
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	if err != nil {
+		entra.Close()
+		return nil, err
+	}
+	cfg.VeeamURL = veeam.URL()
+	if cfg.ClientSecret == "" && cfg.ClientSecretFile == "" {
+		cfg.ClientSecret = entra.ClientSecret()
+	}
+	return &demoStack{entra: entra, veeam: veeam}, nil
+}
+
+func (d *demoStack) close() {
+	d.veeam.Close()
+	d.entra.Close()
+}
+
+// banner tells a newcomer where to go and whom to sign in as.
+func (d *demoStack) banner(w io.Writer, portalURL string) {
+	fmt.Fprintf(w, "\nRestore portal demo: open %s\n\n", portalURL)
+	fmt.Fprintln(w, "Sign in as any of these Contoso people (the fake sign-in page lists them; no password):")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, u := range demotenant.Contoso().Users {
+		if u.Role == demotenant.EndUser && !showcase[u.UPN] {
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.DisplayName, u.UPN, u.Role)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "  …and %d more end users.\n\n", countEndUsers()-len(showcase))
+	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\n\nPress Ctrl+C to stop.\n\n", d.entra.Issuer(), d.veeam.URL())
+}
+
+// showcase are the end users the banner names.
+var showcase = map[string]bool{
+	"AdeleV@contoso.onmicrosoft.com": true, "AlexW@contoso.onmicrosoft.com": true, "MeganB@contoso.onmicrosoft.com": true,
+	"DiegoS@contoso.onmicrosoft.com": true, "IsaiahL@contoso.onmicrosoft.com": true,
+}
+
+func countEndUsers() int {
+	n := 0
+	for _, u := range demotenant.Contoso().Users {
+		if u.Role == demotenant.EndUser {
+			n++
+		}
+	}
+	return n
+}

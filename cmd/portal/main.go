@@ -1,0 +1,130 @@
+// Command portal is the self-service restore portal for Veeam Backup for
+// Microsoft 365: users sign in with Microsoft Entra ID and browse and restore
+// their backed-up data through the VB365 REST API, as restore operators.
+//
+// With -demo it runs against an in-process fake Entra ID and fake VB365
+// server seeded with the Contoso organisation. Run with -h for the settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // time zones for users everywhere, also in a minimal container
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "portal:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run starts the portal and serves until ctx is done, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, problems, err := parseConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	if cfg.LogFormat == "" {
+		cfg.LogFormat = "json"
+		if cfg.Demo {
+			cfg.LogFormat = "text"
+		}
+	}
+	log := newLogger(stdout, cfg.LogFormat, cfg.LogLevel)
+	var demo *demoStack
+	if cfg.Demo && len(problems) == 0 {
+		if demo, err = startDemo(cfg); err != nil {
+			return err
+		}
+		defer demo.close()
+	}
+	if problems = append(problems, cfg.validate()...); len(problems) > 0 {
+		return errConfig(problems)
+	}
+	if cfg.PrintConfig {
+		cfg.print(stdout)
+		return nil
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	publicURL := cfg.publicURL
+	if publicURL == nil {
+		publicURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
+	p, err := build(ctx, cfg, publicURL, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer p.close()
+
+	// In-flight requests get a context that is cancelled only when the grace period is over.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           p.http,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL.String(), "demo", cfg.Demo)
+	if demo != nil {
+		demo.banner(stdout, publicURL.String())
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting_down", "drain_delay", cfg.DrainDelay.String(), "grace", cfg.ShutdownGrace.String())
+	p.handler.ShutDown()
+	if cfg.DrainDelay > 0 {
+		time.Sleep(cfg.DrainDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	cancelBase()
+	if err != nil {
+		srv.Close()
+		log.Warn("shutdown_cut_short", "error", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,532 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/spectest"
+)
+
+func checkSecurityHeaders(t *testing.T, what string, r response) {
+	t.Helper()
+	h := r.Header
+	csp := h.Get("Content-Security-Policy")
+	for _, d := range []string{"default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("%s: CSP %q lacks %s", what, csp, d)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("%s: CSP allows unsafe sources: %s", what, csp)
+	}
+	want := map[string]string{
+		"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+	}
+	for k, v := range want {
+		if h.Get(k) != v {
+			t.Errorf("%s: %s = %q, want %q", what, k, h.Get(k), v)
+		}
+	}
+	for _, k := range []string{"Server", "X-Powered-By", "X-XSS-Protection"} {
+		if h.Get(k) != "" {
+			t.Errorf("%s: %s = %q", what, k, h.Get(k))
+		}
+	}
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	anon := s.browser()
+	b := s.signedIn(adele)
+	id, _ := b.explore("exchange")
+	big := url.Values{"workload": {strings.Repeat("x", 1<<20)}}
+	cases := []struct {
+		name   string
+		r      func() response
+		status int
+		static bool
+	}{
+		{"landing", func() response { return anon.get("/") }, 200, false},
+		{"signed out", func() response { return anon.get("/signed-out") }, 200, false},
+		{"health", func() response { return anon.get("/healthz") }, 200, false},
+		{"ready", func() response { return anon.get("/readyz") }, 200, false},
+		{"stylesheet", func() response { return anon.get("/static/css/app.css?v=1") }, 200, true},
+		{"script", func() response { return anon.get("/static/js/htmx.min.js") }, 200, true},
+		{"static directory", func() response { return anon.get("/static/js/") }, 404, true},
+		{"static traversal", func() response { return anon.get("/static/../go.mod") }, 404, true},
+		{"unknown page", func() response { return anon.get("/nope") }, 404, false},
+		{"wrong method", func() response { return anon.send(http.MethodPut, "/", nil) }, 405, false},
+		{"trace", func() response { return anon.send("TRACE", "/", nil) }, 405, false},
+		{"login", func() response { return anon.get("/auth/login") }, 302, false},
+		{"bad callback", func() response { return anon.get("/auth/callback?state=x&code=y") }, 400, false},
+		{"cross-site post", func() response {
+			return b.send(http.MethodPost, "/explore", url.Values{}, "Sec-Fetch-Site: cross-site")
+		}, 403, false},
+		{"oversized body", func() response {
+			return b.send(http.MethodPost, "/explore", big, "Sec-Fetch-Site: same-origin")
+		}, 413, false},
+		{"home", func() response { return b.get("/") }, 200, false},
+		{"partial", func() response { return b.get("/?workload=teams", "HX-Request: true") }, 200, false},
+		{"session", func() response { return b.get("/sessions/" + id) }, 200, false},
+		{"not yours", func() response { return b.get("/sessions/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
+	}
+	for _, c := range cases {
+		r := c.r()
+		if r.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, r.StatusCode, c.status)
+		}
+		checkSecurityHeaders(t, c.name, r)
+		if cc := r.Header.Get("Cache-Control"); !c.static && !strings.Contains(cc, "no-store") {
+			t.Errorf("%s: Cache-Control %q", c.name, cc)
+		}
+	}
+	// Versioned static files are cached for a year.
+	if cc := anon.get("/static/css/app.css?v=1").Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Errorf("static Cache-Control %q", cc)
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	b := s.browser()
+	r := b.get("/auth/login")
+	var found bool
+	for _, c := range r.Cookies() {
+		if c.Name != "__Host-session" {
+			t.Errorf("unexpected cookie %s", c.Name)
+			continue
+		}
+		found = true
+		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" || len(c.Value) < 22 {
+			t.Errorf("session cookie %s", c)
+		}
+		if c.MaxAge != 0 || !c.Expires.IsZero() {
+			t.Errorf("the session cookie outlives the browser: %s", c)
+		}
+	}
+	if !found {
+		t.Error("no session cookie for the sign-in transaction")
+	}
+}
+
+// TestCSRFMatrix sends every state-changing route every combination of
+// Sec-Fetch-Site, Origin and token: only same-origin requests (or requests
+// without browser headers) carrying the right token get through.
+func TestCSRFMatrix(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	b := s.signedIn(adele)
+	token := b.csrf()
+	routes := []struct {
+		path string
+		form url.Values
+	}{
+		{"/explore", url.Values{"workload": {"exchange"}, "point": {"latest"}}},
+		{"/preferences/timezone", url.Values{"tz": {"Europe/Paris"}}},
+		{"/auth/logout", url.Values{}},
+	}
+	sites := []string{"same-origin", "same-site", "cross-site", "none", ""}
+	origins := []string{s.url, "https://evil.example", "null", ""}
+	tokens := []string{"valid", "wrong", "missing"}
+	for _, route := range routes {
+		for _, site := range sites {
+			for _, origin := range origins {
+				for _, tok := range tokens {
+					browser := b
+					if route.path == "/auth/logout" {
+						browser = s.signedIn(adele) // a passing logout ends its session
+						token = browser.csrf()
+					}
+					form := url.Values{}
+					for k, v := range route.form {
+						form[k] = v
+					}
+					switch tok {
+					case "valid":
+						form.Set("csrf_token", token)
+					case "wrong":
+						form.Set("csrf_token", "A"+token[1:])
+					}
+					var headers []string
+					if site != "" {
+						headers = append(headers, "Sec-Fetch-Site: "+site)
+					}
+					if origin != "" {
+						headers = append(headers, "Origin: "+origin)
+					}
+					r := browser.send(http.MethodPost, route.path, form, headers...)
+					want := (site == "same-origin" || site == "") && (origin == s.url || origin == "") && tok == "valid"
+					if got := r.StatusCode != http.StatusForbidden; got != want {
+						t.Errorf("POST %s site=%q origin=%q token=%s: status %d, want pass=%v", route.path, site, origin, tok, r.StatusCode, want)
+					}
+				}
+			}
+		}
+	}
+	if !strings.Contains(s.logs.String(), "malicious_csrf") {
+		t.Error("refused forgeries are not logged")
+	}
+	// The header carries the token too (htmx and fetch).
+	r := b.send(http.MethodPost, "/preferences/timezone", url.Values{"tz": {"UTC"}}, "X-CSRF-Token: "+b.csrf(), "Sec-Fetch-Site: same-origin")
+	if r.StatusCode != http.StatusNoContent {
+		t.Errorf("token in the header: %d", r.StatusCode)
+	}
+}
+
+func TestGETRoutesChangeNothingUpstream(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	b := s.signedIn(lee)
+	id, _ := b.explore("sharepoint")
+	s.veeam.ResetRequests()
+	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50", "/signed-out", "/readyz"} {
+		b.get(p)
+		b.get(p, "HX-Request: true")
+	}
+	for _, r := range s.veeam.Requests() {
+		if r.Method != http.MethodGet {
+			t.Errorf("a GET page caused %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// TestNoTokenLeaves runs a whole journey and looks for every token and code
+// the fakes issued, and the client secret, in what the portal sent the
+// browser and in its logs.
+func TestNoTokenLeaves(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	var seen []string
+	record := func(r response) {
+		seen = append(seen, r.body)
+		for k, vs := range r.Header {
+			seen = append(seen, k+": "+strings.Join(vs, ", "))
+		}
+	}
+	b := s.browser()
+	record(b.get("/"))
+	signIn := b.get("/auth/login")
+	record(signIn)
+	auth := mustParse(signIn.Header.Get("Location"))
+	form := auth.Query()
+	form.Set("account", demotenant.ID("user", adele))
+	chosen := b.send(http.MethodPost, auth.Scheme+"://"+auth.Host+auth.Path, form)
+	record(b.get(chosen.Header.Get("Location"))) // the callback: the browser's URL holds the code, the answer must not
+	record(b.get("/"))
+	record(b.get("/?workload=teams", "HX-Request: true"))
+	id, page := b.explore("exchange")
+	record(page)
+	record(b.get("/sessions/"+id, "HX-Request: true"))
+	s.veeam.ExpireAccessTokens()
+	record(b.get("/"))
+	record(b.post("/auth/logout", nil))
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	secrets := append(s.entra.IssuedTokens(), s.veeam.IssuedTokens()...)
+	secrets = append(secrets, s.entra.ClientSecret())
+	if len(secrets) < 6 {
+		t.Fatalf("only %d tokens to look for", len(secrets))
+	}
+	logs := s.logs.String()
+	for _, sec := range secrets {
+		for _, text := range seen {
+			if strings.Contains(text, sec) {
+				t.Errorf("a response carries a token or code: %.40s…", sec)
+			}
+		}
+		if strings.Contains(logs, sec) {
+			t.Errorf("the logs carry a token or code: %.40s…", sec)
+		}
+	}
+	for _, marker := range []string{"Bearer ", "Authorization", "code=", "state=", "id_token_hint", "__Host-session="} {
+		if strings.Contains(logs, marker) {
+			t.Errorf("the logs contain %q", marker)
+		}
+	}
+}
+
+// hostile are names that try to become markup, script or htmx attributes.
+var hostile = []string{
+	`<script>alert(1)</script>`,
+	`"><svg onload=alert(1)>`,
+	`' onmouseover='alert(1)`,
+	`<div hx-get="/x" hx-trigger="load">x</div>`,
+	`javascript:alert(1)`,
+	`{{7*7}} ${7*7}`,
+	"\u202Eevil\u202C",
+	`<img src=x onerror=alert(1)>`,
+	`</title><script>alert(1)</script>`,
+}
+
+func TestHostileNamesRenderAsText(t *testing.T) {
+	tenant := demotenant.Contoso()
+	me := &tenant.Users[0] // Adele
+	me.DisplayName = hostile[0]
+	tenant.Teams[0].DisplayName = hostile[1]
+	tenant.Teams[0].Description = hostile[3]
+	tenant.Teams[2].DisplayName = hostile[2]
+	// Nestor sees everyone, so every hostile name appears on his pages.
+	nestor := &tenant.Users[7]
+	for i, h := range hostile[4:] {
+		tenant.Users[8+i].DisplayName = h
+	}
+	tenant.Sites[0].Title = hostile[6]
+	tenant.Groups[1].DisplayName = hostile[7]
+	users := []fakeentra.User{{OID: me.OID, Name: me.DisplayName, UPN: me.UPN}, {OID: nestor.OID, Name: nestor.DisplayName, UPN: nestor.UPN}}
+	s := startStack(t, stackOptions{veeam: fakeveeam.Options{Tenant: &tenant}, entra: fakeentra.Options{Users: users}})
+
+	var pages []response
+	for _, upn := range []string{me.UPN, nestor.UPN} {
+		b := s.signedIn(upn)
+		pages = append(pages, b.get("/"))
+		for _, w := range []string{"exchange", "onedrive", "sharepoint", "teams"} {
+			_, p := b.explore(w)
+			pages = append(pages, p)
+		}
+	}
+	for i, p := range pages {
+		checkNoInjectedMarkup(t, i, p.body)
+	}
+	// The names are there, as text.
+	all := ""
+	for _, p := range pages {
+		all += p.doc(t).Text()
+	}
+	for _, h := range hostile {
+		if !strings.Contains(all, h) {
+			t.Errorf("the name %q is not shown", h)
+		}
+	}
+}
+
+// checkNoInjectedMarkup parses a page and fails on any script, event handler
+// or htmx attribute that the portal's templates do not produce.
+func checkNoInjectedMarkup(t *testing.T, page int, body string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "svg", "img", "iframe", "object", "embed":
+				t.Errorf("page %d: injected <%s>", page, n.Data)
+			case "script":
+				src := ""
+				for _, a := range n.Attr {
+					if a.Key == "src" {
+						src = a.Val
+					}
+				}
+				if !strings.HasPrefix(src, "/static/js/") {
+					t.Errorf("page %d: injected <script src=%q>", page, src)
+				}
+			}
+			for _, a := range n.Attr {
+				switch {
+				case strings.HasPrefix(a.Key, "on"):
+					t.Errorf("page %d: injected %s= on <%s>", page, a.Key, n.Data)
+				case a.Key == "hx-trigger":
+					t.Errorf("page %d: injected hx-trigger on <%s>", page, n.Data)
+				case strings.HasPrefix(a.Key, "hx-get") || a.Key == "href":
+					if strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:") || (a.Val != "" && !strings.HasPrefix(a.Val, "/") && !strings.HasPrefix(a.Val, "#")) {
+						t.Errorf("page %d: %s=%q on <%s>", page, a.Key, a.Val, n.Data)
+					}
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+}
+
+// TestOpenRedirectPayloadsEndAtHome signs in with each of oauth2-proxy's 559
+// open-redirect payloads (raw and unescaped) as return_to: every sign-in must end at "/".
+func TestOpenRedirectPayloadsEndAtHome(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(spectest.SharedDir(t), "security", "openredirects.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payloads []string
+	for _, p := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		payloads = append(payloads, p)
+		if u, err := url.QueryUnescape(p); err == nil && u != p {
+			payloads = append(payloads, u)
+		}
+	}
+	s := startStack(t, stackOptions{})
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for p := range jobs {
+				b := s.browser()
+				r := b.get("/auth/login?return_to=" + url.QueryEscape(p))
+				auth := mustParse(r.Header.Get("Location"))
+				form := auth.Query()
+				form.Set("account", demotenant.ID("user", adele))
+				chosen := b.send(http.MethodPost, auth.Scheme+"://"+auth.Host+auth.Path, form)
+				cb := b.get(chosen.Header.Get("Location"))
+				if cb.StatusCode != http.StatusSeeOther || cb.Header.Get("Location") != "/" {
+					t.Errorf("return_to %q: %d to %q", p, cb.StatusCode, cb.Header.Get("Location"))
+				}
+			}
+		})
+	}
+	for _, p := range payloads {
+		jobs <- p
+	}
+	close(jobs)
+	wg.Wait()
+	t.Logf("%d payloads refused", len(payloads))
+}
+
+func TestConfigurationProblemsAreAllListed(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+		n    int // problems expected
+	}{
+		{"nothing set", map[string]string{"PORTAL_ADDR": "0.0.0.0:8080"},
+			[]string{"PORTAL_PUBLIC_URL is required", "PORTAL_VEEAM_URL is required", "client secret is required"}, 3},
+		{"insecure and multi-tenant", map[string]string{
+			"PORTAL_PUBLIC_URL": "http://restore.example.com", "PORTAL_VEEAM_URL": "http://vb365.example.com:4443",
+			"PORTAL_CLIENT_SECRET": "s", "PORTAL_AUTHORITY": "https://login.microsoftonline.com/common",
+			"PORTAL_CLIENT_ID": "not-a-guid", "PORTAL_IDLE_TIMEOUT": "forever", "PORTAL_SESSION_STORE": "redis",
+			"PORTAL_TRUSTED_PROXIES": "10.0.0.0/33", "PORTAL_VEEAM_CA_FILE": "/nonexistent/ca.pem",
+		}, []string{"PORTAL_PUBLIC_URL", "must use https", "PORTAL_VEEAM_URL", "multi-tenant", "PORTAL_CLIENT_ID",
+			"PORTAL_IDLE_TIMEOUT", "PORTAL_SESSION_STORE", "PORTAL_TRUSTED_PROXIES", "PORTAL_VEEAM_CA_FILE"}, 8},
+		{"two secrets", map[string]string{"PORTAL_VEEAM_URL": "https://vb365.example.com", "PORTAL_CLIENT_SECRET": "a", "PORTAL_CLIENT_SECRET_FILE": "/x"},
+			[]string{"not both"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["PORTAL_DATA_DIR"] = t.TempDir()
+			var out strings.Builder
+			err := run(context.Background(), nil, func(k string) string { return tt.env[k] }, &out)
+			var ce errConfig
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the error does not mention %q:\n%v", w, err)
+				}
+			}
+			if len(ce) != tt.n {
+				t.Errorf("%d problems listed, want %d:\n%v", len(ce), tt.n, err)
+			}
+		})
+	}
+}
+
+func TestPrintConfigRedactsTheSecret(t *testing.T) {
+	var out strings.Builder
+	env := map[string]string{"PORTAL_VEEAM_URL": "https://vb365.example.com:4443", "PORTAL_CLIENT_SECRET": "super-secret-value", "PORTAL_DATA_DIR": t.TempDir()}
+	if err := run(context.Background(), []string{"-print-config"}, func(k string) string { return env[k] }, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "super-secret-value") || !strings.Contains(out.String(), "(set, redacted)") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	s := startStack(t, stackOptions{env: map[string]string{"PORTAL_DRAIN_DELAY": "300ms"}})
+	b := s.signedIn(adele)
+	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/Organization/LoggedInUser/EffectiveScope", Delay: 700 * time.Millisecond})
+	var wg sync.WaitGroup
+	var status int
+	wg.Go(func() { status = b.get("/").StatusCode })
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	// While draining, readiness fails so that load balancers move away.
+	deadline := time.Now().Add(time.Second)
+	var ready int
+	for time.Now().Before(deadline) {
+		if ready = s.browser().get("/readyz").StatusCode; ready == http.StatusServiceUnavailable {
+			break
+		}
+	}
+	if ready != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while shutting down: %d", ready)
+	}
+	wg.Wait()
+	if status != http.StatusOK {
+		t.Errorf("the in-flight request got %d", status)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run returned %v", err)
+	}
+}
+
+func TestReadinessFollowsTheBackupServer(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/RestorePortalSettings", Status: 503})
+	r := s.browser().get("/readyz")
+	if r.StatusCode != http.StatusServiceUnavailable || strings.TrimSpace(r.body) != "not ready" {
+		t.Errorf("readyz with the backup server down: %d %q", r.StatusCode, r.body)
+	}
+	if r := s.browser().get("/healthz"); r.StatusCode != http.StatusOK {
+		t.Errorf("healthz: %d", r.StatusCode)
+	}
+}
+
+func TestDemoMode(t *testing.T) {
+	env := map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json"}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-demo"}, func(k string) string { return env[k] }, logs) }()
+	defer func() { cancel(); <-done }()
+	var portal string
+	for deadline := time.Now().Add(15 * time.Second); portal == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "Restore portal demo: open "); ok {
+				portal = strings.TrimSpace(rest)
+			}
+		}
+	}
+	if portal == "" {
+		t.Fatalf("no demo banner:\n%s", logs)
+	}
+	for _, want := range []string{"Adele Vance", "Lee Gu", "Nestor Wilke", "Fake Entra ID issuer"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the banner lacks %q", want)
+		}
+	}
+	s := &stack{t: t, url: portal}
+	b := s.browser()
+	d := b.get("/").doc(t)
+	if d.Find(".demo-banner").Length() != 1 {
+		t.Error("no DEMO banner")
+	}
+	r := b.get("/auth/login")
+	if r.StatusCode != http.StatusFound || !strings.Contains(r.Header.Get("Location"), "/oauth2/v2.0/authorize") {
+		t.Errorf("sign-in: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	picker := b.get(r.Header.Get("Location"))
+	names := texts(picker.doc(t), "button.account .name")
+	if len(names) < 7 {
+		t.Errorf("the sign-in page lists %v", names)
+	}
+}

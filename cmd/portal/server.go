@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/handlers"
+	"github.com/openrestore/portal/sessionstore"
+	"github.com/openrestore/portal/static"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+// portal is the wired application.
+type portal struct {
+	handler   *handlers.Handler
+	http      http.Handler
+	closers   []func()
+	log       *slog.Logger
+	publicURL *url.URL
+}
+
+func (p *portal) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+}
+
+// build wires the portal: the VB365 client, the session store, sign-in, the handlers.
+func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger) (*portal, error) {
+	p := &portal{log: log, publicURL: publicURL}
+	var opts []veeamapi.Option
+	if c.veeamCAs != nil {
+		opts = append(opts, veeamapi.WithRootCAs(c.veeamCAs))
+	}
+	veeam, err := veeamapi.New(c.VeeamURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+
+	sessions := scs.New()
+	sessions.Lifetime = c.SessionLifetime
+	sessions.Cookie.Name = "__Host-session"
+	sessions.Cookie.Path = "/"
+	sessions.Cookie.HttpOnly = true
+	sessions.Cookie.Secure = true
+	sessions.Cookie.SameSite = http.SameSiteLaxMode
+	sessions.Cookie.Persist = false // gone when the browser closes
+	keys, created, err := sessionstore.LoadKeys(c.sessionKeyFile(), true)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("session_key_created", "file", c.sessionKeyFile())
+	}
+	codec, err := sessionstore.NewSealedCodec(keys...)
+	if err != nil {
+		return nil, err
+	}
+	sessions.Codec = codec
+	switch c.SessionStore {
+	case "memory":
+		ms := memstore.New()
+		sessions.Store = ms
+		p.closers = append(p.closers, ms.StopCleanup)
+	default:
+		db, err := sessionstore.OpenSQLite(filepath.Join(c.DataDir, "portal.db"))
+		if err != nil {
+			return nil, err
+		}
+		store, err := sessionstore.NewSQLite(ctx, db, 5*time.Minute)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		sessions.Store = store
+		p.closers = append(p.closers, func() { store.Close(); db.Close() })
+	}
+	sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, sessionstore.ErrUnreadable) {
+			// Sealed with a retired key, or tampered: forget it and start afresh.
+			http.SetCookie(w, &http.Cookie{Name: sessions.Cookie.Name, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		log.Error("session_store_failed", "error", err)
+		http.Error(w, "The portal cannot read its sessions right now. Try again in a minute.", http.StatusServiceUnavailable)
+	}
+
+	entraHTTP := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}}
+	auth, err := authn.New(authn.Config{
+		ClientID: c.ClientID, Authority: c.Authority, ClientSecret: c.ClientSecret,
+		Discover:              discoverFrom(veeam, log),
+		RedirectURL:           publicURL.String() + "/auth/callback",
+		PostLogoutRedirectURL: publicURL.String() + "/signed-out",
+		HTTPClient:            entraHTTP,
+		IdleTimeout:           c.IdleTimeout, Lifetime: c.SessionLifetime,
+		Logger: log,
+	}, sessions, veeamTokens{c: veeam, r: veeamapi.NewRefresher(veeam)})
+	if err != nil {
+		return nil, err
+	}
+	h, root, err := handlers.New(handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies},
+		auth, sessions, veeam, static.FS, log)
+	if err != nil {
+		return nil, err
+	}
+	p.handler, p.http = h, root
+	// Try discovery now, so the first visitor does not wait for it; failures are retried on use.
+	go auth.Ready(ctx)
+	return p, nil
+}
+
+// discoverFrom reads the Entra application and authority from VB365's Restore Portal settings.
+func discoverFrom(veeam *veeamapi.Client, log *slog.Logger) func(context.Context) (string, string, error) {
+	return func(ctx context.Context) (string, string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s, err := veeam.RestorePortalSettings(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("read the Restore Portal settings from the backup server: %w", err)
+		}
+		if !s.IsEnabled {
+			log.Warn("restore_portal_disabled", "hint", "enable the Restore Portal on the VB365 server; operator sign-in may be refused")
+		}
+		if s.ApplicationID == "" || s.MSALAuthorityURI == "" {
+			return "", "", errors.New("the backup server's Restore Portal settings name no application or authority: configure the Restore Portal on the VB365 server, or set PORTAL_CLIENT_ID and PORTAL_AUTHORITY")
+		}
+		return s.ApplicationID, s.MSALAuthorityURI, nil
+	}
+}
+
+// veeamTokens lets authn obtain, refresh and revoke VB365 operator tokens.
+type veeamTokens struct {
+	c *veeamapi.Client
+	r *veeamapi.Refresher
+}
+
+func (v veeamTokens) Exchange(ctx context.Context, userID, tenantID, assertion string) (authn.Grant, error) {
+	tok, err := v.c.OperatorToken(ctx, userID, tenantID, assertion)
+	return grant(tok), final(err)
+}
+
+func (v veeamTokens) Refresh(ctx context.Context, refreshToken string) (authn.Grant, error) {
+	tok, err := v.r.Refresh(ctx, refreshToken)
+	return grant(tok), final(err)
+}
+
+func (v veeamTokens) Logout(ctx context.Context, accessToken string) error {
+	return v.c.Logout(ctx, accessToken)
+}
+
+func grant(t *veeamapi.Token) authn.Grant {
+	if t == nil {
+		return authn.Grant{}
+	}
+	return authn.Grant{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Lifetime: t.Lifetime}
+}
+
+// final marks a refused grant as final for authn.
+func final(err error) error {
+	if errors.Is(err, veeamapi.ErrGrantRejected) || errors.Is(err, veeamapi.ErrUnauthorized) || errors.Is(err, veeamapi.ErrForbidden) {
+		return fmt.Errorf("%w: %w", authn.ErrRejected, err)
+	}
+	return err
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakeveeam"
+)
+
+// The people of the demo tenant the tests sign in as.
+const (
+	adele  = "AdeleV@contoso.onmicrosoft.com"
+	megan  = "MeganB@contoso.onmicrosoft.com"
+	lee    = "LeeG@contoso.onmicrosoft.com"
+	nestor = "NestorW@contoso.onmicrosoft.com"
+)
+
+// stack is the portal, run as main runs it, against both fakes.
+type stack struct {
+	t     *testing.T
+	entra *fakeentra.Server
+	veeam *fakeveeam.Server
+	url   string
+	logs  *syncBuffer
+	stop  func() error
+}
+
+type stackOptions struct {
+	entra fakeentra.Options
+	veeam fakeveeam.Options
+	env   map[string]string
+}
+
+// syncBuffer collects the portal's output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	entra, err := fakeentra.Start("127.0.0.1:0", o.entra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { entra.Close() })
+	o.veeam.EntraAuthority = entra.Authority()
+	veeam, err := fakeveeam.Start("127.0.0.1:0", o.veeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { veeam.Close() })
+	env := map[string]string{
+		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": veeam.URL(), "PORTAL_CLIENT_SECRET": entra.ClientSecret(),
+		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs) }()
+	s := &stack{t: t, entra: entra, veeam: veeam, logs: logs}
+	var once sync.Once
+	var stopErr error
+	s.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(20 * time.Second):
+				t.Error("the portal did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { s.stop() })
+	deadline := time.Now().Add(15 * time.Second)
+	for s.url == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("the portal stopped: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the portal did not start:\n%s", logs)
+		}
+		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+		for sc.Scan() {
+			var line struct {
+				Msg       string `json:"msg"`
+				PublicURL string `json:"public_url"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				s.url = line.PublicURL
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s
+}
+
+// loopbackJar keeps Secure cookies for http://127.0.0.1, as browsers do for
+// loopback addresses (Go's cookiejar sends them over https only).
+type loopbackJar struct{ inner *cookiejar.Jar }
+
+func secureURL(u *url.URL) *url.URL {
+	c := *u
+	c.Scheme = "https"
+	return &c
+}
+
+func (j loopbackJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.inner.SetCookies(secureURL(u), cs) }
+func (j loopbackJar) Cookies(u *url.URL) []*http.Cookie        { return j.inner.Cookies(secureURL(u)) }
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	s *stack
+	c *http.Client
+}
+
+func (s *stack) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{s: s, c: &http.Client{
+		Jar: loopbackJar{jar}, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// response is a finished response with its body read.
+type response struct {
+	*http.Response
+	body string
+}
+
+func (r response) doc(t *testing.T) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.s.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{resp, string(body)}
+}
+
+// get requests a portal path (or an absolute URL) with optional headers ("Name: value").
+func (b *browser) get(path string, headers ...string) response {
+	b.s.t.Helper()
+	return b.send(http.MethodGet, path, nil, headers...)
+}
+
+func (b *browser) send(method, path string, form url.Values, headers ...string) response {
+	b.s.t.Helper()
+	target := path
+	if !strings.HasPrefix(path, "http") {
+		target = b.s.url + path
+	}
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	return b.do(req)
+}
+
+// post sends a form as the portal's own pages do: same-origin, with the CSRF token.
+func (b *browser) post(path string, form url.Values) response {
+	b.s.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf_token", b.csrf())
+	return b.send(http.MethodPost, path, form, "Origin: "+b.s.url, "Sec-Fetch-Site: same-origin")
+}
+
+// csrf reads the anti-forgery token from the start page, as a page's forms carry it.
+func (b *browser) csrf() string {
+	b.s.t.Helper()
+	r := b.get("/")
+	v, _ := r.doc(b.s.t).Find(`form[action="/auth/logout"] input[name="csrf_token"]`).Attr("value")
+	if v == "" {
+		b.s.t.Fatalf("no CSRF token on the start page (status %d)", r.StatusCode)
+	}
+	return v
+}
+
+// signIn goes through sign-in as upn starting at path and returns the portal's final redirect.
+func (b *browser) signIn(upn, path string) response {
+	b.s.t.Helper()
+	r := b.get(path)
+	for r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/auth/login") {
+		r = b.get(r.Header.Get("Location"))
+	}
+	if r.StatusCode != http.StatusFound {
+		b.s.t.Fatalf("sign-in from %s: status %d, want a redirect to Entra", path, r.StatusCode)
+	}
+	auth, _ := url.Parse(r.Header.Get("Location"))
+	picker := b.get(auth.String())
+	if picker.StatusCode != http.StatusOK {
+		b.s.t.Fatalf("sign-in page: %d", picker.StatusCode)
+	}
+	form := url.Values{}
+	picker.doc(b.s.t).Find(`form input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	form.Set("account", demotenant.ID("user", upn))
+	chosen := b.send(http.MethodPost, auth.Scheme+"://"+auth.Host+auth.Path, form)
+	if chosen.StatusCode != http.StatusFound {
+		b.s.t.Fatalf("choosing %s: %d", upn, chosen.StatusCode)
+	}
+	return b.get(chosen.Header.Get("Location"))
+}
+
+// signedIn returns a browser signed in as upn.
+func (s *stack) signedIn(upn string) *browser {
+	s.t.Helper()
+	b := s.browser()
+	if r := b.signIn(upn, "/auth/login"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+		s.t.Fatalf("sign-in as %s ended with %d to %q: %s", upn, r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	return b
+}
+
+// explore opens the latest restore point of a workload and returns the session page.
+func (b *browser) explore(workload string) (string, response) {
+	b.s.t.Helper()
+	r := b.post("/explore", url.Values{"workload": {workload}, "point": {"latest"}})
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/sessions/") {
+		b.s.t.Fatalf("explore %s: %d %q %s", workload, r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	loc := r.Header.Get("Location")
+	return strings.TrimPrefix(loc, "/sessions/"), b.get(loc)
+}
+
+// texts returns the trimmed text of every element matching sel.
+func texts(d *goquery.Document, sel string) []string {
+	var out []string
+	d.Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
+	return out
+}

@@ -1,0 +1,143 @@
+// Package handlers is the portal's web layer: Echo routes, middleware, the
+// one error handler, and the conversions from VB365 API types to the views
+// that templates render.
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+// Config is what the handlers need to know about the deployment.
+type Config struct {
+	// PublicURL is the portal's address as browsers see it (scheme://host[:port]).
+	PublicURL *url.URL
+	// Demo shows the DEMO banner and the demo hints.
+	Demo bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// BodyLimit caps request bodies; default 1 MiB.
+	BodyLimit int64
+}
+
+// Handler holds the dependencies of every route.
+type Handler struct {
+	cfg      Config
+	auth     *authn.Authenticator
+	sessions *scs.SessionManager
+	veeam    *veeamapi.Client
+	log      *slog.Logger
+	static   fs.FS
+	assets   map[string]string // static file → versioned URL
+	now      func() time.Time
+
+	shuttingDown atomic.Bool
+	readiness    readinessCache
+	zones        sync.Map // zone name → *time.Location
+}
+
+// New returns the portal's complete HTTP handler: security headers, request
+// logging, sessions, then the Echo routes.
+func New(cfg Config, auth *authn.Authenticator, sessions *scs.SessionManager, veeam *veeamapi.Client, static fs.FS, log *slog.Logger) (*Handler, http.Handler, error) {
+	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" {
+		return nil, nil, errors.New("handlers: the public URL is required")
+	}
+	if cfg.BodyLimit == 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	h := &Handler{cfg: cfg, auth: auth, sessions: sessions, veeam: veeam, log: log, static: static, now: time.Now}
+	assets, err := versionAssets(static)
+	if err != nil {
+		return nil, nil, err
+	}
+	h.assets = assets
+	e := echo.NewWithConfig(echo.Config{
+		Logger:           log,
+		HTTPErrorHandler: h.errorHandler,
+		Filesystem:       static,
+	})
+	h.routes(e)
+	var root http.Handler = e
+	root = sessions.LoadAndSave(root)
+	root = h.logRequests(root)
+	root = h.securityHeaders(root)
+	return h, root, nil
+}
+
+// ShutDown makes /readyz fail so load balancers stop sending new requests.
+func (h *Handler) ShutDown() { h.shuttingDown.Store(true) }
+
+// versionAssets maps each static file to a URL carrying its content hash, so
+// browsers may cache it for a year and still see every change.
+func versionAssets(static fs.FS) (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[path] = "/static/" + path + "?v=" + hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("handlers: static files: %w", err)
+	}
+	return out, nil
+}
+
+// asset returns the versioned URL of a static file.
+func (h *Handler) asset(name string) string {
+	if u, ok := h.assets[name]; ok {
+		return u
+	}
+	return "/static/" + name
+}
+
+// operator is the VB365 API as the signed-in user sees it.
+func (h *Handler) operator() *veeamapi.Operator { return h.veeam.Operator(h.auth) }
+
+// readinessCache remembers the backup server's last health answer briefly,
+// so probes do not load it.
+type readinessCache struct {
+	mu      sync.Mutex
+	checked time.Time
+	ok      bool
+}
+
+const readinessTTL = 10 * time.Second
+
+// backupServerReachable asks VB365 for its (anonymous) Restore Portal settings.
+func (h *Handler) backupServerReachable(ctx context.Context) bool {
+	r := &h.readiness
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.checked) < readinessTTL {
+		return r.ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err := h.veeam.RestorePortalSettings(ctx)
+	r.checked, r.ok = time.Now(), err == nil
+	return r.ok
+}

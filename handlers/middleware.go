@@ -1,0 +1,276 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/authn"
+)
+
+// requestInfo travels with a request so that the access log can name it.
+type requestInfo struct {
+	ID  string
+	OID string // the signed-in user's object id, once known
+}
+
+type requestInfoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// securityHeaders sets the security headers on every response, errors,
+// partials and static files included. Authenticated content is never cached.
+func (h *Handler) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", h.contentSecurityPolicy())
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy allows scripts, styles and requests from this origin
+// only. Forms may also lead to Entra ID, because sign-out ends with a
+// redirect to its end-session endpoint.
+func (h *Handler) contentSecurityPolicy() string {
+	formAction := "'self'"
+	if o := h.auth.AuthorityOrigin(); o != "" {
+		formAction += " " + o
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action " + formAction
+}
+
+// statusWriter records what a handler answered, for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests gives each request an id (X-Request-ID) and logs it once done:
+// method, path without query (queries can hold codes and search terms),
+// status, size, duration, client address and user. Never a token or cookie.
+func (h *Handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		b := make([]byte, 8)
+		rand.Read(b)
+		ri := &requestInfo{ID: hex.EncodeToString(b)}
+		w.Header().Set("X-Request-ID", ri.ID)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		level := slog.LevelInfo
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", ri.ID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
+			slog.Int64("duration_ms", time.Since(start).Milliseconds()), slog.String("client", h.clientIP(r)),
+		}
+		if ri.OID != "" {
+			attrs = append(attrs, slog.String("oid", ri.OID))
+		}
+		if r.Header.Get("HX-Request") == "true" {
+			attrs = append(attrs, slog.Bool("htmx", true))
+		}
+		h.log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+// clientIP is the peer address, or, when the peer is a trusted proxy, the
+// last address in X-Forwarded-For that is not a trusted proxy itself.
+func (h *Handler) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !h.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !h.trusted(a) {
+			return a.String()
+		}
+	}
+	return host
+}
+
+func (h *Handler) trusted(a netip.Addr) bool {
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// csrf refuses state-changing requests that do not come from the portal's own
+// pages: a browser's Sec-Fetch-Site must say same-origin and its Origin must
+// be the portal's; and a signed-in session's anti-forgery token must come
+// along, in the X-CSRF-Token header (htmx, fetch) or the csrf_token field.
+func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if reason := h.crossOrigin(r); reason != "" {
+			return h.forgery(c, reason)
+		}
+		if want := h.auth.CSRFToken(r.Context()); want != "" {
+			got := r.Header.Get("X-CSRF-Token")
+			if got == "" {
+				got = c.FormValue("csrf_token")
+			}
+			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				return h.forgery(c, "token")
+			}
+		}
+		return next(c)
+	}
+}
+
+// crossOrigin names why r looks cross-origin, or returns "".
+func (h *Handler) crossOrigin(r *http.Request) string {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return "sec-fetch-site " + site
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && origin != h.origin() {
+		return "origin"
+	}
+	return ""
+}
+
+func (h *Handler) origin() string { return h.cfg.PublicURL.Scheme + "://" + h.cfg.PublicURL.Host }
+
+func (h *Handler) forgery(c *echo.Context, reason string) error {
+	h.log.WarnContext(c.Request().Context(), "malicious_csrf", "reason", reason, "path", c.Request().URL.Path,
+		"request_id", infoFrom(c.Request().Context()).ID)
+	return &Error{Status: http.StatusForbidden, Title: "This request was refused",
+		Message: "It did not come from a page of this portal. Go back to the portal and try again."}
+}
+
+const userKey = "user"
+
+// requireUser lets signed-in users through and sends everyone else to sign in.
+func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		u, err := h.auth.User(c.Request().Context())
+		if err != nil {
+			return signInRequired{err}
+		}
+		h.setUser(c, u)
+		return next(c)
+	}
+}
+
+func (h *Handler) setUser(c *echo.Context, u *authn.User) {
+	c.Set(userKey, u)
+	infoFrom(c.Request().Context()).OID = u.OID
+}
+
+func userFrom(c *echo.Context) *authn.User {
+	u, _ := c.Get(userKey).(*authn.User)
+	return u
+}
+
+// serveStatic serves the embedded files; versioned URLs are cached for a year.
+func (h *Handler) serveStatic(c *echo.Context) error {
+	name := c.Param("*")
+	if name == "" || !fs.ValidPath(name) {
+		return echo.ErrNotFound
+	}
+	f, err := h.static.Open(name)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.IsDir() {
+		return echo.ErrNotFound
+	}
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		return echo.ErrNotFound
+	}
+	w := c.Response()
+	if c.QueryParam("v") != "" {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, c.Request(), name, time.Time{}, rs)
+	return nil
+}
+
+func (h *Handler) healthz(c *echo.Context) error {
+	return c.String(http.StatusOK, "ok\n")
+}
+
+// readyz says whether this instance should get traffic: not shutting down,
+// Entra ID discovered, the backup server answering. Bodies are constant.
+func (h *Handler) readyz(c *echo.Context) error {
+	ctx := c.Request().Context()
+	switch {
+	case h.shuttingDown.Load():
+		return c.String(http.StatusServiceUnavailable, "shutting down\n")
+	case !h.auth.Ready(ctx) || !h.backupServerReachable(ctx):
+		return c.String(http.StatusServiceUnavailable, "not ready\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
