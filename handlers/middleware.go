@@ -159,9 +159,10 @@ func (h *Handler) trusted(a netip.Addr) bool {
 }
 
 // csrf refuses state-changing requests that do not come from the portal's own
-// pages: a browser's Sec-Fetch-Site must say same-origin and its Origin must
-// be the portal's; and a signed-in session's anti-forgery token must come
-// along, in the X-CSRF-Token header (htmx, fetch) or the csrf_token field.
+// pages: a browser's Sec-Fetch-Site must say same-origin (without that header,
+// an Origin, if any, must be the portal's); and a signed-in session's
+// anti-forgery token must come along, in the X-CSRF-Token header (htmx,
+// fetch) or the csrf_token field.
 func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
@@ -185,10 +186,16 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// crossOrigin names why r looks cross-origin, or returns "".
+// crossOrigin names why r looks cross-origin, or returns "". Sec-Fetch-Site,
+// which pages cannot forge, decides when the browser sends it: with
+// Referrer-Policy no-referrer, browsers send "Origin: null" even for the
+// portal's own forms. Older browsers without it are judged by Origin.
 func (h *Handler) crossOrigin(r *http.Request) string {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return "sec-fetch-site " + site
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site != "same-origin" {
+			return "sec-fetch-site " + site
+		}
+		return ""
 	}
 	if origin := r.Header.Get("Origin"); origin != "" && origin != h.origin() {
 		return "origin"

@@ -70,9 +70,13 @@
   }
 
   // After htmx swaps a region in, focus the element in it marked data-focus,
-  // so keyboard and screen reader users land on what changed.
-  document.addEventListener("htmx:afterSwap", function (e) {
+  // so keyboard and screen reader users land on what changed. An outerHTML
+  // swap replaces the target, so the region is looked up again by its id.
+  document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail.target;
+    if (target && target.id && !document.body.contains(target)) {
+      target = document.getElementById(target.id);
+    }
     if (!target) {
       return;
     }

@@ -1,0 +1,92 @@
+# The two commands: `make run` (the demo) and `make test` (everything).
+# Every tool a target needs is installed by the target itself.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+CACHE     := $(CURDIR)/.cache
+SHARED    ?= $(abspath $(CURDIR)/../shared)
+CHROMIUM  ?= /usr/bin/chromium
+AXE_VERSION := 4.14.1
+HTMX_VERSION := 2.0.11
+HTMX_SHA256  := d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717
+# The playwright driver must match the pinned playwright-go (its run.go says which).
+PW_VERSION = $(shell sed -n 's/^[[:space:]]*playwrightCliVersion[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
+	"$$($(GO) list -m -f '{{.Dir}}' github.com/mxschmitt/playwright-go)/run.go" | head -1)
+PW_DIR     = $(CACHE)/playwright-driver/$(PW_VERSION)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+.PHONY: run
+run: ## run the demo: the portal with fake Entra ID and fake VB365 (http://127.0.0.1:8080)
+	$(GO) run ./cmd/portal -demo
+
+.PHONY: build
+build: ## build the portal into bin/portal
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/portal ./cmd/portal
+
+.PHONY: test
+test: e2e-deps ## run every test, browser tests included (installs Chromium and the playwright driver if missing)
+	E2E_REQUIRED=1 PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
+		CHROMIUM_PATH=$(CHROMIUM) $(GO) test -race -timeout 20m ./...
+
+.PHONY: e2e
+e2e: e2e-deps ## run the browser tests only
+	E2E_REQUIRED=1 PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
+		CHROMIUM_PATH=$(CHROMIUM) $(GO) test -count=1 -v ./e2e/
+
+.PHONY: e2e-deps
+e2e-deps: ## install Debian's Chromium, npm playwright-core (the playwright-go driver) and axe-core
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "installing Debian's chromium"; \
+		if [ "$$(id -u)" -ne 0 ]; then echo "Chromium is missing and installing it needs root: sudo apt-get install chromium" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@$(GO) mod download github.com/mxschmitt/playwright-go
+	@test -n "$(PW_VERSION)" || { echo "cannot read the playwright driver version from playwright-go" >&2; exit 1; }
+	@if ! grep -qs '"version": "$(PW_VERSION)"' "$(PW_DIR)/package/package.json" || [ ! -f "$(PW_DIR)/npm/node_modules/axe-core/axe.min.js" ]; then \
+		echo "installing playwright-core@$(PW_VERSION) and axe-core@$(AXE_VERSION) into $(PW_DIR)"; \
+		rm -rf "$(PW_DIR)"; mkdir -p "$(PW_DIR)/npm"; \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$(PW_DIR)/npm" --no-audit --no-fund --save-exact --loglevel=error \
+			"playwright-core@$(PW_VERSION)" "axe-core@$(AXE_VERSION)" >/dev/null; \
+		ln -sfn npm/node_modules/playwright-core "$(PW_DIR)/package"; \
+	fi
+	@ln -sfn "$$(command -v node)" "$(PW_DIR)/node"
+	@"$(PW_DIR)/node" "$(PW_DIR)/package/cli.js" --version >/dev/null
+
+.PHONY: generate
+generate: ## regenerate the *_templ.go files from the .templ templates
+	$(GO) tool templ generate
+
+.PHONY: lint
+lint: ## gofmt, go vet, generated files up to date, govulncheck against ../shared/govulndb
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@templ_sum() { find . -name '*_templ.go' -not -path './.cache/*' | sort | xargs cat | sha256sum; }; \
+		before=$$(templ_sum); $(GO) tool templ generate >/dev/null 2>&1; \
+		if [ "$$before" != "$$(templ_sum)" ]; then \
+			echo "the generated templates were out of date; they are regenerated now: commit them"; git status --short -- '*_templ.go'; exit 1; fi
+	@if [ -d "$(SHARED)/govulndb" ]; then \
+		echo "govulncheck against the offline database $(SHARED)/govulndb: $$(ls $(SHARED)/govulndb | grep -c '^GO-') entries, newest $$(ls $(SHARED)/govulndb | grep '^GO-' | sort -V | tail -1 | sed 's/.json$$//') (its entries carry no dates)"; \
+		$(GO) tool govulncheck -db "file://$(SHARED)/govulndb" ./...; \
+	else echo "skipping govulncheck: $(SHARED)/govulndb is absent"; fi
+
+.PHONY: bench
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: vendor
+vendor: ## refresh static/js/htmx.min.js from npm (version and checksum pinned above)
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+		(cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz); \
+		echo "$(HTMX_SHA256)  $$tmp/package/dist/htmx.min.js" | sha256sum -c --quiet; \
+		cp $$tmp/package/dist/htmx.min.js static/js/htmx.min.js; echo "static/js/htmx.min.js is htmx $(HTMX_VERSION)"
+
+.PHONY: clean
+clean: ## remove build output and caches (the demo's data directory too)
+	rm -rf bin $(CACHE) data

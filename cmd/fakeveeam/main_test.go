@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeveeam"
+)
+
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *fakeveeam.Server, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-entra", "http://127.0.0.1:9001"}, &strings.Builder{}, started)
+	}()
+	s := <-started
+	resp, err := http.Get(s.URL() + "/v8/RestorePortalSettings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings struct{ ApplicationID, MSALAuthorityURI string }
+	json.NewDecoder(resp.Body).Decode(&settings)
+	resp.Body.Close()
+	if settings.MSALAuthorityURI != "http://127.0.0.1:9001/"+demotenant.TenantID || settings.ApplicationID != demotenant.ApplicationID {
+		t.Errorf("settings = %+v", settings)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAuthorityOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:9001":                 "http://127.0.0.1:9001/" + demotenant.TenantID,
+		"http://127.0.0.1:9001/":                "http://127.0.0.1:9001/" + demotenant.TenantID,
+		"http://127.0.0.1:9001/t-1/v2.0":        "http://127.0.0.1:9001/t-1",
+		"https://login.microsoftonline.com/t-2": "https://login.microsoftonline.com/t-2",
+	} {
+		if got, err := authorityOf(in); err != nil || got != want {
+			t.Errorf("authorityOf(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := authorityOf(""); err == nil {
+		t.Error("no -entra accepted")
+	}
+}

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mxschmitt/playwright-go"
+)
+
+// cspWatch records every CSP violation a page reports.
+const cspWatch = `window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});`
+
+var expect = playwright.NewPlaywrightAssertions(10000)
+
+// tab is a page in a fresh browser context (its own cookies), in the given time zone.
+type tab struct {
+	t    *testing.T
+	ctx  playwright.BrowserContext
+	page playwright.Page
+}
+
+func newTab(t *testing.T, timeZone string) *tab {
+	t.Helper()
+	ctx, err := stack.browser.NewContext(playwright.BrowserNewContextOptions{
+		TimezoneId: playwright.String(timeZone), Locale: playwright.String("en-GB"),
+		Viewport: &playwright.Size{Width: 1280, Height: 900},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.AddInitScript(playwright.Script{Content: playwright.String(cspWatch)}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := ctx.NewPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &tab{t: t, ctx: ctx, page: page}
+	t.Cleanup(func() {
+		if t.Failed() {
+			os.MkdirAll(stack.artifacts, 0o755)
+			name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")
+			path := filepath.Join(stack.artifacts, name+".png")
+			if _, err := page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(path), FullPage: playwright.Bool(true)}); err == nil {
+				t.Logf("screenshot: %s (at %s)", path, page.URL())
+			}
+		}
+		ctx.Close()
+	})
+	return tb
+}
+
+func (tb *tab) open(path string) {
+	tb.t.Helper()
+	if _, err := tb.page.Goto(stack.portalURL + path); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+func (tb *tab) role(role *playwright.AriaRole, name string) playwright.Locator {
+	return tb.page.GetByRole(*role, playwright.PageGetByRoleOptions{Name: name})
+}
+
+func (tb *tab) click(role *playwright.AriaRole, name string) {
+	tb.t.Helper()
+	if err := tb.role(role, name).Click(); err != nil {
+		tb.t.Fatalf("click %s %q: %v", *role, name, err)
+	}
+}
+
+func (tb *tab) waitForURL(pattern string) {
+	tb.t.Helper()
+	if err := tb.page.WaitForURL(regexp.MustCompile(pattern)); err != nil {
+		tb.t.Fatalf("waiting for %s: %v (at %s)", pattern, err, tb.page.URL())
+	}
+}
+
+func (tb *tab) see(loc playwright.Locator, text string) {
+	tb.t.Helper()
+	if err := expect.Locator(loc).ToContainText(text); err != nil {
+		tb.t.Fatalf("expected %q: %v", text, err)
+	}
+}
+
+// audit runs axe-core on the page and fails on any violation, and on any CSP
+// violation the page reported. Every page a journey visits is audited.
+func (tb *tab) audit() {
+	tb.t.Helper()
+	if _, err := tb.page.Evaluate(stack.axe); err != nil {
+		tb.t.Fatalf("inject axe-core: %v", err)
+	}
+	raw, err := tb.page.Evaluate(`async () => JSON.stringify((await axe.run(document, {resultTypes: ["violations"]})).violations.map(v => ({
+		id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)})))`)
+	if err != nil {
+		tb.t.Fatalf("axe.run: %v", err)
+	}
+	var violations []map[string]any
+	json.Unmarshal([]byte(raw.(string)), &violations)
+	for _, v := range violations {
+		tb.t.Errorf("axe on %s: %v (%v): %v at %v", tb.page.URL(), v["id"], v["impact"], v["help"], v["nodes"])
+	}
+	csp, err := tb.page.Evaluate(`() => (window.__cspViolations || []).join("\n")`)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	if s, _ := csp.(string); s != "" {
+		tb.t.Errorf("CSP violations on %s:\n%s", tb.page.URL(), s)
+	}
+}
+
+// signIn goes through the fake Entra sign-in page, choosing the account of
+// person, and audits that page too.
+func (tb *tab) signIn(person string) {
+	tb.t.Helper()
+	tb.waitForURL(`/oauth2/v2\.0/authorize`)
+	tb.see(tb.role(playwright.AriaRoleHeading, "Pick an account"), "Pick an account")
+	tb.audit()
+	tb.click(playwright.AriaRoleButton, person)
+	tb.waitForURL("^" + regexp.QuoteMeta(stack.portalURL))
+}
+
+// startSignedIn opens the landing page, audits it, and signs in as person.
+func startSignedIn(t *testing.T, person, timeZone string) *tab {
+	t.Helper()
+	tb := newTab(t, timeZone)
+	tb.open("/")
+	tb.see(tb.role(playwright.AriaRoleHeading, "Get back what you lost"), "Get back what you lost")
+	tb.audit()
+	tb.click(playwright.AriaRoleLink, "Sign in with Microsoft")
+	tb.signIn(person)
+	tb.see(tb.role(playwright.AriaRoleHeading, "Welcome"), "Welcome, "+person)
+	return tb
+}
+
+// rows returns the names in the root listing.
+func (tb *tab) rows() []string {
+	tb.t.Helper()
+	loc := tb.page.Locator("table.items tbody td strong")
+	if err := expect.Locator(loc.First()).ToBeVisible(); err != nil {
+		tb.t.Fatalf("no listing: %v", err)
+	}
+	texts, err := loc.AllTextContents()
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for i := range texts {
+		texts[i] = strings.TrimSpace(texts[i])
+	}
+	return texts
+}

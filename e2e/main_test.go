@@ -1,0 +1,199 @@
+// Package e2e drives the portal in a real browser: Debian's Chromium through
+// playwright-go, against the portal binary (a black box, run as a separate
+// process exactly as in production) and the two fakes, which run in this
+// process so that tests can steer them and read their state through Go.
+//
+// `make e2e` (and `make test`) install what these tests need: Chromium, the
+// playwright driver (npm playwright-core) and axe-core. Without them the tests
+// skip, unless E2E_REQUIRED=1, which makes a missing piece a failure.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mxschmitt/playwright-go"
+
+	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakeveeam"
+)
+
+// env is the stack and browser shared by the journeys.
+type env struct {
+	portalURL string
+	entra     *fakeentra.Server
+	veeam     *fakeveeam.Server
+	browser   playwright.Browser
+	axe       string
+	artifacts string
+	output    *lockedBuffer
+}
+
+var stack *env
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestMain(m *testing.M) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	skip := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if os.Getenv("E2E_REQUIRED") == "1" {
+			fmt.Fprintln(os.Stderr, "e2e: "+msg)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "e2e: skipping the browser tests: "+msg+" (run `make e2e`, which installs what they need)")
+		os.Exit(0)
+	}
+	chromium := envOr("CHROMIUM_PATH", "/usr/bin/chromium")
+	driver := envOr("PLAYWRIGHT_DRIVER_PATH", filepath.Join(root, ".cache", "playwright-driver", "1.62.1"))
+	axe := envOr("AXE_PATH", filepath.Join(root, ".cache", "playwright-driver", "1.62.1", "npm", "node_modules", "axe-core", "axe.min.js"))
+	for _, p := range []string{chromium, filepath.Join(driver, "package", "cli.js"), axe} {
+		if _, err := os.Stat(p); err != nil {
+			skip("%s is missing", p)
+		}
+	}
+	axeSource, err := os.ReadFile(axe)
+	if err != nil {
+		skip("read axe-core: %v", err)
+	}
+	code, err := runAll(m, root, chromium, driver, string(axeSource))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
+	tmp, err := os.MkdirTemp("", "portal-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "portal")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/portal")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("build the portal: %v\n%s", err, out)
+	}
+
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer entra.Close()
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	if err != nil {
+		return 0, err
+	}
+	defer veeam.Close()
+
+	out := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(),
+		"PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
+		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug",
+	)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		cancel() // interrupts the portal, which shuts down gracefully
+		cmd.Wait()
+	}()
+	url := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			out.Write(append(sc.Bytes(), '\n'))
+			var line struct {
+				Msg       string `json:"msg"`
+				PublicURL string `json:"public_url"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				url <- line.PublicURL
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	var portalURL string
+	select {
+	case portalURL = <-url:
+	case <-time.After(30 * time.Second):
+		return 0, fmt.Errorf("the portal did not start:\n%s", out)
+	}
+
+	// playwright-go applies its small driver patch here; with the driver in
+	// place and browsers skipped, nothing is downloaded.
+	opts := &playwright.RunOptions{DriverDirectory: driver, SkipInstallBrowsers: true, Stdout: io.Discard}
+	if err := playwright.Install(opts); err != nil {
+		return 0, fmt.Errorf("playwright driver: %w", err)
+	}
+	pw, err := playwright.Run(opts)
+	if err != nil {
+		return 0, fmt.Errorf("playwright: %w", err)
+	}
+	defer pw.Stop()
+	browser, err := pw.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
+		ExecutablePath: playwright.String(chromium),
+		Headless:       playwright.Bool(true),
+		Args: []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync"},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("launch chromium: %w", err)
+	}
+	defer browser.Close()
+	artifacts := envOr("E2E_ARTIFACTS", filepath.Join(root, ".cache", "e2e-artifacts"))
+	stack = &env{portalURL: portalURL, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out}
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", out)
+	}
+	return code, nil
+}
