@@ -63,10 +63,11 @@ generate: ## regenerate the *_templ.go files from the .templ templates
 	$(GO) tool templ generate
 
 .PHONY: lint
-lint: ## gofmt, go vet, generated files up to date, govulncheck against ../shared/govulndb
+lint: ## gofmt, go vet, staticcheck, generated files up to date, govulncheck against ../shared/govulndb
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	@templ_sum() { find . -name '*_templ.go' -not -path './.cache/*' | sort | xargs cat | sha256sum; }; \
 		before=$$(templ_sum); $(GO) tool templ generate >/dev/null 2>&1; \
 		if [ "$$before" != "$$(templ_sum)" ]; then \

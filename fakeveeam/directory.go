@@ -208,50 +208,33 @@ func (d *directory) narrow(caller scopeSet, typ, id string) (s scopeSet, name st
 	return s, "", false
 }
 
-// sortedUsers returns the users of ids ordered by display name.
-func (d *directory) sortedUsers(ids map[string]bool) []demotenant.User {
-	var out []demotenant.User
+// sorted returns the objects of ids found in all, ordered by key.
+func sorted[T any](ids map[string]bool, all map[string]T, key func(T) string) []T {
+	var out []T
 	for id := range ids {
-		if u, ok := d.users[id]; ok {
-			out = append(out, u)
+		if x, ok := all[id]; ok {
+			out = append(out, x)
 		}
 	}
-	slices.SortFunc(out, func(a, b demotenant.User) int { return strings.Compare(a.DisplayName, b.DisplayName) })
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
 	return out
 }
 
+func (d *directory) sortedUsers(ids map[string]bool) []demotenant.User {
+	return sorted(ids, d.users, func(u demotenant.User) string { return u.DisplayName })
+}
+
 func (d *directory) sortedGroups(ids map[string]bool) []demotenant.Group {
-	var out []demotenant.Group
-	for id := range ids {
-		if g, ok := d.groups[id]; ok {
-			out = append(out, g)
-		}
-	}
-	slices.SortFunc(out, func(a, b demotenant.Group) int { return strings.Compare(a.DisplayName, b.DisplayName) })
-	return out
+	return sorted(ids, d.groups, func(g demotenant.Group) string { return g.DisplayName })
 }
 
 // sortedSites orders sites by URL, so subsites follow their parent.
 func (d *directory) sortedSites(ids map[string]bool) []demotenant.Site {
-	var out []demotenant.Site
-	for id := range ids {
-		if s, ok := d.sites[id]; ok {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b demotenant.Site) int { return cmp.Compare(strings.ToLower(a.URL), strings.ToLower(b.URL)) })
-	return out
+	return sorted(ids, d.sites, func(s demotenant.Site) string { return strings.ToLower(s.URL) })
 }
 
 func (d *directory) sortedTeams(ids map[string]bool) []demotenant.Team {
-	var out []demotenant.Team
-	for id := range ids {
-		if t, ok := d.teams[id]; ok {
-			out = append(out, t)
-		}
-	}
-	slices.SortFunc(out, func(a, b demotenant.Team) int { return strings.Compare(a.DisplayName, b.DisplayName) })
-	return out
+	return sorted(ids, d.teams, func(t demotenant.Team) string { return t.DisplayName })
 }
 
 // parentURL is the URL of a subsite's parent site, empty for a top-level site.

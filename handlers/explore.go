@@ -166,17 +166,13 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 	var (
 		v    templates.RootListView
 		more bool
-		n    int
+		err  error
 	)
 	switch w.api {
 	case veeamapi.Exchange:
-		p, err := op.Mailboxes(ctx, id, page)
-		if err != nil {
-			return v, err
-		}
 		v = templates.RootListView{Caption: "Mailboxes", NameHeader: "Mailbox", Address: "Address",
 			EmptyText: "There are no mailboxes in your scope in this restore point."}
-		for _, m := range p.Results {
+		more, err = fillRows(&v, fetch(op.Mailboxes(ctx, id, page)), func(m veeamapi.Mailbox) templates.RootRow {
 			r := templates.RootRow{Name: m.Name, Address: m.Email}
 			if m.IsArchive {
 				r.Badges = append(r.Badges, "Archive")
@@ -184,42 +180,24 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 			if m.IsPublic {
 				r.Badges = append(r.Badges, "Public folder")
 			}
-			v.Rows = append(v.Rows, r)
-		}
-		_, more = p.Next()
-		n = len(p.Results)
+			return r
+		})
 	case veeamapi.OneDrive:
-		p, err := op.OneDrives(ctx, id, page)
-		if err != nil {
-			return v, err
-		}
 		v = templates.RootListView{Caption: "OneDrives", NameHeader: "Owner", Address: "Address",
 			EmptyText: "There are no OneDrives in your scope in this restore point."}
-		for _, d := range p.Results {
-			v.Rows = append(v.Rows, templates.RootRow{Name: d.Name, Address: d.URL})
-		}
-		_, more = p.Next()
-		n = len(p.Results)
+		more, err = fillRows(&v, fetch(op.OneDrives(ctx, id, page)), func(d veeamapi.OneDriveInfo) templates.RootRow {
+			return templates.RootRow{Name: d.Name, Address: d.URL}
+		})
 	case veeamapi.SharePoint:
-		p, err := op.Sites(ctx, id, veeamapi.SitesOptions{PageOptions: page})
-		if err != nil {
-			return v, err
-		}
 		v = templates.RootListView{Caption: "SharePoint sites", NameHeader: "Site", Address: "Address",
 			EmptyText: "There are no SharePoint sites in your scope in this restore point."}
-		for _, s := range p.Results {
-			v.Rows = append(v.Rows, templates.RootRow{Name: s.Name, Address: s.URL})
-		}
-		_, more = p.Next()
-		n = len(p.Results)
+		more, err = fillRows(&v, fetch(op.Sites(ctx, id, veeamapi.SitesOptions{PageOptions: page})), func(s veeamapi.Site) templates.RootRow {
+			return templates.RootRow{Name: s.Name, Address: s.URL}
+		})
 	case veeamapi.Teams:
-		p, err := op.Teams(ctx, id, veeamapi.TeamsOptions{PageOptions: page})
-		if err != nil {
-			return v, err
-		}
 		v = templates.RootListView{Caption: "Teams", NameHeader: "Team", Address: "Address",
 			EmptyText: "There are no teams in your scope in this restore point."}
-		for _, t := range p.Results {
+		more, err = fillRows(&v, fetch(op.Teams(ctx, id, veeamapi.TeamsOptions{PageOptions: page})), func(t veeamapi.Team) templates.RootRow {
 			r := templates.RootRow{Name: t.DisplayName, Detail: t.Description, Address: t.GroupEmail}
 			if t.Privacy != "" && t.Privacy != "Public" {
 				r.Badges = append(r.Badges, t.Privacy)
@@ -227,14 +205,35 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 			if t.IsArchived {
 				r.Badges = append(r.Badges, "Archived")
 			}
-			v.Rows = append(v.Rows, r)
-		}
-		_, more = p.Next()
-		n = len(p.Results)
+			return r
+		})
+	}
+	if err != nil {
+		return v, err
 	}
 	v.Description = "Browsing into these is coming next: for now the portal shows what this restore session holds for you."
-	v.Pager = pager("/sessions/"+url.PathEscape(id), offset, n, more)
+	v.Pager = pager("/sessions/"+url.PathEscape(id), offset, len(v.Rows), more)
 	return v, nil
+}
+
+// fetched is a page, or why there is none.
+type fetched[T any] struct {
+	page *veeamapi.Page[T]
+	err  error
+}
+
+func fetch[T any](p *veeamapi.Page[T], err error) fetched[T] { return fetched[T]{p, err} }
+
+// fillRows turns a page into the view's rows and reports whether more follow.
+func fillRows[T any](v *templates.RootListView, f fetched[T], row func(T) templates.RootRow) (more bool, err error) {
+	if f.err != nil {
+		return false, f.err
+	}
+	for _, x := range f.page.Results {
+		v.Rows = append(v.Rows, row(x))
+	}
+	_, more = f.page.Next()
+	return more, nil
 }
 
 // pager links the neighbouring pages of a list shown page by page.

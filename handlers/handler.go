@@ -46,7 +46,6 @@ type Handler struct {
 	log      *slog.Logger
 	static   fs.FS
 	assets   map[string]string // static file → versioned URL
-	now      func() time.Time
 
 	shuttingDown atomic.Bool
 	readiness    readinessCache
@@ -62,7 +61,7 @@ func New(cfg Config, auth *authn.Authenticator, sessions *scs.SessionManager, ve
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	h := &Handler{cfg: cfg, auth: auth, sessions: sessions, veeam: veeam, log: log, static: static, now: time.Now}
+	h := &Handler{cfg: cfg, auth: auth, sessions: sessions, veeam: veeam, log: log, static: static}
 	assets, err := versionAssets(static)
 	if err != nil {
 		return nil, nil, err

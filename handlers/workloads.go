@@ -25,12 +25,3 @@ func workloadByKey(key string) (workload, bool) {
 	}
 	return workload{}, false
 }
-
-func workloadByAPI(t veeamapi.Workload) (workload, bool) {
-	for _, w := range workloads {
-		if w.api == t {
-			return w, true
-		}
-	}
-	return workload{}, false
-}

@@ -405,6 +405,17 @@ func TestTransientRefreshFailureKeepsTheSession(t *testing.T) {
 	}
 }
 
+func TestSessionsSurviveARestart(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	b := s.signedIn(adele)
+	id, _ := b.explore("onedrive")
+	s.restart()
+	r := b.get("/sessions/" + id)
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Adele Vance") {
+		t.Errorf("after a restart: %d", r.StatusCode)
+	}
+}
+
 func TestVeeamRefusesTheAccount(t *testing.T) {
 	// A tenant user unknown to VB365 signs in to Entra but gets no operator token.
 	stranger := fakeentra.User{OID: demotenant.ID("user", "stranger"), Name: "Stranger", UPN: "stranger@contoso.onmicrosoft.com"}

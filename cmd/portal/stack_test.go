@@ -35,6 +35,7 @@ type stack struct {
 	entra *fakeentra.Server
 	veeam *fakeveeam.Server
 	url   string
+	env   map[string]string
 	logs  *syncBuffer
 	stop  func() error
 }
@@ -43,6 +44,21 @@ type stackOptions struct {
 	entra fakeentra.Options
 	veeam fakeveeam.Options
 	env   map[string]string
+}
+
+// restart stops the portal and starts it again on the same address, data
+// directory and fakes, as a service restart does.
+func (s *stack) restart() {
+	s.t.Helper()
+	if err := s.stop(); err != nil {
+		s.t.Fatal(err)
+	}
+	env := map[string]string{}
+	for k, v := range s.env {
+		env[k] = v
+	}
+	env["PORTAL_ADDR"] = strings.TrimPrefix(s.url, "http://")
+	s.launch(env)
 }
 
 // syncBuffer collects the portal's output while it runs.
@@ -83,11 +99,20 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	for k, v := range o.env {
 		env[k] = v
 	}
+	s := &stack{t: t, entra: entra, veeam: veeam, env: env}
+	s.launch(env)
+	return s
+}
+
+// launch runs the portal with env until stop.
+func (s *stack) launch(env map[string]string) {
+	t := s.t
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs) }()
-	s := &stack{t: t, entra: entra, veeam: veeam, logs: logs}
+	s.logs, s.url = logs, ""
 	var once sync.Once
 	var stopErr error
 	s.stop = func() error {
@@ -124,7 +149,6 @@ func startStack(t *testing.T, o stackOptions) *stack {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return s
 }
 
 // loopbackJar keeps Secure cookies for http://127.0.0.1, as browsers do for
