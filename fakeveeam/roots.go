@@ -8,12 +8,13 @@ import (
 
 // mailbox is RESTExchangeMailbox.
 type mailbox struct {
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Email     string          `json:"email"`
-	IsArchive bool            `json:"isArchive"`
-	IsPublic  bool            `json:"isPublic"`
-	Links     map[string]link `json:"_links"`
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Email     string            `json:"email"`
+	IsArchive bool              `json:"isArchive"`
+	IsPublic  bool              `json:"isPublic"`
+	Links     map[string]link   `json:"_links"`
+	Actions   map[string]action `json:"_actions,omitempty"`
 }
 
 // oneDrive is RESTOneDrive.

@@ -43,6 +43,18 @@ type Options struct {
 	OAuthTokenErrors bool
 	// HTTPClient fetches the issuer's discovery document and keys. Default: a client with a 10 s timeout.
 	HTTPClient *http.Client
+	// LargeMailbox is the UPN of a user whose mailbox gets a folder,
+	// Inbox/Notifications, of LargeFolderItems items (default 100,000), for scale tests.
+	LargeMailbox     string
+	LargeFolderItems int
+	// RestoreItemDuration is how long restoring one item takes. Default 400 ms.
+	RestoreItemDuration time.Duration
+	// DenyDownloads reports whether the operator with this OID may not save or
+	// export items: their items then carry no save or export actions, and the
+	// endpoints refuse them. Default: everyone may.
+	DenyDownloads func(oid string) bool
+	// ExportPadding is added to the size of every PST export (benchmarks).
+	ExportPadding int64
 }
 
 // Server is the fake VB365 server; it is an http.Handler.
@@ -55,13 +67,19 @@ type Server struct {
 	verifierMu sync.Mutex
 	verifier   *oidc.IDTokenVerifier
 
-	mu       sync.Mutex
-	access   map[string]*grant
-	refresh  map[string]*grant
-	sessions map[string]*restoreSession
-	faults   []*faultEntry
-	requests []Request
-	tokenReq map[string]int
+	mail *exchangeData
+
+	mu        sync.Mutex
+	access    map[string]*grant
+	refresh   map[string]*grant
+	sessions  map[string]*restoreSession
+	faults    []*faultEntry
+	requests  []Request
+	tokenReq  map[string]int
+	searches  map[string]*searchSet
+	failing   []string // subjects (substrings) whose restore fails
+	downloads []Download
+	inflight  sync.WaitGroup // downloads being written
 }
 
 // New returns a server for opts.
@@ -93,14 +111,27 @@ func New(opts Options) (*Server, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	s := &Server{
-		opts:     opts,
-		dir:      newDirectory(*opts.Tenant),
-		access:   map[string]*grant{},
-		refresh:  map[string]*grant{},
-		sessions: map[string]*restoreSession{},
-		tokenReq: map[string]int{},
+	if opts.LargeMailbox != "" && opts.LargeFolderItems == 0 {
+		opts.LargeFolderItems = 100_000
 	}
+	if opts.RestoreItemDuration == 0 {
+		opts.RestoreItemDuration = 400 * time.Millisecond
+	}
+	if opts.DenyDownloads == nil {
+		opts.DenyDownloads = func(string) bool { return false }
+	}
+	dir := newDirectory(*opts.Tenant)
+	s := &Server{
+		opts:      opts,
+		dir:       dir,
+		access:    map[string]*grant{},
+		refresh:   map[string]*grant{},
+		sessions:  map[string]*restoreSession{},
+		tokenReq:  map[string]int{},
+		searches:  map[string]*searchSet{},
+		downloads: []Download{},
+	}
+	s.mail = newExchangeData(dir, &s.opts, opts.Now())
 	s.routes()
 	return s, nil
 }
@@ -155,6 +186,22 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives", s.authed(s.inSession("Veod", s.oneDrives)))
 	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/Organization/Sites", s.authed(s.inSession("Vesp", s.sites)))
 	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/organization/teams", s.authed(s.inSession("Vet", s.teams)))
+	m.HandleFunc("GET /v8/RestoreSessions/{restoreSessionId}/Statistics", s.authed(s.sessionStatistics))
+	mb := "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}"
+	m.HandleFunc("GET "+mb, s.authed(s.inMailbox(s.getMailbox)))
+	m.HandleFunc("GET "+mb+"/folders", s.authed(s.inMailbox(s.listFolders)))
+	m.HandleFunc("GET "+mb+"/folders/{folderId}", s.authed(s.inMailbox(s.getFolder)))
+	m.HandleFunc("GET "+mb+"/items", s.authed(s.inMailbox(s.listItems)))
+	m.HandleFunc("GET "+mb+"/items/{itemId}", s.authed(s.inMailbox(s.getItem)))
+	m.HandleFunc("POST "+mb+"/search", s.authed(s.inMailbox(s.search)))
+	m.HandleFunc("POST "+mb+"/folders/{folderId}/search", s.authed(s.inMailbox(s.search)))
+	m.HandleFunc("POST "+mb+"/items/operatorRestore", s.authed(s.inMailbox(s.operatorRestore)))
+	m.HandleFunc("POST "+mb+"/items/Save", s.authed(s.inMailbox(s.saveItems)))
+	m.HandleFunc("POST "+mb+"/items/{itemId}/save", s.authed(s.inMailbox(s.saveItem)))
+	m.HandleFunc("POST "+mb+"/items/exportToPst", s.authed(s.inMailbox(s.exportItems)))
+	m.HandleFunc("POST "+mb+"/items/{itemId}/exportToPst", s.authed(s.inMailbox(s.exportItem)))
+	m.HandleFunc("POST "+mb+"/folders/{folderId}/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
+	m.HandleFunc("POST "+mb+"/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))
 	})
@@ -163,7 +210,7 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler: latency, injected faults, the request log, then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		owner := s.bearerOwner(r)

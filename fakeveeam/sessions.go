@@ -33,6 +33,7 @@ type restoreSession struct {
 	scope           scopeSet
 	lastUsed        time.Time
 	events          []sessionEvent
+	job             *restoreJob // set for the session of an operatorRestore
 }
 
 // restoreSessionJSON is RESTRestoreSession.
@@ -56,16 +57,21 @@ type restoreSessionJSON struct {
 
 // sessionEvent is RESTRestoreSessionEvent.
 type sessionEvent struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Status    string          `json:"status"`
-	StartTime time.Time       `json:"startTime"`
-	EndTime   *time.Time      `json:"endTime"`
-	Duration  string          `json:"duration"`
-	Title     string          `json:"title"`
-	Message   string          `json:"message"`
-	Order     int             `json:"order"`
-	Links     map[string]link `json:"_links"`
+	ID            string          `json:"id"`
+	Type          string          `json:"type"`
+	Status        string          `json:"status"`
+	StartTime     time.Time       `json:"startTime"`
+	EndTime       *time.Time      `json:"endTime"`
+	Duration      string          `json:"duration"`
+	Title         string          `json:"title"`
+	Message       string          `json:"message"`
+	Order         int             `json:"order"`
+	ItemName      string          `json:"itemName,omitempty"`
+	ItemType      string          `json:"itemType,omitempty"`
+	ItemSizeBytes int64           `json:"itemSizeBytes,omitempty"`
+	Source        string          `json:"source,omitempty"`
+	Target        string          `json:"target,omitempty"`
+	Links         map[string]link `json:"_links"`
 }
 
 // exploreOptions is RESTOperatorExploreOptions.
@@ -165,16 +171,19 @@ func (s *Server) operatorExplore(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (rs *restoreSession) addEvent(now time.Time, status, title, message string) {
-	end := now
+	var end *time.Time
+	if status != "Running" {
+		end = &now
+	}
 	rs.events = append(rs.events, sessionEvent{
-		ID: newID(), Type: "None", Status: status, StartTime: now, EndTime: &end, Duration: "00:00:00",
+		ID: newID(), Type: "None", Status: status, StartTime: now, EndTime: end, Duration: "00:00:00",
 		Title: title, Message: message, Order: len(rs.events) + 1,
 	})
 }
 
 // stopIfIdle stops a session nobody used for the idle timeout. Call with s.mu held.
 func (s *Server) stopIfIdle(rs *restoreSession, now time.Time) {
-	if rs.state != "Working" || now.Sub(rs.lastUsed) < s.opts.SessionIdleTimeout {
+	if rs.job != nil || rs.state != "Working" || now.Sub(rs.lastUsed) < s.opts.SessionIdleTimeout {
 		return
 	}
 	end := rs.lastUsed.Add(s.opts.SessionIdleTimeout)
@@ -210,6 +219,10 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, c *caller) (*re
 		return nil, false
 	}
 	now := s.opts.Now()
+	if rs.job != nil {
+		s.advance(rs, now)
+		return rs, true
+	}
 	s.stopIfIdle(rs, now)
 	if rs.state == "Working" {
 		rs.lastUsed = now
@@ -235,6 +248,13 @@ func (s *Server) stopSession(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	now := s.opts.Now()
 	s.mu.Lock()
+	if job := rs.job; job != nil && rs.state == "Working" {
+		for i := range job.targets {
+			if t := &job.targets[i]; !t.done {
+				t.done, t.status, t.message = true, "Skipped", "The restore was stopped before this item."
+			}
+		}
+	}
 	if rs.state == "Working" {
 		rs.state, rs.end = "Stopped", &now
 		rs.eTag++

@@ -187,6 +187,8 @@ type request struct {
 	query  url.Values
 	body   any // JSON-encoded unless it is url.Values (a form)
 	token  string
+	// idempotent marks a POST that only reads (a search), so it may be retried.
+	idempotent bool
 }
 
 func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
@@ -227,7 +229,7 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 // send performs r, retrying idempotent requests on transient failures, and
 // returns a 2xx response whose body the caller must close.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
-	idempotent := r.method == http.MethodGet || r.method == http.MethodHead
+	idempotent := r.method == http.MethodGet || r.method == http.MethodHead || r.idempotent
 	for attempt := 0; ; attempt++ {
 		req, err := c.newRequest(ctx, r)
 		if err != nil {

@@ -395,7 +395,11 @@ func TestDialsOnlyTheConfiguredServer(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	const sid = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40"
+	const (
+		sid    = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40"
+		mid    = "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
+		folder = "AAMk%2Fx+y=" // as it appears in the path: the slash escaped
+	)
 	page := `{"offset":0,"limit":30,"results":[],"_links":{}}`
 	tests := []struct {
 		name      string
@@ -466,12 +470,53 @@ func TestEndpoints(t *testing.T) {
 			}},
 		{"logout", "POST", "/v8/token/logout", url.Values{}, "", 204,
 			func(ctx context.Context, _ *Operator, c *Client) error { return c.Logout(ctx, "AT") }},
+		{"mailbox", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid, url.Values{},
+			`{"id":"` + mid + `","name":"Adele Vance","email":"a@x","isArchive":false,"isPublic":false}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.Mailbox(ctx, sid, mid); return err }},
+		{"folders", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders", url.Values{"parentId": {"root"}, "limit": {"100"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.Folders(ctx, sid, mid, FoldersOptions{ParentID: "root", PageOptions: PageOptions{Limit: 100}})
+				return err
+			}},
+		{"folder", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders/" + folder, url.Values{},
+			`{"id":"AAMk/x+y=","name":"Inbox","type":"None","category":"Inbox","mailboxId":"` + mid + `"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.Folder(ctx, sid, mid, "AAMk/x+y="); return err }},
+		{"items", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items", url.Values{"parentId": {"AAMk/x+y="}, "offset": {"100"}, "limit": {"100"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.Items(ctx, sid, mid, "AAMk/x+y=", PageOptions{Offset: 100, Limit: 100})
+				return err
+			}},
+		{"item", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items/" + folder, url.Values{},
+			`{"id":"AAMk/x+y=","mailboxId":"` + mid + `","itemClass":"IPM.Note","subject":"s","received":"2026-11-20T10:00:00Z","importance":"High","attachments":[{"name":"a.pdf","sizeBytes":10}]}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.Item(ctx, sid, mid, "AAMk/x+y="); return err }},
+		{"search mailbox", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/search", url.Values{"setId": {sid}, "limit": {"50"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SearchMailbox(ctx, sid, mid, "", `subject:"x"`, PageOptions{Limit: 50, SetID: sid})
+				return err
+			}},
+		{"search folder", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders/" + folder + "/search", url.Values{}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SearchMailbox(ctx, sid, mid, "AAMk/x+y=", `x`, PageOptions{})
+				return err
+			}},
+		{"restore items", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items/operatorRestore", url.Values{},
+			`{"sessionId":"` + sid + `"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.RestoreItems(ctx, sid, mid, RestoreItemsOptions{Items: []string{"a", "b"}, DeletedItems: true, Folder: "Recovered", Reason: "r"})
+				return err
+			}},
+		{"statistics", "GET", "/v8/RestoreSessions/" + sid + "/Statistics", url.Values{},
+			`{"totalItemsCount":2,"restoredItemsCount":1,"failedItemsCount":0,"skippedItemsCount":1,"items":[{"itemRestoreDetailsType":"BulkMailbox","id":"m","name":"n","itemType":"ExchangeMailbox","status":"Success","mailboxEmail":"a@x","mailboxIsArchive":false,"mailboxIsPublic":false,"createdMailboxItemsCount":1,"mergedMailboxItemsCount":0,"failedMailboxItemsCount":0,"skippedMailboxItemsCount":1}]}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.RestoreSessionStatistics(ctx, sid); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, mux, _ := setup(t)
 			var hits int
 			mux.HandleFunc(tt.method+" "+tt.path, func(w http.ResponseWriter, r *http.Request) {
+				if want := tt.path; r.URL.EscapedPath() != want {
+					t.Errorf("path %s, want %s", r.URL.EscapedPath(), want)
+				}
 				hits++
 				if diff := cmp.Diff(tt.wantQuery, r.URL.Query()); diff != "" {
 					t.Errorf("query (-want +got):\n%s", diff)
@@ -515,5 +560,76 @@ func TestPathSegmentsAreEscaped(t *testing.T) {
 	}
 	if got != "/v8/RestoreSessions/..%2F..%2Ftoken%2Flogout%3Fx=%23" {
 		t.Errorf("path = %s", got)
+	}
+}
+
+func TestDownloadStreams(t *testing.T) {
+	c, mux, _ := setup(t)
+	const sid, mid = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40", "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
+	release := make(chan struct{})
+	mux.HandleFunc("POST /v8/RestoreSessions/{s}/organization/mailboxes/{m}/items/{i}/save", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer NEW" {
+			writeJSON(w, 401, `{"message":"Authorization has been denied for this request."}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", "10")
+		w.Write([]byte("first"))
+		w.(http.Flusher).Flush()
+		<-release // the client has the first bytes before the server sends the rest
+		w.Write([]byte("-last"))
+	})
+	ts := &staticTokens{token: "OLD", next: "NEW"}
+	d, err := c.Operator(ts).SaveItem(t.Context(), sid, mid, "a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Body.Close()
+	if d.ContentLength != 10 || ts.refreshes != 1 {
+		t.Errorf("length %d after %d refreshes", d.ContentLength, ts.refreshes)
+	}
+	first := make([]byte, 5)
+	if _, err := io.ReadFull(d.Body, first); err != nil || string(first) != "first" {
+		t.Fatalf("first bytes %q %v", first, err)
+	}
+	close(release)
+	rest, err := io.ReadAll(d.Body)
+	if err != nil || string(rest) != "-last" {
+		t.Errorf("rest %q %v", rest, err)
+	}
+}
+
+func TestDownloadErrorsAndStalls(t *testing.T) {
+	c, mux, _ := setup(t)
+	const sid, mid = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40", "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
+	mux.HandleFunc("POST /v8/RestoreSessions/{s}/organization/mailboxes/{m}/items/Save", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 403, `{"message":"Saving is not allowed","errorCode":"ResourceAccessDenied"}`)
+	})
+	op := c.Operator(&staticTokens{token: "AT"})
+	if _, err := op.SaveItems(t.Context(), sid, mid, []string{"x"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("refused download: %v", err)
+	}
+	stalled := make(chan struct{})
+	mux.HandleFunc("POST /v8/RestoreSessions/{s}/organization/mailboxes/{m}/items/exportToPst", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write([]byte("!BDN"))
+		w.(http.Flusher).Flush()
+		select { // stall until the client gives up
+		case <-r.Context().Done():
+		case <-stalled:
+		}
+	})
+	defer close(stalled)
+	d, err := op.ExportItemsToPST(t.Context(), sid, mid, []string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Body.(*idleReader).idle = 100 * time.Millisecond
+	d.Body.(*idleReader).timer.Reset(100 * time.Millisecond)
+	start := time.Now()
+	_, err = io.ReadAll(d.Body)
+	d.Body.Close()
+	if err == nil || !errors.Is(err, ErrUnavailable) || time.Since(start) > 2*time.Second {
+		t.Errorf("stalled download: %v after %s", err, time.Since(start))
 	}
 }

@@ -2,8 +2,12 @@ package veeamapi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"testing"
+	"time"
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
@@ -145,5 +149,116 @@ func TestAgainstTheFakeServer(t *testing.T) {
 	}
 	if _, err := op.LoggedInUser(ctx); !errors.Is(err, veeamapi.ErrGrantRejected) {
 		t.Errorf("after logout: %v", err)
+	}
+}
+
+// TestExchangeAgainstTheFakeServer walks the Exchange calls the portal makes.
+func TestExchangeAgainstTheFakeServer(t *testing.T) {
+	spec := spectest.Load(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer entra.Close()
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), RestoreItemDuration: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer veeam.Close()
+	c, err := veeamapi.New(veeam.URL(), veeamapi.WithTransport(spec.Transport(t, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	adele, _ := demotenant.Contoso().User("AdeleV@contoso.onmicrosoft.com")
+	assertion, _ := entra.AccessTokenFor(adele.UPN)
+	tok, err := c.OperatorToken(ctx, adele.OID, demotenant.TenantID, assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := c.Operator(&tokenHolder{tok: tok, r: veeamapi.NewRefresher(c)})
+	lastWeek := time.Now().Add(-7 * 24 * time.Hour)
+	sess, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: veeamapi.Exchange, DateTime: &lastWeek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := op.Mailboxes(ctx, sess.ID, veeamapi.PageOptions{})
+	if err != nil || len(boxes.Results) != 2 {
+		t.Fatalf("mailboxes: %v %v", boxes, err)
+	}
+	mb := boxes.Results[0].ID
+	if m, err := op.Mailbox(ctx, sess.ID, mb); err != nil || m.Name != "Adele Vance" {
+		t.Fatalf("mailbox: %+v %v", m, err)
+	}
+	top, err := op.Folders(ctx, sess.ID, mb, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 100}})
+	if err != nil || len(top.Results) < 10 {
+		t.Fatalf("folders: %v", err)
+	}
+	inbox := top.Results[0]
+	if f, err := op.Folder(ctx, sess.ID, mb, inbox.ID); err != nil || f.Name != "Inbox" {
+		t.Fatalf("folder: %+v %v", f, err)
+	}
+	items, err := op.Items(ctx, sess.ID, mb, inbox.ID, veeamapi.PageOptions{Limit: 10})
+	if err != nil || len(items.Results) != 10 {
+		t.Fatalf("items: %v", err)
+	}
+	first := items.Results[0]
+	if it, err := op.Item(ctx, sess.ID, mb, first.ID); err != nil || it.ID != first.ID || it.Kind() != veeamapi.KindMessage {
+		t.Fatalf("item: %+v %v", it, err)
+	}
+	found, err := op.SearchMailbox(ctx, sess.ID, mb, "", `subject:"`+fakeveeam.StoryDeletedSubject+`"`, veeamapi.PageOptions{})
+	if err != nil || len(found.Results) != 1 || !found.Results[0].Can("save") {
+		t.Fatalf("search: %v %v", found, err)
+	}
+	if _, err := op.SearchMailbox(ctx, sess.ID, mb, "", `subject:"unclosed`, veeamapi.PageOptions{}); !errors.Is(err, veeamapi.ErrBadRequest) {
+		t.Errorf("malformed query: %v", err)
+	}
+	restore, err := op.RestoreItems(ctx, sess.ID, mb, veeamapi.RestoreItemsOptions{Items: []string{found.Results[0].ID}, DeletedItems: true, Reason: "deleted by mistake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats *veeamapi.Statistics
+	for range 100 {
+		if stats, err = op.RestoreSessionStatistics(ctx, restore); err != nil {
+			t.Fatal(err)
+		}
+		if stats.Restored == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if stats.Restored != 1 {
+		t.Errorf("statistics = %+v", stats)
+	}
+	if rs, err := op.RestoreSession(ctx, restore); err != nil || rs.State != veeamapi.SessionStopped || rs.Reason != "deleted by mistake" {
+		t.Errorf("restore session = %+v %v", rs, err)
+	}
+
+	// A download arrives exactly as the server sent it.
+	d, err := op.SaveItem(ctx, sess.ID, mb, found.Results[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, d.Body)
+	d.Body.Close()
+	sent := veeam.Downloads()
+	if err != nil || n != sent[0].Size || hex.EncodeToString(h.Sum(nil)) != sent[0].SHA256 {
+		t.Errorf("download: %d bytes, %v; server sent %+v", n, err, sent[0])
+	}
+	for _, dl := range []func() (*veeamapi.Download, error){
+		func() (*veeamapi.Download, error) { return op.SaveItems(ctx, sess.ID, mb, []string{first.ID, items.Results[1].ID}) },
+		func() (*veeamapi.Download, error) { return op.ExportItemsToPST(ctx, sess.ID, mb, []string{first.ID}) },
+		func() (*veeamapi.Download, error) { return op.ExportFolderToPST(ctx, sess.ID, mb, top.Results[5].ID) },
+	} {
+		d, err := dl()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, d.Body)
+		d.Body.Close()
+	}
+	if got := len(veeam.Downloads()); got != 4 {
+		t.Errorf("%d downloads recorded", got)
 	}
 }

@@ -117,6 +117,8 @@ func (s *Spec) Check(req *http.Request, reqBody []byte, status int, header http.
 func (s *Spec) check(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte, checkRequest bool) error {
 	r := req.Clone(context.Background())
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	// Match on the escaped path: an id holding %2F is one segment.
+	r.URL.Path, r.URL.RawPath = req.URL.EscapedPath(), ""
 	route, params, err := s.router.FindRoute(r)
 	if err != nil {
 		return fmt.Errorf("%s %s: not in the VB365 v8 document: %w", req.Method, req.URL.Path, err)
