@@ -1,0 +1,123 @@
+// Package searchquery builds VB365 item search queries (User Guide, Appendix
+// A) from what a user types into a search form. Values are quoted and
+// escaped so that they stay values: a subject containing "OR", a colon or a
+// quote cannot change the query's meaning. Dates arrive as instants and are
+// written in UTC, the only zone the VB365 search knows.
+package searchquery
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// MaxLength bounds a built query.
+const MaxLength = 2048
+
+// Mail is a search over mailbox items.
+type Mail struct {
+	// Text is free text: every word must occur somewhere in the item.
+	Text    string
+	From    string
+	To      string
+	Subject string
+	Body    string
+	// HasAttachments limits the search to items with attachments.
+	HasAttachments bool
+	// ReceivedFrom and ReceivedBefore bound the received time: From
+	// inclusive, Before exclusive. Zero means unbounded.
+	ReceivedFrom   time.Time
+	ReceivedBefore time.Time
+	// Advanced is raw query syntax, added as it is (in parentheses).
+	Advanced string
+}
+
+// ErrEmpty says the form asks for nothing.
+var ErrEmpty = errors.New("searchquery: give at least one word or filter")
+
+// Build returns the query for m.
+func (m Mail) Build() (string, error) {
+	var terms []string
+	terms = append(terms, words(m.Text)...)
+	for _, f := range []struct{ name, value string }{
+		{"from", m.From}, {"to", m.To}, {"subject", m.Subject}, {"body", m.Body},
+	} {
+		if v := strings.TrimSpace(f.value); v != "" {
+			terms = append(terms, f.name+":"+Quote(v))
+		}
+	}
+	if m.HasAttachments {
+		terms = append(terms, "hasattachments:true")
+	}
+	if !m.ReceivedFrom.IsZero() && !m.ReceivedBefore.IsZero() && !m.ReceivedFrom.Before(m.ReceivedBefore) {
+		return "", errors.New("searchquery: the received range ends before it starts")
+	}
+	if !m.ReceivedFrom.IsZero() {
+		terms = append(terms, "received:>="+m.ReceivedFrom.UTC().Format(time.RFC3339))
+	}
+	if !m.ReceivedBefore.IsZero() {
+		terms = append(terms, "received:<"+m.ReceivedBefore.UTC().Format(time.RFC3339))
+	}
+	if a := strings.TrimSpace(m.Advanced); a != "" {
+		terms = append(terms, "("+a+")")
+	}
+	if len(terms) == 0 {
+		return "", ErrEmpty
+	}
+	q := strings.Join(terms, " ")
+	if len(q) > MaxLength {
+		return "", fmt.Errorf("searchquery: the search is longer than %d characters", MaxLength)
+	}
+	return q, nil
+}
+
+// words turns free text into terms: each word on its own (all must match),
+// quoted when it is not a plain word. * and ? stay wildcards in plain words.
+func words(text string) []string {
+	var out []string
+	for _, w := range strings.Fields(text) {
+		if plain(w, true) {
+			out = append(out, w)
+		} else {
+			out = append(out, Quote(w))
+		}
+	}
+	return out
+}
+
+var keywords = map[string]bool{"AND": true, "OR": true, "NOT": true}
+
+// plain reports whether w can stand unquoted: letters, digits and a few
+// punctuation marks that mean nothing to the query language.
+func plain(w string, wildcards bool) bool {
+	if w == "" || keywords[w] {
+		return false
+	}
+	for _, r := range w {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case strings.ContainsRune("._@-+&'", r):
+		case wildcards && (r == '*' || r == '?'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Quote makes v one value: as it is when plain, else in double quotes with
+// backslashes and quotes escaped. Wildcards inside quotes are literal.
+func Quote(v string) string {
+	if plain(v, false) {
+		return v
+	}
+	v = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, v)
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}

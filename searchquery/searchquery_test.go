@@ -1,0 +1,90 @@
+package searchquery
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestBuild(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	tests := []struct {
+		name string
+		m    Mail
+		want string
+	}{
+		{"words", Mail{Text: "floor plan"}, `floor plan`},
+		{"wildcard", Mail{Text: "flo* pla?"}, `flo* pla?`},
+		{"keyword is text", Mail{Text: "salt AND pepper"}, `salt "AND" pepper`},
+		{"colon is text", Mail{Text: "meet at 12:30"}, `meet at "12:30"`},
+		{"fields", Mail{From: "Megan Bowen", Subject: `The "final" plan`, HasAttachments: true},
+			`from:"Megan Bowen" subject:"The \"final\" plan" hasattachments:true`},
+		{"plain field", Mail{To: "adele@contoso.com"}, `to:adele@contoso.com`},
+		{"wildcards in fields are literal", Mail{Subject: "a*b"}, `subject:"a*b"`},
+		{"dates in the user's zone become UTC", Mail{
+			ReceivedFrom:   time.Date(2026, 11, 12, 0, 0, 0, 0, berlin),
+			ReceivedBefore: time.Date(2026, 11, 15, 0, 0, 0, 0, berlin),
+		}, `received:>=2026-11-11T23:00:00Z received:<2026-11-14T23:00:00Z`},
+		{"advanced", Mail{Text: "plan", Advanced: `importance:high OR from:megan`}, `plan (importance:high OR from:megan)`},
+		{"backslash", Mail{Body: `C:\temp`}, `body:"C:\\temp"`},
+		{"control characters", Mail{Subject: "a\nOR b"}, `subject:"a OR b"`},
+	}
+	for _, tt := range tests {
+		got, err := tt.m.Build()
+		if err != nil || got != tt.want {
+			t.Errorf("%s: Build() = %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestBuildRefuses(t *testing.T) {
+	if _, err := (Mail{}).Build(); !errors.Is(err, ErrEmpty) {
+		t.Errorf("empty form: %v", err)
+	}
+	if _, err := (Mail{Text: "   "}).Build(); !errors.Is(err, ErrEmpty) {
+		t.Errorf("blank form: %v", err)
+	}
+	day := time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC)
+	if _, err := (Mail{ReceivedFrom: day, ReceivedBefore: day}).Build(); err == nil {
+		t.Error("an empty date range was accepted")
+	}
+	long := make([]byte, MaxLength)
+	for i := range long {
+		long[i] = 'a'
+	}
+	if _, err := (Mail{Text: string(long) + " x"}).Build(); err == nil {
+		t.Error("an overlong query was accepted")
+	}
+}
+
+// FuzzQuote checks that a quoted value is one term: it starts and ends with
+// a quote (or is plain) and every inner quote is escaped.
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"a", `a"b`, `a\`, `"`, "OR", "x y", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		q := Quote(v)
+		if plain(v, false) {
+			if q != v {
+				t.Fatalf("plain %q became %q", v, q)
+			}
+			return
+		}
+		if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+			t.Fatalf("Quote(%q) = %q", v, q)
+		}
+		inner := q[1 : len(q)-1]
+		for i := 0; i < len(inner); i++ {
+			switch inner[i] {
+			case '\\':
+				i++ // the escaped character
+				if i >= len(inner) {
+					t.Fatalf("Quote(%q) = %q ends in a lone backslash", v, q)
+				}
+			case '"':
+				t.Fatalf("Quote(%q) = %q has an unescaped quote", v, q)
+			}
+		}
+	})
+}
