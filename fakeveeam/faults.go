@@ -25,6 +25,9 @@ type Fault struct {
 	Reset bool
 	// Garbage answers 200 with a body that is not JSON.
 	Garbage bool
+	// CutAfter answers normally but closes the connection once this many
+	// bytes of the body are sent: a download that breaks part way.
+	CutAfter int64
 	// Times limits how many requests the fault hits; 0 means until removed.
 	Times int
 }
@@ -97,6 +100,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
 			msg = http.StatusText(f.Status)
 		}
 		writeError(w, f.Status, f.ErrorCode, msg)
+	case f.CutAfter > 0:
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.cutAfter = f.CutAfter
+		}
+		return false
 	default:
 		return false // a pure delay: answer normally
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -254,7 +255,24 @@ func (s *Server) ResetRequests() {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	cutAfter int64 // > 0: close the connection after this many more body bytes
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.cutAfter <= 0 || int64(len(b)) < r.cutAfter {
+		n, err := r.ResponseWriter.Write(b)
+		r.cutAfter -= int64(n)
+		return n, err
+	}
+	n, _ := r.ResponseWriter.Write(b[:r.cutAfter])
+	rc := http.NewResponseController(r.ResponseWriter)
+	rc.Flush()
+	if conn, _, err := rc.Hijack(); err == nil {
+		conn.Close()
+	}
+	r.cutAfter = -1
+	return n, io.ErrClosedPipe
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

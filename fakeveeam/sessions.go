@@ -91,7 +91,9 @@ type exploreOptions struct {
 // SessionInfo is a snapshot of a restore session, for tests.
 type SessionInfo struct {
 	ID        string
+	Name      string
 	Type      string
+	Restore   bool   // the session of an operatorRestore, rather than of an explore
 	Owner     string // OID of the operator who opened it
 	State     string
 	ScopeName string
@@ -110,7 +112,7 @@ func (s *Server) RestoreSessions(oid string) []SessionInfo {
 			continue
 		}
 		s.stopIfIdle(rs, now)
-		out = append(out, SessionInfo{ID: rs.id, Type: rs.typ, Owner: rs.owner, State: rs.state,
+		out = append(out, SessionInfo{ID: rs.id, Name: rs.name, Type: rs.typ, Restore: rs.job != nil, Owner: rs.owner, State: rs.state,
 			ScopeName: rs.scopeName, Reason: rs.reason, PointTime: rs.point.BackupTime})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return a.PointTime.Compare(b.PointTime) })
