@@ -173,7 +173,8 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 		v = templates.RootListView{Caption: "Mailboxes", NameHeader: "Mailbox", Address: "Address",
 			EmptyText: "There are no mailboxes in your scope in this restore point."}
 		more, err = fillRows(&v, fetch(op.Mailboxes(ctx, id, page)), func(m veeamapi.Mailbox) templates.RootRow {
-			r := templates.RootRow{Name: m.Name, Address: m.Email}
+			r := templates.RootRow{Name: m.Name, Address: m.Email,
+				URL: "/sessions/" + url.PathEscape(id) + "/mailboxes/" + url.PathEscape(m.ID)}
 			if m.IsArchive {
 				r.Badges = append(r.Badges, "Archive")
 			}
@@ -211,7 +212,9 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 	if err != nil {
 		return v, err
 	}
-	v.Description = "Browsing into these is coming next: for now the portal shows what this restore session holds for you."
+	if w.api != veeamapi.Exchange {
+		v.Description = "Browsing into these is coming next: for now the portal shows what this restore session holds for you."
+	}
 	v.Pager = pager("/sessions/"+url.PathEscape(id), offset, len(v.Rows), more)
 	return v, nil
 }

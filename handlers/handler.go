@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -35,6 +36,19 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// BodyLimit caps request bodies; default 1 MiB.
 	BodyLimit int64
+	// RestoreReason says when a restore needs a reason: "optional",
+	// "required", or "others" (when restoring someone else's data).
+	RestoreReason string
+}
+
+// Deps are the services the handlers use.
+type Deps struct {
+	Auth     *authn.Authenticator
+	Sessions *scs.SessionManager
+	Veeam    *veeamapi.Client
+	History  *history.Store
+	Static   fs.FS
+	Log      *slog.Logger
 }
 
 // Handler holds the dependencies of every route.
@@ -43,6 +57,7 @@ type Handler struct {
 	auth     *authn.Authenticator
 	sessions *scs.SessionManager
 	veeam    *veeamapi.Client
+	history  *history.Store
 	log      *slog.Logger
 	static   fs.FS
 	assets   map[string]string // static file → versioned URL
@@ -54,27 +69,30 @@ type Handler struct {
 
 // New returns the portal's complete HTTP handler: security headers, request
 // logging, sessions, then the Echo routes.
-func New(cfg Config, auth *authn.Authenticator, sessions *scs.SessionManager, veeam *veeamapi.Client, static fs.FS, log *slog.Logger) (*Handler, http.Handler, error) {
+func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" {
 		return nil, nil, errors.New("handlers: the public URL is required")
 	}
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	h := &Handler{cfg: cfg, auth: auth, sessions: sessions, veeam: veeam, log: log, static: static}
-	assets, err := versionAssets(static)
+	switch cfg.RestoreReason {
+	case "":
+		cfg.RestoreReason = "optional"
+	case "optional", "required", "others":
+	default:
+		return nil, nil, fmt.Errorf("handlers: unknown restore reason policy %q", cfg.RestoreReason)
+	}
+	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, log: d.Log, static: d.Static}
+	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err
 	}
 	h.assets = assets
-	e := echo.NewWithConfig(echo.Config{
-		Logger:           log,
-		HTTPErrorHandler: h.errorHandler,
-		Filesystem:       static,
-	})
+	e := echo.NewWithConfig(echo.Config{Logger: d.Log, HTTPErrorHandler: h.errorHandler, Filesystem: d.Static})
 	h.routes(e)
 	var root http.Handler = e
-	root = sessions.LoadAndSave(root)
+	root = d.Sessions.LoadAndSave(root)
 	root = h.logRequests(root)
 	root = h.securityHeaders(root)
 	return h, root, nil

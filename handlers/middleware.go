@@ -102,27 +102,47 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		ri := &requestInfo{ID: hex.EncodeToString(b)}
 		w.Header().Set("X-Request-ID", ri.ID)
 		sw := &statusWriter{ResponseWriter: w}
+		aborted := true
+		defer func() {
+			// A handler that aborts (a download cut off by the backup server)
+			// panics with http.ErrAbortHandler; it is logged, then passed on.
+			if !aborted {
+				return
+			}
+			h.logRequest(r, ri, sw, start, true)
+			if p := recover(); p != nil {
+				panic(p)
+			}
+		}()
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		level := slog.LevelInfo
-		if sw.status >= 500 {
-			level = slog.LevelError
-		}
-		attrs := []slog.Attr{
-			slog.String("request_id", ri.ID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
-			slog.Int64("duration_ms", time.Since(start).Milliseconds()), slog.String("client", h.clientIP(r)),
-		}
-		if ri.OID != "" {
-			attrs = append(attrs, slog.String("oid", ri.OID))
-		}
-		if r.Header.Get("HX-Request") == "true" {
-			attrs = append(attrs, slog.Bool("htmx", true))
-		}
-		h.log.LogAttrs(r.Context(), level, "request", attrs...)
+		aborted = false
+		h.logRequest(r, ri, sw, start, false)
 	})
+}
+
+func (h *Handler) logRequest(r *http.Request, ri *requestInfo, sw *statusWriter, start time.Time, aborted bool) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if sw.status >= 500 || aborted {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", ri.ID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
+		slog.Int64("duration_ms", time.Since(start).Milliseconds()), slog.String("client", h.clientIP(r)),
+	}
+	if ri.OID != "" {
+		attrs = append(attrs, slog.String("oid", ri.OID))
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		attrs = append(attrs, slog.Bool("htmx", true))
+	}
+	if aborted {
+		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	h.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // clientIP is the peer address, or, when the peer is a trusted proxy, the

@@ -25,4 +25,21 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/explore", h.explore, h.requireUser)
 	e.GET("/sessions/:id", h.session, h.requireUser)
 	e.POST("/preferences/timezone", h.setTimeZone, h.requireUser)
+
+	// Exchange, within a restore session.
+	mb := e.Group("/sessions/:id/mailboxes/:mb", h.requireUser)
+	mb.GET("", h.mailbox)
+	mb.GET("/folders/:folder", h.folderPage)
+	mb.GET("/folders/:folder/subfolders", h.subfolders)
+	mb.POST("/folders/:folder/export", h.exportFolder)
+	mb.GET("/items/:item", h.itemDetailPage)
+	mb.POST("/items/:item/download", h.downloadItem)
+	mb.GET("/search", h.searchPage)
+	mb.POST("/download", h.downloadSelection)
+	mb.POST("/restore/new", h.restoreWizard)
+	mb.POST("/restore", h.startRestore)
+
+	// Restores the user started.
+	e.GET("/restores", h.restoresPage, h.requireUser)
+	e.GET("/restores/:id", h.restorePage, h.requireUser)
 }

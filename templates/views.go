@@ -33,6 +33,8 @@ type Meta struct {
 	// TimeZone is the zone dates are shown in; TimeZoneAuto says it follows the browser.
 	TimeZone     string
 	TimeZoneAuto bool
+	// Wide lets the page use the whole window (the mailbox's three panes).
+	Wide bool
 	// Assets maps a static file ("css/app.css") to its versioned URL.
 	Assets func(name string) string
 }

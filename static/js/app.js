@@ -86,6 +86,52 @@
     }
   });
 
+  // Folder tree: a toggle shows and hides the subfolders htmx loaded into
+  // the element it controls.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest(".tree-toggle") : null;
+    if (!button) {
+      return;
+    }
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    var sub = document.getElementById(button.getAttribute("aria-controls"));
+    if (sub) {
+      sub.hidden = !open;
+    }
+    var mark = button.querySelector("[aria-hidden]");
+    if (mark) {
+      mark.textContent = open ? "▾" : "▸";
+    }
+  });
+
+  // Choosing an item in a list marks its row, as a full page load does.
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("table.mail-items a[hx-get]") : null;
+    if (!link) {
+      return;
+    }
+    link.closest("table").querySelectorAll("tr.current").forEach(function (tr) {
+      tr.classList.remove("current");
+    });
+    link.closest("tr").classList.add("current");
+  });
+
+  // "Select all on this page" checks every checkbox of its name in the form.
+  document.addEventListener("change", function (e) {
+    var all = e.target;
+    if (!all.matches || !all.matches("[data-select-all]")) {
+      return;
+    }
+    var form = all.form;
+    if (!form) {
+      return;
+    }
+    form.querySelectorAll('input[type="checkbox"][name="' + all.getAttribute("data-select-all") + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {

@@ -1,0 +1,279 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/veeamapi"
+)
+
+const (
+	maxFileNameBytes = 200
+	// downloadWriteTimeout is how long the browser may take to accept one
+	// chunk; the server's overall write timeout does not apply to downloads.
+	downloadWriteTimeout = time.Minute
+	maxDownloadItems     = 1000
+)
+
+// downloadTypes are the only content types a download is sent with,
+// whatever the backup server said.
+var downloadTypes = map[string]string{
+	"msg": "application/vnd.ms-outlook",
+	"zip": "application/zip",
+	"pst": "application/octet-stream",
+}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// downloadItem handles POST …/items/:item/download (kind=msg|pst): one item
+// as an Outlook message or a PST file.
+func (h *Handler) downloadItem(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	itemID, err := h.pathKey(c, "item")
+	if err != nil {
+		return err
+	}
+	kind := c.FormValue("kind")
+	if kind != "msg" && kind != "pst" {
+		return badRequest("Choose .msg or .pst.")
+	}
+	ctx, op := c.Request().Context(), h.operator()
+	it, err := op.Item(ctx, ref.session.ID, ref.mailbox, itemID)
+	if err != nil {
+		return err
+	}
+	action := map[string]string{"msg": "save", "pst": "exportToPst"}[kind]
+	if !it.Can(action) {
+		return downloadsNotAllowed(nil)
+	}
+	var d *veeamapi.Download
+	if kind == "msg" {
+		d, err = op.SaveItem(ctx, ref.session.ID, ref.mailbox, itemID)
+	} else {
+		d, err = op.ExportItemsToPST(ctx, ref.session.ID, ref.mailbox, []string{itemID})
+	}
+	if err != nil {
+		return downloadError(err)
+	}
+	return h.stream(c, d, fileName(itemTitle(it), kind), kind, 1)
+}
+
+// downloadSelection handles POST …/download (kind=zip|pst): the selected
+// items as a ZIP of messages or one PST file.
+func (h *Handler) downloadSelection(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	form, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	kind := form.Get("kind")
+	if kind != "zip" && kind != "pst" {
+		return badRequest("Choose .zip or .pst.")
+	}
+	form.Del("scope") // downloads take the ticked items only
+	sel, err := readSelection(form, h.zone(c))
+	if err != nil {
+		return err
+	}
+	if len(sel.ids) > maxDownloadItems {
+		return badRequest(fmt.Sprintf("Download at most %s items at once.", thousands(maxDownloadItems)))
+	}
+	ctx, op := c.Request().Context(), h.operator()
+	mb, err := op.Mailbox(ctx, ref.session.ID, ref.mailbox)
+	if err != nil {
+		return err
+	}
+	var d *veeamapi.Download
+	if kind == "zip" {
+		d, err = op.SaveItems(ctx, ref.session.ID, ref.mailbox, sel.ids)
+	} else {
+		d, err = op.ExportItemsToPST(ctx, ref.session.ID, ref.mailbox, sel.ids)
+	}
+	if err != nil {
+		return downloadError(err)
+	}
+	return h.stream(c, d, fileName(mailboxLabel(mb)+" - "+countLabel(len(sel.ids)), kind), kind, len(sel.ids))
+}
+
+// exportFolder handles POST …/folders/:folder/export: a folder as a PST file.
+func (h *Handler) exportFolder(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	folderID, err := h.pathKey(c, "folder")
+	if err != nil {
+		return err
+	}
+	ctx, op := c.Request().Context(), h.operator()
+	f, err := op.Folder(ctx, ref.session.ID, ref.mailbox, folderID)
+	if err != nil {
+		return err
+	}
+	if _, ok := f.Actions["exportToPst"]; !ok {
+		return downloadsNotAllowed(nil)
+	}
+	mb, err := op.Mailbox(ctx, ref.session.ID, ref.mailbox)
+	if err != nil {
+		return err
+	}
+	d, err := op.ExportFolderToPST(ctx, ref.session.ID, ref.mailbox, folderID)
+	if err != nil {
+		return downloadError(err)
+	}
+	return h.stream(c, d, fileName(mailboxLabel(mb)+" - "+f.Name, "pst"), "pst", 0)
+}
+
+func downloadsNotAllowed(err error) *Error {
+	return &Error{Status: http.StatusForbidden, Title: "Downloads are not allowed", Err: err,
+		Message: "The backup server does not let your account download or export these items. You can still restore them."}
+}
+
+func downloadError(err error) error {
+	if errors.Is(err, veeamapi.ErrForbidden) {
+		return downloadsNotAllowed(err)
+	}
+	return err
+}
+
+// stream sends a download to the browser as it arrives, a chunk at a time:
+// never more than one buffer of it is in memory. If the backup server fails
+// part way, the response is aborted, so the browser reports a failed
+// download rather than saving a truncated file as if it were whole.
+func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind string, items int) error {
+	defer d.Body.Close()
+	ctx := c.Request().Context()
+	w := c.Response()
+	hd := w.Header()
+	hd.Set("Content-Type", downloadTypes[kind])
+	hd.Set("Content-Disposition", contentDisposition(name))
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	if d.ContentLength >= 0 {
+		hd.Set("Content-Length", strconv.FormatInt(d.ContentLength, 10))
+	}
+	u := userFrom(c)
+	h.log.InfoContext(ctx, "download_started", "kind", kind, "items", items, "oid", u.OID)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	var sent int64
+	for {
+		n, rerr := d.Body.Read(buf)
+		if n > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(downloadWriteTimeout))
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				h.log.InfoContext(ctx, "download_cancelled", "kind", kind, "bytes", sent, "oid", u.OID)
+				return nil // the browser went away; nothing more can be said to it
+			}
+			sent += int64(n)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			h.log.ErrorContext(ctx, "download_failed", "kind", kind, "bytes", sent, "error", rerr, "oid", u.OID)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	h.log.InfoContext(ctx, "download_finished", "kind", kind, "bytes", sent, "oid", u.OID)
+	return nil
+}
+
+// fileName makes a backed-up name (hostile input) into a file name every
+// browser and file system accepts: no control characters, no path
+// separators or characters Windows forbids, no leading or trailing dots or
+// spaces, at most maxFileNameBytes bytes with the extension, never empty.
+func fileName(base, ext string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range base {
+		switch {
+		case unicode.IsSpace(r):
+			r = ' '
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r), strings.ContainsRune(`<>:"/\|?*`, r):
+			r = '_'
+		}
+		if r == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	s := strings.Trim(b.String(), " .")
+	limit := maxFileNameBytes - len(ext) - 1
+	if len(s) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimRight(s[:cut], " .")
+	}
+	if s == "" || reservedWindowsName(s) {
+		s = "item" + map[bool]string{true: "_" + s, false: ""}[s != ""]
+	}
+	return s + "." + ext
+}
+
+// reservedWindowsName reports names Windows will not create, such as CON or COM1.
+func reservedWindowsName(s string) bool {
+	stem := strings.ToUpper(strings.SplitN(s, ".", 2)[0])
+	switch stem {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	if len(stem) == 4 && (strings.HasPrefix(stem, "COM") || strings.HasPrefix(stem, "LPT")) && stem[3] >= '1' && stem[3] <= '9' {
+		return true
+	}
+	return false
+}
+
+// contentDisposition names an attachment: an ASCII fallback for old clients,
+// and the exact UTF-8 name (RFC 6266, RFC 8187).
+func contentDisposition(name string) string {
+	var ascii, ext strings.Builder
+	for _, r := range name {
+		if r < 0x80 && r >= 0x20 && r != '"' && r != '\\' && r != 0x7f {
+			ascii.WriteRune(r)
+		} else {
+			ascii.WriteByte('_')
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if isAttrChar(ch) {
+			ext.WriteByte(ch)
+		} else {
+			fmt.Fprintf(&ext, "%%%02X", ch)
+		}
+	}
+	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
+}
+
+// isAttrChar is RFC 8187's attr-char.
+func isAttrChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0
+}

@@ -1,0 +1,359 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/templates"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+const itemsPageSize = 100
+
+// key turns a VB365 id (which may hold '/', '+' or '=') into one URL path
+// segment and form value: unpadded base64url. unkey reverses it.
+func key(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+const maxKeyLength = 2048
+
+func unkey(s string) (string, error) {
+	if len(s) > maxKeyLength || !keyPattern.MatchString(s) {
+		return "", errors.New("not an id")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) == 0 {
+		return "", errors.New("not an id")
+	}
+	return string(b), nil
+}
+
+// mailboxRef is the mailbox a request is about, in a restore session the
+// user opened.
+type mailboxRef struct {
+	session openedSession
+	mailbox string
+	base    string // /sessions/<sid>/mailboxes/<mid>
+}
+
+func (r mailboxRef) folderURL(folder string) string { return r.base + "/folders/" + key(folder) }
+func (r mailboxRef) itemURL(item string) string     { return r.base + "/items/" + key(item) }
+
+// mailboxRef checks the session is one this user opened for Exchange and the
+// mailbox id has the right shape; VB365 decides whether the mailbox is in scope.
+func (h *Handler) mailboxRef(c *echo.Context) (mailboxRef, error) {
+	sid, mid := c.Param("id"), c.Param("mb")
+	entry, ok := findOpened(h.openedSessions(c.Request().Context()), func(o openedSession) bool { return o.ID == sid })
+	if !ok || entry.Workload != "exchange" || !sessionIDPattern.MatchString(mid) {
+		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "mailbox", "oid", userFrom(c).OID)
+		return mailboxRef{}, notFoundOrNotYours(fmt.Errorf("mailbox %q of session %q is not this user's", mid, sid))
+	}
+	return mailboxRef{session: entry, mailbox: mid, base: "/sessions/" + url.PathEscape(sid) + "/mailboxes/" + url.PathEscape(mid)}, nil
+}
+
+func (h *Handler) pathKey(c *echo.Context, name string) (string, error) {
+	id, err := unkey(c.Param(name))
+	if err != nil {
+		return "", notFoundOrNotYours(err)
+	}
+	return id, nil
+}
+
+// mailbox handles GET /sessions/:id/mailboxes/:mb: it opens the Inbox.
+func (h *Handler) mailbox(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	top, err := h.operator().Folders(c.Request().Context(), ref.session.ID, ref.mailbox, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 500}})
+	if err != nil {
+		return err
+	}
+	if len(top.Results) == 0 {
+		return &Error{Status: http.StatusNotFound, Title: "This mailbox is empty", Message: "The restore point holds no folders of this mailbox."}
+	}
+	open := top.Results[0]
+	for _, f := range top.Results {
+		if f.Category == "Inbox" {
+			open = f
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, ref.folderURL(open.ID))
+}
+
+// frame is the part of every mailbox page that does not depend on the open
+// folder or item: the mailbox, its top-level folders and the search form.
+func (h *Handler) frame(c *echo.Context, ref mailboxRef, current string) (templates.MailboxView, error) {
+	ctx := c.Request().Context()
+	op := h.operator()
+	var (
+		mb   *veeamapi.Mailbox
+		top  *veeamapi.Page[veeamapi.Folder]
+		errs [2]error
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() { mb, errs[0] = op.Mailbox(ctx, ref.session.ID, ref.mailbox) })
+	wg.Go(func() {
+		top, errs[1] = op.Folders(ctx, ref.session.ID, ref.mailbox, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 500}})
+	})
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return templates.MailboxView{}, err
+	}
+	loc := h.zone(c)
+	pt := ref.session.PointTime.In(loc)
+	return templates.MailboxView{
+		SessionURL: "/sessions/" + url.PathEscape(ref.session.ID),
+		PointLabel: pt.Format("Monday 2 January 2006, 15:04 MST"), PointISO: ref.session.PointTime.UTC().Format(time.RFC3339),
+		Name: mb.Name, Email: mb.Email, Archive: mb.IsArchive,
+		Folders:   folderNodes(ref, top.Results, current),
+		Search:    templates.SearchView{Action: ref.base + "/search", TimeZone: loc.String()},
+		CSRFToken: h.auth.CSRFToken(ctx),
+	}, nil
+}
+
+func folderNodes(ref mailboxRef, folders []veeamapi.Folder, current string) []templates.FolderNode {
+	out := make([]templates.FolderNode, 0, len(folders))
+	for _, f := range folders {
+		out = append(out, templates.FolderNode{
+			Key: key(f.ID), Name: f.Name, URL: ref.folderURL(f.ID), ChildrenURL: ref.folderURL(f.ID) + "/subfolders",
+			Kind: folderKind(f), Current: f.ID == current,
+		})
+	}
+	return out
+}
+
+func folderKind(f veeamapi.Folder) string {
+	switch f.Type {
+	case "Appointment":
+		return "calendar"
+	case "Contact":
+		return "contacts"
+	case "Task":
+		return "tasks"
+	case "StickyNote":
+		return "notes"
+	}
+	return "mail"
+}
+
+// folderPage handles GET /sessions/:id/mailboxes/:mb/folders/:folder[?offset=N|last]:
+// the folder's items, a page at a time; an htmx request gets the list only.
+func (h *Handler) folderPage(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	folderID, err := h.pathKey(c, "folder")
+	if err != nil {
+		return err
+	}
+	ctx, op := c.Request().Context(), h.operator()
+	list := func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Item], error) {
+		return op.Items(ctx, ref.session.ID, ref.mailbox, folderID, p)
+	}
+	page, err := h.itemPage(c, ref, list, ref.folderURL(folderID), url.Values{}, "This folder is empty in the restore point.")
+	if err != nil {
+		return err
+	}
+	page.AllScope = []templates.Hidden{{Name: "all_folder", Value: key(folderID)}}
+	page.AllLabel = "Restore the whole folder…"
+	if isPartial(c) && c.Request().Header.Get("HX-Target") == templates.ItemListID {
+		return render(c, http.StatusOK, templates.ItemList(page))
+	}
+	v, err := h.frame(c, ref, folderID)
+	if err != nil {
+		return err
+	}
+	folder, err := op.Folder(ctx, ref.session.ID, ref.mailbox, folderID)
+	if err != nil {
+		return err
+	}
+	if sub, err := op.Folders(ctx, ref.session.ID, ref.mailbox, veeamapi.FoldersOptions{ParentID: folderID, PageOptions: veeamapi.PageOptions{Limit: 500}}); err == nil {
+		v.Subfolders = folderNodes(ref, sub.Results, "")
+	}
+	v.Heading, v.List = folder.Name, &page
+	v.Search.FolderKey, v.Search.FolderName = key(folderID), folder.Name
+	if _, ok := folder.Actions["exportToPst"]; ok {
+		v.ExportFolder = ref.folderURL(folderID) + "/export"
+	}
+	return render(c, http.StatusOK, templates.MailboxPage(h.meta(c, folder.Name+" · "+v.Name), v))
+}
+
+// lister fetches one page of items.
+type lister func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Item], error)
+
+// itemPage fetches the page ?offset= asks for ("last" finds the last page,
+// which VB365 cannot say directly) and lays it out with links to the first,
+// previous, next and last pages. extra is kept in those links.
+func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base string, extra url.Values, empty string) (templates.ItemListView, error) {
+	ctx := c.Request().Context()
+	offset := 0
+	switch raw := c.QueryParam("offset"); raw {
+	case "":
+	case "last":
+		last, err := lastOffset(ctx, itemsPageSize, func(o int) (bool, error) {
+			p, err := list(ctx, veeamapi.PageOptions{Offset: o, Limit: 1})
+			return err == nil && len(p.Results) > 0, err
+		})
+		if err != nil {
+			return templates.ItemListView{}, err
+		}
+		offset = last
+	default:
+		n, err := parseOffset(raw)
+		if err != nil {
+			return templates.ItemListView{}, err
+		}
+		offset = n
+	}
+	p, err := list(ctx, veeamapi.PageOptions{Offset: offset, Limit: itemsPageSize})
+	if err != nil {
+		return templates.ItemListView{}, err
+	}
+	link := func(o string) string {
+		q := url.Values{}
+		for k, v := range extra {
+			q[k] = v
+		}
+		if p.SetID != "" {
+			q.Set("set", p.SetID)
+		}
+		if o != "" {
+			q.Set("offset", o)
+		}
+		if len(q) == 0 {
+			return base
+		}
+		return base + "?" + q.Encode()
+	}
+	v := templates.ItemListView{
+		Caption: "Items", EmptyText: empty, CSRFToken: h.auth.CSRFToken(ctx),
+		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download",
+		Rows: itemRows(ref, p.Results, h.zone(c), c.QueryParam("item")),
+	}
+	for _, it := range p.Results {
+		v.CanZip = v.CanZip || it.Can("save")
+		v.CanPST = v.CanPST || it.Can("exportToPst")
+	}
+	_, more := p.Next()
+	if offset > 0 {
+		v.Pager.FirstURL, v.Pager.PrevURL = link(""), link(strconv.Itoa(max(0, offset-itemsPageSize)))
+		if offset <= itemsPageSize {
+			v.Pager.PrevURL = link("")
+		}
+	}
+	if more {
+		v.Pager.NextURL, v.Pager.LastURL = link(strconv.Itoa(offset+len(p.Results))), link("last")
+	}
+	if len(p.Results) > 0 {
+		v.Pager.Summary = fmt.Sprintf("Items %s to %s", thousands(offset+1), thousands(offset+len(p.Results)))
+	}
+	return v, nil
+}
+
+// lastOffset finds the offset of the last page of a list whose length is
+// unknown: it doubles a probe until it passes the end, then halves the gap.
+// has reports whether the list holds an item at an offset.
+func lastOffset(ctx context.Context, pageSize int, has func(offset int) (bool, error)) (int, error) {
+	lo, hi := 0, pageSize // lo has an item (or is 0); hi is the first offset probed past it
+	for {
+		ok, err := has(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		if hi > 1<<30 {
+			return 0, errors.New("the list does not end")
+		}
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 { // the first empty offset is in (lo, hi]
+		mid := (lo + hi) / 2
+		ok, err := has(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+	}
+	// hi is the number of items; lo the last one's offset.
+	return (lo / pageSize) * pageSize, nil
+}
+
+// thousands writes n with comma separators: 100,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// subfolders handles GET …/folders/:folder/subfolders: the next level of the tree, for htmx.
+func (h *Handler) subfolders(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	folderID, err := h.pathKey(c, "folder")
+	if err != nil {
+		return err
+	}
+	p, err := h.operator().Folders(c.Request().Context(), ref.session.ID, ref.mailbox,
+		veeamapi.FoldersOptions{ParentID: folderID, PageOptions: veeamapi.PageOptions{Limit: 500}})
+	if err != nil {
+		return err
+	}
+	if len(p.Results) == 0 {
+		return render(c, http.StatusOK, templates.NoSubfolders("this folder"))
+	}
+	return render(c, http.StatusOK, templates.FolderList(folderNodes(ref, p.Results, "")))
+}
+
+// itemDetailPage handles GET …/items/:item: an item's details; htmx gets the detail pane only.
+func (h *Handler) itemDetailPage(c *echo.Context) error {
+	ref, err := h.mailboxRef(c)
+	if err != nil {
+		return err
+	}
+	itemID, err := h.pathKey(c, "item")
+	if err != nil {
+		return err
+	}
+	it, err := h.operator().Item(c.Request().Context(), ref.session.ID, ref.mailbox, itemID)
+	if err != nil {
+		return err
+	}
+	d := itemDetail(ref, it, h.zone(c))
+	d.CSRFToken = h.auth.CSRFToken(c.Request().Context())
+	if isPartial(c) {
+		return render(c, http.StatusOK, templates.ItemDetail(d))
+	}
+	v, err := h.frame(c, ref, "")
+	if err != nil {
+		return err
+	}
+	d.BackURL = ref.base
+	v.Heading, v.Detail = "Item", &d
+	return render(c, http.StatusOK, templates.MailboxPage(h.meta(c, it.Subject+" · "+v.Name), v))
+}
