@@ -155,3 +155,16 @@ func (tb *tab) rows() []string {
 	}
 	return texts
 }
+
+// screenshot saves the page as docs/<name>.png when E2E_SCREENSHOTS names a
+// directory (`make screenshots`), for the README.
+func (tb *tab) screenshot(name string) {
+	tb.t.Helper()
+	dir := os.Getenv("E2E_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if _, err := tb.page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(filepath.Join(dir, name+".png"))}); err != nil {
+		tb.t.Errorf("screenshot %s: %v", name, err)
+	}
+}

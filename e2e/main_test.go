@@ -37,6 +37,9 @@ type env struct {
 	axe       string
 	artifacts string
 	output    *lockedBuffer
+	// started is just before the fake VB365 server started: its mail's
+	// timeline is anchored then.
+	started time.Time
 }
 
 var stack *env
@@ -118,7 +121,14 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		return 0, err
 	}
 	defer entra.Close()
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	started := time.Now()
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{
+		EntraAuthority: entra.Authority(),
+		// Pradeep's Inbox/Notifications holds 100,000 messages.
+		LargeMailbox: "PradeepG@contoso.onmicrosoft.com",
+		// Slow enough to watch a restore progress, quick enough for tests.
+		RestoreItemDuration: 300 * time.Millisecond,
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -131,6 +141,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	cmd.Env = append(os.Environ(),
 		"PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
 		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug",
+		"PORTAL_RESTORE_REASON=others",
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
@@ -190,7 +201,8 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	}
 	defer browser.Close()
 	artifacts := envOr("E2E_ARTIFACTS", filepath.Join(root, ".cache", "e2e-artifacts"))
-	stack = &env{portalURL: portalURL, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out}
+	stack = &env{portalURL: portalURL, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out,
+		started: started}
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", out)

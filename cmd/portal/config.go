@@ -36,6 +36,7 @@ type config struct {
 	IdleTimeout      time.Duration
 	SessionLifetime  time.Duration
 	TrustedProxies   string
+	RestoreReason    string
 	LogFormat        string
 	LogLevel         string
 	ShutdownGrace    time.Duration
@@ -93,12 +94,13 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.ClientID, "client-id", env("PORTAL_CLIENT_ID", ""), "Entra application id; default from VB365's Restore Portal settings [PORTAL_CLIENT_ID]")
 	fs.StringVar(&c.Authority, "authority", env("PORTAL_AUTHORITY", ""), "Entra authority https://login.microsoftonline.com/<tenant id>; default from VB365's Restore Portal settings [PORTAL_AUTHORITY]")
 	fs.StringVar(&c.ClientSecretFile, "client-secret-file", env("PORTAL_CLIENT_SECRET_FILE", ""), "file holding the Entra application's client secret; or set PORTAL_CLIENT_SECRET [PORTAL_CLIENT_SECRET_FILE]")
-	fs.StringVar(&c.DataDir, "data-dir", env("PORTAL_DATA_DIR", "data"), "directory for the session database and key [PORTAL_DATA_DIR]")
+	fs.StringVar(&c.DataDir, "data-dir", env("PORTAL_DATA_DIR", "data"), "directory for the database (sessions, restore history) and the session key [PORTAL_DATA_DIR]")
 	fs.StringVar(&c.SessionStore, "session-store", env("PORTAL_SESSION_STORE", "sqlite"), "where sessions live: sqlite (in the data directory) or memory (lost on restart) [PORTAL_SESSION_STORE]")
 	fs.StringVar(&c.SessionKeyFile, "session-key-file", env("PORTAL_SESSION_KEY_FILE", ""), "file of base64 session keys, current first; default <data-dir>/session.key, created if missing [PORTAL_SESSION_KEY_FILE]")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", duration("PORTAL_IDLE_TIMEOUT", 30*time.Minute), "sign out after this long without use [PORTAL_IDLE_TIMEOUT]")
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", duration("PORTAL_SESSION_LIFETIME", 8*time.Hour), "sign out this long after sign-in [PORTAL_SESSION_LIFETIME]")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("PORTAL_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [PORTAL_TRUSTED_PROXIES]")
+	fs.StringVar(&c.RestoreReason, "restore-reason", env("PORTAL_RESTORE_REASON", "optional"), "when a restore needs a reason: optional, required, or others (when restoring someone else's data) [PORTAL_RESTORE_REASON]")
 	fs.StringVar(&c.LogFormat, "log-format", env("PORTAL_LOG_FORMAT", ""), "json or text; default json, text in demo mode [PORTAL_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
@@ -207,6 +209,11 @@ func (c *config) validate() []string {
 		}
 		c.proxies = append(c.proxies, prefix)
 	}
+	switch c.RestoreReason {
+	case "optional", "required", "others":
+	default:
+		p = append(p, fmt.Sprintf("PORTAL_RESTORE_REASON %q must be optional, required or others", c.RestoreReason))
+	}
 	switch c.LogFormat {
 	case "", "json", "text":
 	default:
@@ -243,6 +250,7 @@ func (c *config) print(w io.Writer) {
 		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"session-store", c.SessionStore},
 		{"session-key-file", c.sessionKeyFile()}, {"idle-timeout", c.IdleTimeout.String()},
 		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},
+		{"restore-reason", c.RestoreReason},
 		{"log-format", c.LogFormat}, {"log-level", c.LogLevel}, {"shutdown-grace", c.ShutdownGrace.String()},
 		{"drain-delay", c.DrainDelay.String()}, {"demo", strconv.FormatBool(c.Demo)},
 	}

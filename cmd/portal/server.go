@@ -16,6 +16,7 @@ import (
 
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/handlers"
+	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/sessionstore"
 	"github.com/openrestore/portal/static"
 	"github.com/openrestore/portal/veeamapi"
@@ -68,23 +69,31 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger)
 		return nil, err
 	}
 	sessions.Codec = codec
+	// One SQLite database in the data directory holds the restore history
+	// and, unless they are kept in memory, the sessions.
+	db, err := sessionstore.OpenSQLite(filepath.Join(c.DataDir, "portal.db"))
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, func() { db.Close() })
+	restores, err := history.New(ctx, db)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
 	switch c.SessionStore {
 	case "memory":
 		ms := memstore.New()
 		sessions.Store = ms
 		p.closers = append(p.closers, ms.StopCleanup)
 	default:
-		db, err := sessionstore.OpenSQLite(filepath.Join(c.DataDir, "portal.db"))
-		if err != nil {
-			return nil, err
-		}
 		store, err := sessionstore.NewSQLite(ctx, db, 5*time.Minute)
 		if err != nil {
-			db.Close()
+			p.close()
 			return nil, err
 		}
 		sessions.Store = store
-		p.closers = append(p.closers, func() { store.Close(); db.Close() })
+		p.closers = append(p.closers, store.Close)
 	}
 	sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, sessionstore.ErrUnreadable) {
@@ -117,9 +126,11 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	h, root, err := handlers.New(handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies},
-		auth, sessions, veeam, static.FS, log)
+	h, root, err := handlers.New(
+		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.RestoreReason},
+		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, History: restores, Static: static.FS, Log: log})
 	if err != nil {
+		p.close()
 		return nil, err
 	}
 	p.handler, p.http = h, root
