@@ -120,7 +120,6 @@ func (it *mailItem) versionAt(t time.Time) int {
 	return n
 }
 
-
 // mailFolder is a folder of a mailbox.
 type mailFolder struct {
 	id       string

@@ -472,7 +472,10 @@ func TestEndpoints(t *testing.T) {
 			func(ctx context.Context, _ *Operator, c *Client) error { return c.Logout(ctx, "AT") }},
 		{"mailbox", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid, url.Values{},
 			`{"id":"` + mid + `","name":"Adele Vance","email":"a@x","isArchive":false,"isPublic":false}`, 200,
-			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.Mailbox(ctx, sid, mid); return err }},
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.Mailbox(ctx, sid, mid)
+				return err
+			}},
 		{"folders", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders", url.Values{"parentId": {"root"}, "limit": {"100"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
 				_, err := op.Folders(ctx, sid, mid, FoldersOptions{ParentID: "root", PageOptions: PageOptions{Limit: 100}})
@@ -480,7 +483,10 @@ func TestEndpoints(t *testing.T) {
 			}},
 		{"folder", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders/" + folder, url.Values{},
 			`{"id":"AAMk/x+y=","name":"Inbox","type":"None","category":"Inbox","mailboxId":"` + mid + `"}`, 200,
-			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.Folder(ctx, sid, mid, "AAMk/x+y="); return err }},
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.Folder(ctx, sid, mid, "AAMk/x+y=")
+				return err
+			}},
 		{"items", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items", url.Values{"parentId": {"AAMk/x+y="}, "offset": {"100"}, "limit": {"100"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
 				_, err := op.Items(ctx, sid, mid, "AAMk/x+y=", PageOptions{Offset: 100, Limit: 100})
@@ -488,7 +494,10 @@ func TestEndpoints(t *testing.T) {
 			}},
 		{"item", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items/" + folder, url.Values{},
 			`{"id":"AAMk/x+y=","mailboxId":"` + mid + `","itemClass":"IPM.Note","subject":"s","received":"2026-11-20T10:00:00Z","importance":"High","attachments":[{"name":"a.pdf","sizeBytes":10}]}`, 200,
-			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.Item(ctx, sid, mid, "AAMk/x+y="); return err }},
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.Item(ctx, sid, mid, "AAMk/x+y=")
+				return err
+			}},
 		{"search mailbox", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/search", url.Values{"setId": {sid}, "limit": {"50"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
 				_, err := op.SearchMailbox(ctx, sid, mid, "", `subject:"x"`, PageOptions{Limit: 50, SetID: sid})
@@ -507,7 +516,10 @@ func TestEndpoints(t *testing.T) {
 			}},
 		{"statistics", "GET", "/v8/RestoreSessions/" + sid + "/Statistics", url.Values{},
 			`{"totalItemsCount":2,"restoredItemsCount":1,"failedItemsCount":0,"skippedItemsCount":1,"items":[{"itemRestoreDetailsType":"BulkMailbox","id":"m","name":"n","itemType":"ExchangeMailbox","status":"Success","mailboxEmail":"a@x","mailboxIsArchive":false,"mailboxIsPublic":false,"createdMailboxItemsCount":1,"mergedMailboxItemsCount":0,"failedMailboxItemsCount":0,"skippedMailboxItemsCount":1}]}`, 200,
-			func(ctx context.Context, op *Operator, _ *Client) error { _, err := op.RestoreSessionStatistics(ctx, sid); return err }},
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.RestoreSessionStatistics(ctx, sid)
+				return err
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

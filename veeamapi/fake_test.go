@@ -247,7 +247,9 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 		t.Errorf("download: %d bytes, %v; server sent %+v", n, err, sent[0])
 	}
 	for _, dl := range []func() (*veeamapi.Download, error){
-		func() (*veeamapi.Download, error) { return op.SaveItems(ctx, sess.ID, mb, []string{first.ID, items.Results[1].ID}) },
+		func() (*veeamapi.Download, error) {
+			return op.SaveItems(ctx, sess.ID, mb, []string{first.ID, items.Results[1].ID})
+		},
 		func() (*veeamapi.Download, error) { return op.ExportItemsToPST(ctx, sess.ID, mb, []string{first.ID}) },
 		func() (*veeamapi.Download, error) { return op.ExportFolderToPST(ctx, sess.ID, mb, top.Results[5].ID) },
 	} {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"regexp"
