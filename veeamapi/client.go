@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -279,11 +280,31 @@ func (c *Client) call(ctx context.Context, timeout time.Duration, r request, out
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSONBody)).Decode(out); err != nil {
+	// The answer is read whole into a pooled buffer and decoded from there:
+	// a page of items is some 150 KB, and growing a fresh buffer for each
+	// one is most of the garbage a page makes. Decoded strings are copies.
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // keep ordinary sizes only
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxJSONBody+1))
+	if err == nil && n > maxJSONBody {
+		err = fmt.Errorf("the answer is larger than %d bytes", maxJSONBody)
+	}
+	if err == nil {
+		err = json.Unmarshal(buf.Bytes(), out)
+	}
+	if err != nil {
 		return fmt.Errorf("veeamapi: %s %s: %w: undecodable answer: %w", r.method, resp.Request.URL.Path, ErrUnavailable, err)
 	}
 	return nil
 }
+
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func transientStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusBadGateway ||

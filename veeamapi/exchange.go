@@ -9,12 +9,12 @@ import (
 
 // Folder is a mailbox folder (RESTExchangeFolder).
 type Folder struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Type      string            `json:"type"`     // None, Appointment, Contact, Task, StickyNote, Journal
-	Category  string            `json:"category"` // Inbox, Sent, Deleted, Drafts, Junk, ...
-	MailboxID string            `json:"mailboxId"`
-	Actions   map[string]Action `json:"_actions"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Type      string  `json:"type"`     // None, Appointment, Contact, Task, StickyNote, Journal
+	Category  string  `json:"category"` // Inbox, Sent, Deleted, Drafts, Junk, ...
+	MailboxID string  `json:"mailboxId"`
+	Actions   Actions `json:"_actions"`
 }
 
 // Attachment is an item's attachment (RESTAttachment).
@@ -27,44 +27,44 @@ type Attachment struct {
 // message, appointment, contact, contact group, discussion, journal, note
 // and task variants. Kind tells which one it is.
 type Item struct {
-	ID          string            `json:"id"`
-	MailboxID   string            `json:"mailboxId"`
-	ItemClass   string            `json:"itemClass"`
-	Subject     string            `json:"subject"`
-	From        string            `json:"from"`
-	To          string            `json:"to"`
-	Cc          string            `json:"cc"`
-	Bcc         string            `json:"bcc"`
-	Sent        *time.Time        `json:"sent"`
-	Received    *time.Time        `json:"received"`
-	Importance  string            `json:"importance"`
-	Attachments []Attachment      `json:"attachments"`
-	Organizer   string            `json:"organizer"`
-	Attendees   string            `json:"attendees"`
-	StartTime   *time.Time        `json:"startTime"`
-	EndTime     *time.Time        `json:"endTime"`
-	Location    string            `json:"location"`
-	Recurring   *bool             `json:"recurring"`
-	Recurrence  string            `json:"recurrencePatternFormat"`
-	FullName    string            `json:"fullName"`
-	Email       string            `json:"email"`
-	Company     string            `json:"company"`
-	JobTitle    string            `json:"jobTitle"`
-	Business    string            `json:"businessPhone"`
-	HomePhone   string            `json:"homePhone"`
-	Mobile      string            `json:"mobile"`
-	Fax         string            `json:"fax"`
-	Address     string            `json:"address"`
-	WebPage     string            `json:"webPage"`
-	Name        string            `json:"name"` // contact group
-	PostedOn    *time.Time        `json:"postedOn"`
-	Status      string            `json:"status"` // task
-	Percent     *float64          `json:"percentComplete"`
-	StartDate   *time.Time        `json:"startDate"`
-	DueDate     *time.Time        `json:"dueDate"`
-	Owner       string            `json:"owner"`
-	Date        *time.Time        `json:"date"` // note
-	Actions     map[string]Action `json:"_actions"`
+	ID          string       `json:"id"`
+	MailboxID   string       `json:"mailboxId"`
+	ItemClass   string       `json:"itemClass"`
+	Subject     string       `json:"subject"`
+	From        string       `json:"from"`
+	To          string       `json:"to"`
+	Cc          string       `json:"cc"`
+	Bcc         string       `json:"bcc"`
+	Sent        *time.Time   `json:"sent"`
+	Received    *time.Time   `json:"received"`
+	Importance  string       `json:"importance"`
+	Attachments []Attachment `json:"attachments"`
+	Organizer   string       `json:"organizer"`
+	Attendees   string       `json:"attendees"`
+	StartTime   *time.Time   `json:"startTime"`
+	EndTime     *time.Time   `json:"endTime"`
+	Location    string       `json:"location"`
+	Recurring   *bool        `json:"recurring"`
+	Recurrence  string       `json:"recurrencePatternFormat"`
+	FullName    string       `json:"fullName"`
+	Email       string       `json:"email"`
+	Company     string       `json:"company"`
+	JobTitle    string       `json:"jobTitle"`
+	Business    string       `json:"businessPhone"`
+	HomePhone   string       `json:"homePhone"`
+	Mobile      string       `json:"mobile"`
+	Fax         string       `json:"fax"`
+	Address     string       `json:"address"`
+	WebPage     string       `json:"webPage"`
+	Name        string       `json:"name"` // contact group
+	PostedOn    *time.Time   `json:"postedOn"`
+	Status      string       `json:"status"` // task
+	Percent     *float64     `json:"percentComplete"`
+	StartDate   *time.Time   `json:"startDate"`
+	DueDate     *time.Time   `json:"dueDate"`
+	Owner       string       `json:"owner"`
+	Date        *time.Time   `json:"date"` // note
+	Actions     Actions      `json:"_actions"`
 }
 
 // ItemKind is the variant of an Item.
@@ -102,8 +102,7 @@ func (i *Item) Kind() ItemKind {
 
 // Can reports whether the server allows the named action ("save", "exportToPst") on the item.
 func (i *Item) Can(action string) bool {
-	_, ok := i.Actions[action]
-	return ok
+	return i.Actions.Has(action)
 }
 
 func mailboxPath(session, mailbox string) string {

@@ -1,8 +1,13 @@
 package veeamapi
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"net/url"
+	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 // MaxLimit is the largest page the server serves.
@@ -13,10 +18,145 @@ type Link struct {
 	Href string `json:"href"`
 }
 
-// Action is an operation the server allows on a resource (RESTAction).
-type Action struct {
-	URI    string `json:"uri"`
-	Method string `json:"method"`
+// Actions are the operations the server allows on a resource: the names in
+// its _actions object (RESTAction). Only the names are kept: the client
+// builds every path itself, and lists of a hundred items decode much faster
+// without a URI per action per item.
+type Actions []string
+
+// Has reports whether the named action is allowed.
+func (a Actions) Has(name string) bool { return slices.Contains(a, name) }
+
+// UnmarshalJSON reads the keys of the _actions object and skips the values.
+func (a *Actions) UnmarshalJSON(b []byte) error {
+	*a = nil
+	s := scanner{b: b}
+	s.space()
+	if s.peek() == 'n' {
+		return nil // null
+	}
+	if !s.take('{') {
+		return errors.New("veeamapi: _actions is not an object")
+	}
+	for {
+		s.space()
+		if s.take('}') {
+			return nil
+		}
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		s.space()
+		if !s.take(':') {
+			return errors.New("veeamapi: _actions: missing colon")
+		}
+		if err := s.skip(); err != nil {
+			return err
+		}
+		*a = append(*a, key)
+		s.space()
+		if !s.take(',') && s.peek() != '}' {
+			return errors.New("veeamapi: _actions: missing comma")
+		}
+	}
+}
+
+// scanner walks JSON the decoder has already checked is valid.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) take(c byte) bool {
+	if s.peek() == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// str reads a string; one with escapes or invalid UTF-8 goes through the
+// standard decoder, so that it reads exactly as encoding/json reads it.
+func (s *scanner) str() (string, error) {
+	start := s.i
+	if !s.take('"') {
+		return "", errors.New("veeamapi: expected a string")
+	}
+	escaped := false
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			return "", errors.New("veeamapi: unterminated string")
+		}
+		seg := s.b[s.i : s.i+j]
+		s.i += j + 1
+		if bytes.IndexByte(seg, '\\') < 0 {
+			break
+		}
+		escaped = true
+		k := len(seg) // an odd run of backslashes before the quote escapes it
+		for k > 0 && seg[k-1] == '\\' {
+			k--
+		}
+		if (len(seg)-k)%2 == 0 {
+			break
+		}
+	}
+	if raw := s.b[start+1 : s.i-1]; !escaped && utf8.Valid(raw) {
+		return string(raw), nil
+	}
+	var out string
+	err := json.Unmarshal(s.b[start:s.i], &out)
+	return out, err
+}
+
+// skip passes over one value.
+func (s *scanner) skip() error {
+	s.space()
+	depth := 0
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case '"':
+			if _, err := s.str(); err != nil {
+				return err
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return nil // the end of the enclosing object
+			}
+			depth--
+			if depth == 0 {
+				s.i++
+				return nil
+			}
+		case ',':
+			if depth == 0 {
+				return nil
+			}
+		}
+		s.i++
+	}
+	return nil
 }
 
 // PageOptions selects a page of a collection. Zero values leave the

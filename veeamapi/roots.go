@@ -4,12 +4,12 @@ import "context"
 
 // Mailbox is a backed-up mailbox (RESTExchangeMailbox).
 type Mailbox struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Email     string            `json:"email"`
-	IsArchive bool              `json:"isArchive"`
-	IsPublic  bool              `json:"isPublic"`
-	Actions   map[string]Action `json:"_actions"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Email     string  `json:"email"`
+	IsArchive bool    `json:"isArchive"`
+	IsPublic  bool    `json:"isPublic"`
+	Actions   Actions `json:"_actions"`
 }
 
 // Mailboxes lists the mailboxes of an Exchange restore session.
