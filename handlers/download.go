@@ -95,7 +95,7 @@ func (h *Handler) downloadSelection(c *echo.Context) error {
 		return badRequest(fmt.Sprintf("Download at most %s items at once.", thousands(maxDownloadItems)))
 	}
 	ctx, op := c.Request().Context(), h.operator()
-	mb, err := op.Mailbox(ctx, ref.session.ID, ref.mailbox)
+	mb, err := h.cachedMailbox(ctx, userFrom(c).OID, ref)
 	if err != nil {
 		return err
 	}
@@ -122,14 +122,14 @@ func (h *Handler) exportFolder(c *echo.Context) error {
 		return err
 	}
 	ctx, op := c.Request().Context(), h.operator()
-	f, err := op.Folder(ctx, ref.session.ID, ref.mailbox, folderID)
+	f, err := h.cachedFolder(ctx, userFrom(c).OID, ref, folderID)
 	if err != nil {
 		return err
 	}
-	if _, ok := f.Actions["exportToPst"]; !ok {
+	if !f.Actions.Has("exportToPst") {
 		return downloadsNotAllowed(nil)
 	}
-	mb, err := op.Mailbox(ctx, ref.session.ID, ref.mailbox)
+	mb, err := h.cachedMailbox(ctx, userFrom(c).OID, ref)
 	if err != nil {
 		return err
 	}

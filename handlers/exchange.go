@@ -76,15 +76,15 @@ func (h *Handler) mailbox(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	top, err := h.operator().Folders(c.Request().Context(), ref.session.ID, ref.mailbox, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 500}})
+	top, err := h.cachedFolders(c.Request().Context(), userFrom(c).OID, ref, "root")
 	if err != nil {
 		return err
 	}
-	if len(top.Results) == 0 {
+	if len(top) == 0 {
 		return &Error{Status: http.StatusNotFound, Title: "This mailbox is empty", Message: "The restore point holds no folders of this mailbox."}
 	}
-	open := top.Results[0]
-	for _, f := range top.Results {
+	open := top[0]
+	for _, f := range top {
 		if f.Category == "Inbox" {
 			open = f
 		}
@@ -96,19 +96,17 @@ func (h *Handler) mailbox(c *echo.Context) error {
 // folder or item: the mailbox, its top-level folders and the search form.
 func (h *Handler) frame(c *echo.Context, ref mailboxRef, current string) (templates.MailboxView, error) {
 	ctx := c.Request().Context()
-	op := h.operator()
+	oid := userFrom(c).OID
 	var (
 		mb   *veeamapi.Mailbox
-		top  *veeamapi.Page[veeamapi.Folder]
+		top  []veeamapi.Folder
 		errs [2]error
 		wg   sync.WaitGroup
 	)
-	wg.Go(func() { mb, errs[0] = op.Mailbox(ctx, ref.session.ID, ref.mailbox) })
-	wg.Go(func() {
-		top, errs[1] = op.Folders(ctx, ref.session.ID, ref.mailbox, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 500}})
-	})
+	wg.Go(func() { mb, errs[0] = h.cachedMailbox(ctx, oid, ref) })
+	wg.Go(func() { top, errs[1] = h.cachedFolders(ctx, oid, ref, "root") })
 	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
+	if err := firstError(errs[:]...); err != nil {
 		return templates.MailboxView{}, err
 	}
 	loc := h.zone(c)
@@ -117,7 +115,7 @@ func (h *Handler) frame(c *echo.Context, ref mailboxRef, current string) (templa
 		SessionURL: "/sessions/" + url.PathEscape(ref.session.ID),
 		PointLabel: pt.Format("Monday 2 January 2006, 15:04 MST"), PointISO: ref.session.PointTime.UTC().Format(time.RFC3339),
 		Name: mb.Name, Email: mb.Email, Archive: mb.IsArchive,
-		Folders:   folderNodes(ref, top.Results, current),
+		Folders:   folderNodes(ref, top, current),
 		Search:    templates.SearchView{Action: ref.base + "/search", TimeZone: loc.String()},
 		CSRFToken: h.auth.CSRFToken(ctx),
 	}, nil
@@ -159,36 +157,55 @@ func (h *Handler) folderPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, op := c.Request().Context(), h.operator()
+	ctx, op, oid := c.Request().Context(), h.operator(), userFrom(c).OID
 	list := func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Item], error) {
 		return op.Items(ctx, ref.session.ID, ref.mailbox, folderID, p)
 	}
-	page, err := h.itemPage(c, ref, list, ref.folderURL(folderID), url.Values{}, "This folder is empty in the restore point.")
-	if err != nil {
+	partial := isPartial(c) && c.Request().Header.Get("HX-Target") == templates.ItemListID
+	// The items, the mailbox around them, the folder and its subfolders, at once.
+	var (
+		page   templates.ItemListView
+		v      templates.MailboxView
+		folder *veeamapi.Folder
+		sub    []veeamapi.Folder
+		errs   [4]error
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		page, errs[0] = h.itemPage(c, ref, list, ref.folderURL(folderID), url.Values{}, "This folder is empty in the restore point.")
+	})
+	if !partial {
+		wg.Go(func() { v, errs[1] = h.frame(c, ref, folderID) })
+		wg.Go(func() { folder, errs[2] = h.cachedFolder(ctx, oid, ref, folderID) })
+		wg.Go(func() { sub, errs[3] = h.cachedFolders(ctx, oid, ref, folderID) })
+	}
+	wg.Wait()
+	if err := firstError(errs[:]...); err != nil {
 		return err
 	}
 	page.AllScope = []templates.Hidden{{Name: "all_folder", Value: key(folderID)}}
 	page.AllLabel = "Restore the whole folder…"
-	if isPartial(c) && c.Request().Header.Get("HX-Target") == templates.ItemListID {
+	if partial {
 		return render(c, http.StatusOK, templates.ItemList(page))
 	}
-	v, err := h.frame(c, ref, folderID)
-	if err != nil {
-		return err
-	}
-	folder, err := op.Folder(ctx, ref.session.ID, ref.mailbox, folderID)
-	if err != nil {
-		return err
-	}
-	if sub, err := op.Folders(ctx, ref.session.ID, ref.mailbox, veeamapi.FoldersOptions{ParentID: folderID, PageOptions: veeamapi.PageOptions{Limit: 500}}); err == nil {
-		v.Subfolders = folderNodes(ref, sub.Results, "")
-	}
+	v.Subfolders = folderNodes(ref, sub, "")
 	v.Heading, v.List = folder.Name, &page
 	v.Search.FolderKey, v.Search.FolderName = key(folderID), folder.Name
-	if _, ok := folder.Actions["exportToPst"]; ok {
+	if folder.Actions.Has("exportToPst") {
 		v.ExportFolder = ref.folderURL(folderID) + "/export"
 	}
 	return render(c, http.StatusOK, templates.MailboxPage(h.meta(c, folder.Name+" · "+v.Name), v))
+}
+
+// firstError is the first of errs that is not nil: the one to show when
+// parallel calls fail (they usually fail alike).
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lister fetches one page of items.
@@ -319,15 +336,14 @@ func (h *Handler) subfolders(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.operator().Folders(c.Request().Context(), ref.session.ID, ref.mailbox,
-		veeamapi.FoldersOptions{ParentID: folderID, PageOptions: veeamapi.PageOptions{Limit: 500}})
+	sub, err := h.cachedFolders(c.Request().Context(), userFrom(c).OID, ref, folderID)
 	if err != nil {
 		return err
 	}
-	if len(p.Results) == 0 {
+	if len(sub) == 0 {
 		return render(c, http.StatusOK, templates.NoSubfolders("this folder"))
 	}
-	return render(c, http.StatusOK, templates.FolderList(folderNodes(ref, p.Results, "")))
+	return render(c, http.StatusOK, templates.FolderList(folderNodes(ref, sub, "")))
 }
 
 // itemDetailPage handles GET …/items/:item: an item's details; htmx gets the detail pane only.

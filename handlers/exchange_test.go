@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"mime"
 	"net/url"
 	"strings"
@@ -238,5 +239,47 @@ func TestItemRowsNewestFirst(t *testing.T) {
 	}
 	if rows[0].From != "Megan Bowen" || rows[0].When != "Fri 20 Nov 2026, 11:00" || !rows[0].Current || rows[0].URL != "/m/items/"+key("new") {
 		t.Errorf("row = %+v", rows[0])
+	}
+}
+
+func TestBrowseCache(t *testing.T) {
+	c := newBrowseCache()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	calls := 0
+	fetch := func() (string, error) { calls++; return fmt.Sprint("v", calls), nil }
+	a := mailboxRef{session: openedSession{ID: "s"}, mailbox: "m"}
+	if v, _ := cached(c, browseKey("alice", a, "mailbox"), fetch); v != "v1" {
+		t.Fatal(v)
+	}
+	if v, _ := cached(c, browseKey("alice", a, "mailbox"), fetch); v != "v1" || calls != 1 {
+		t.Errorf("second fetch: %q after %d calls", v, calls)
+	}
+	// Another user never gets alice's entry, even for the same ids.
+	if v, _ := cached(c, browseKey("bob", a, "mailbox"), fetch); v != "v2" {
+		t.Errorf("bob got %q", v)
+	}
+	// Entries expire.
+	now = now.Add(browseCacheTTL + time.Second)
+	if v, _ := cached(c, browseKey("alice", a, "mailbox"), fetch); v != "v3" {
+		t.Errorf("after expiry: %q", v)
+	}
+	// Errors are not kept.
+	boom := errors.New("boom")
+	if _, err := cached(c, "k", func() (string, error) { return "", boom }); err != boom {
+		t.Error(err)
+	}
+	if v, _ := cached(c, "k", fetch); v != "v4" {
+		t.Errorf("after an error: %q", v)
+	}
+	// The oldest entries go when it is full.
+	for i := range browseCacheEntries + 10 {
+		c.put(fmt.Sprint("fill", i), i)
+	}
+	if _, ok := c.get("fill0"); ok || len(c.entries) != browseCacheEntries {
+		t.Errorf("%d entries; the oldest is still there: %v", len(c.entries), ok)
+	}
+	if _, ok := c.get(fmt.Sprint("fill", browseCacheEntries+9)); !ok {
+		t.Error("the newest entry is gone")
 	}
 }

@@ -58,6 +58,7 @@ type Handler struct {
 	sessions *scs.SessionManager
 	veeam    *veeamapi.Client
 	history  *history.Store
+	browse   *browseCache
 	log      *slog.Logger
 	static   fs.FS
 	assets   map[string]string // static file → versioned URL
@@ -83,7 +84,8 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	default:
 		return nil, nil, fmt.Errorf("handlers: unknown restore reason policy %q", cfg.RestoreReason)
 	}
-	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, log: d.Log, static: d.Static}
+	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, log: d.Log, static: d.Static,
+		browse: newBrowseCache()}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err

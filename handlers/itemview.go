@@ -61,10 +61,11 @@ func itemRows(ref mailboxRef, items []veeamapi.Item, loc *time.Location, current
 	for i := range sorted {
 		it := &sorted[i]
 		names := kindNames[it.Kind()]
+		k := key(it.ID)
 		r := templates.ItemRow{
-			Key: key(it.ID), URL: ref.itemURL(it.ID), Kind: names[0], KindLabel: names[1],
+			Key: k, URL: ref.base + "/items/" + k, Kind: names[0], KindLabel: names[1],
 			From: displayName(cmp.Or(it.From, it.Organizer, it.Owner, it.Company)), Subject: itemTitle(it),
-			Attachments: len(it.Attachments) > 0, Current: current != "" && current == key(it.ID),
+			Attachments: len(it.Attachments) > 0, Current: current != "" && current == k,
 		}
 		if t := itemWhen(it); t != nil {
 			r.When, r.WhenISO = t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)

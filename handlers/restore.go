@@ -299,7 +299,7 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 	if err != nil {
 		return err
 	}
-	mb, err := h.operator().Mailbox(ctx, ref.session.ID, ref.mailbox)
+	mb, err := h.cachedMailbox(ctx, userFrom(c).OID, ref)
 	if err != nil {
 		return err
 	}

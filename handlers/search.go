@@ -125,7 +125,7 @@ func (h *Handler) searchPage(c *echo.Context) error {
 	}
 	folderName := ""
 	if s.folder != "" {
-		if f, err := h.operator().Folder(c.Request().Context(), ref.session.ID, ref.mailbox, s.folder); err == nil {
+		if f, err := h.cachedFolder(c.Request().Context(), userFrom(c).OID, ref, s.folder); err == nil {
 			folderName = f.Name
 		}
 	}
