@@ -211,13 +211,16 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler: latency, injected faults, the request log, then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
+		end := time.Now()
 		owner := s.bearerOwner(r)
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{
 			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, User: owner, Status: rec.status,
+			Start: start, End: end,
 		})
 		s.mu.Unlock()
 	}()
@@ -237,6 +240,8 @@ type Request struct {
 	RawQuery string
 	User     string // OID of the operator whose bearer token came with it, if valid
 	Status   int
+	// Start and End are when the server began and finished answering (its own latency).
+	Start, End time.Time
 }
 
 // Requests returns the requests received so far.
