@@ -115,7 +115,7 @@ type row struct {
 	key, subject, from, when, href string
 }
 
-func rowsOf(t *testing.T, r response) []row {
+func rowsOf(t testing.TB, r response) []row {
 	t.Helper()
 	var out []row
 	r.doc(t).Find("table.mail-items tbody tr").Each(func(_ int, s *goquery.Selection) {
@@ -129,7 +129,7 @@ func rowsOf(t *testing.T, r response) []row {
 	return out
 }
 
-func findRow(t *testing.T, r response, subject string) row {
+func findRow(t testing.TB, r response, subject string) row {
 	t.Helper()
 	for _, x := range rowsOf(t, r) {
 		if x.subject == subject {

@@ -31,13 +31,14 @@ const (
 
 // stack is the portal, run as main runs it, against both fakes.
 type stack struct {
-	t     *testing.T
+	t     testing.TB
 	entra *fakeentra.Server
 	veeam *fakeveeam.Server
 	url   string
 	env   map[string]string
 	logs  *syncBuffer
 	stop  func() error
+	pid   int // the portal's process, when it runs as one (benchmarks)
 }
 
 type stackOptions struct {
@@ -79,7 +80,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func startStack(t *testing.T, o stackOptions) *stack {
+func startStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	entra, err := fakeentra.Start("127.0.0.1:0", o.entra)
 	if err != nil {
@@ -184,7 +185,7 @@ type response struct {
 	body string
 }
 
-func (r response) doc(t *testing.T) *goquery.Document {
+func (r response) doc(t testing.TB) *goquery.Document {
 	t.Helper()
 	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
 	if err != nil {

@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/openrestore/portal/templates"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+// pageOfItems is a page of 100 messages shaped like the fake's: long
+// EWS-style ids, senders with addresses, some attachments.
+func pageOfItems() []veeamapi.Item {
+	items := make([]veeamapi.Item, 100)
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for i := range items {
+		received := t0.Add(-time.Duration(i) * 97 * time.Minute)
+		sent := received.Add(-2 * time.Minute)
+		items[i] = veeamapi.Item{
+			ID:        fmt.Sprintf("AAMkAGI2ZjVmAEYOPp/48Sfwpg5mFgNYPAXjSc905E+zWvDGJXDsiP0ZeXIqzyTqi6zHVMJ2nt8DKxb9ry/QcpDBrZwGao/%06d=", i),
+			ItemClass: "IPM.Note", Subject: fmt.Sprintf("Quarterly review %d: <draft> & notes", i),
+			From: "Megan Bowen <MeganB@contoso.onmicrosoft.com>", To: "Adele Vance <AdeleV@contoso.onmicrosoft.com>",
+			Sent: &sent, Received: &received, Importance: "Normal",
+			Actions: veeamapi.Actions{"save", "exportToPst"},
+		}
+		if i%3 == 0 {
+			items[i].Attachments = []veeamapi.Attachment{{Name: "Review.pdf", SizeBytes: 123456}}
+		}
+	}
+	return items
+}
+
+// BenchmarkRenderItemPage is the server's work to lay out and render a
+// mailbox page listing 100 items, once the data has arrived.
+func BenchmarkRenderItemPage(b *testing.B) {
+	items := pageOfItems()
+	ref := mailboxRef{base: "/sessions/9c76df08-7f34-47ca-93e2-1759dfc5e93c/mailboxes/e472c23a-534c-590f-92f8-7c86c02a2d0f"}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	folders := make([]veeamapi.Folder, 12)
+	for i := range folders {
+		folders[i] = veeamapi.Folder{ID: fmt.Sprintf("AAMkAGI2FolderFolderFolder%02d=", i), Name: fmt.Sprintf("Folder %d", i)}
+	}
+	meta := templates.Meta{Title: "Inbox", User: &templates.UserView{Name: "Adele Vance", UPN: "AdeleV@contoso.onmicrosoft.com"},
+		TimeZone: "Europe/Paris", Assets: func(s string) string { return "/static/" + s }}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		list := templates.ItemListView{Caption: "Items", Rows: itemRows(ref, items, paris, ""), RestoreURL: ref.base + "/restore/new",
+			DownloadURL: ref.base + "/download", CanZip: true, CanPST: true}
+		v := templates.MailboxView{Name: "Adele Vance", Email: "AdeleV@contoso.onmicrosoft.com", Heading: "Inbox",
+			Folders: folderNodes(ref, folders, folders[0].ID), List: &list, Search: templates.SearchView{Action: ref.base + "/search"}}
+		if err := templates.MailboxPage(meta, v).Render(context.Background(), &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len())/1024, "page-KiB")
+}
