@@ -23,7 +23,7 @@ func startDemo(cfg *config) (*demoStack, error) {
 	if err != nil {
 		return nil, err
 	}
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), LargeMailbox: largeMailbox})
 	if err != nil {
 		entra.Close()
 		return nil, err
@@ -53,13 +53,18 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "  …and %d more end users.\n\n", countEndUsers()-len(showcase))
+	fmt.Fprintf(w, "To try: Adele Vance deleted %q last week (open a restore point from before);\n", fakeveeam.StoryDeletedSubject)
+	fmt.Fprintf(w, "Pradeep Gupta's %s folder holds 100,000 messages.\n\n", fakeveeam.LargeFolderPath)
 	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\n\nPress Ctrl+C to stop.\n\n", d.entra.Issuer(), d.veeam.URL())
 }
+
+// largeMailbox has a folder of 100,000 messages in the demo.
+const largeMailbox = "PradeepG@contoso.onmicrosoft.com"
 
 // showcase are the end users the banner names.
 var showcase = map[string]bool{
 	"AdeleV@contoso.onmicrosoft.com": true, "AlexW@contoso.onmicrosoft.com": true, "MeganB@contoso.onmicrosoft.com": true,
-	"DiegoS@contoso.onmicrosoft.com": true, "IsaiahL@contoso.onmicrosoft.com": true,
+	"DiegoS@contoso.onmicrosoft.com": true, "IsaiahL@contoso.onmicrosoft.com": true, largeMailbox: true,
 }
 
 func countEndUsers() int {

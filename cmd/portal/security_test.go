@@ -551,7 +551,7 @@ func TestDemoMode(t *testing.T) {
 	if portal == "" {
 		t.Fatalf("no demo banner:\n%s", logs)
 	}
-	for _, want := range []string{"Adele Vance", "Lee Gu", "Nestor Wilke", "Fake Entra ID issuer"} {
+	for _, want := range []string{"Adele Vance", "Lee Gu", "Nestor Wilke", "Fake Entra ID issuer", "100,000 messages"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the banner lacks %q", want)
 		}
