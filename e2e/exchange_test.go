@@ -379,3 +379,41 @@ func TestDownloadsArriveIntact(t *testing.T) {
 		regexp.MustCompile(`^Isaiah Langer - Inbox\.pst$`))
 	tb.audit()
 }
+
+// Backed-up names are hostile: the Junk Email folder holds subjects, senders
+// and attachment names made of markup and script. They show as text; no
+// script runs, no dialog opens and the CSP reports nothing.
+func TestHostileMailShowsAsText(t *testing.T) {
+	tb := startSignedIn(t, "Diego Siciliani", "Europe/Madrid")
+	p := tb.page
+	dialogs := 0
+	p.OnDialog(func(d playwright.Dialog) { dialogs++; d.Dismiss() })
+	tb.click(playwright.AriaRoleButton, "Open the latest")
+	tb.waitForURL(`/sessions/`)
+	tb.openMailbox("Diego Siciliani")
+	if err := p.Locator("nav.folder-tree").GetByRole(*playwright.AriaRoleLink, playwright.LocatorGetByRoleOptions{Name: "Junk Email", Exact: playwright.Bool(true)}).Click(); err != nil {
+		t.Fatal(err)
+	}
+	tb.see(p.Locator("#list-heading"), "Junk Email")
+	tb.see(p.Locator("table.mail-items"), `<script>alert("subject")</script>`)
+	tb.audit()
+	links := p.Locator(`table.mail-items td[data-label="Subject"] a`)
+	n, _ := links.Count()
+	for i := range n {
+		if err := links.Nth(i).Click(); err != nil {
+			t.Fatal(err)
+		}
+		if err := expect.Locator(p.Locator("#detail-heading")).ToBeFocused(); err != nil {
+			t.Fatalf("item %d: %v", i, err)
+		}
+	}
+	tb.see(p.Locator("#item-detail"), ".pdf")
+	tb.audit()
+	injected, err := p.Evaluate(`() => document.querySelectorAll("main script, main img, main iframe, main [onerror], main [onmouseover]").length`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if injected.(int) != 0 || dialogs != 0 {
+		t.Errorf("%v injected elements, %d dialogs", injected, dialogs)
+	}
+}
