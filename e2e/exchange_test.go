@@ -384,13 +384,13 @@ func TestDownloadsArriveIntact(t *testing.T) {
 // and attachment names made of markup and script. They show as text; no
 // script runs, no dialog opens and the CSP reports nothing.
 func TestHostileMailShowsAsText(t *testing.T) {
-	tb := startSignedIn(t, "Diego Siciliani", "Europe/Madrid")
+	tb := startSignedIn(t, "Johanna Lorenz", "Europe/Madrid")
 	p := tb.page
 	dialogs := 0
 	p.OnDialog(func(d playwright.Dialog) { dialogs++; d.Dismiss() })
 	tb.click(playwright.AriaRoleButton, "Open the latest")
 	tb.waitForURL(`/sessions/`)
-	tb.openMailbox("Diego Siciliani")
+	tb.openMailbox("Johanna Lorenz")
 	if err := p.Locator("nav.folder-tree").GetByRole(*playwright.AriaRoleLink, playwright.LocatorGetByRoleOptions{Name: "Junk Email", Exact: playwright.Bool(true)}).Click(); err != nil {
 		t.Fatal(err)
 	}
