@@ -407,7 +407,11 @@ func TestHostileMailShowsAsText(t *testing.T) {
 			t.Fatalf("item %d: %v", i, err)
 		}
 	}
-	tb.see(p.Locator("#item-detail"), ".pdf")
+	if err := tb.exact(playwright.AriaRoleLink, `<script>alert("subject")</script>`).Click(); err != nil {
+		t.Fatal(err)
+	}
+	tb.see(p.Locator("#detail-heading"), `<script>alert("subject")</script>`)
+	tb.see(p.Locator("#item-detail .attachments"), ".pdf")
 	tb.audit()
 	injected, err := p.Evaluate(`() => document.querySelectorAll("main script, main img, main iframe, main [onerror], main [onmouseover]").length`)
 	if err != nil {
