@@ -314,7 +314,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, rs *restoreSessi
 		}
 		var hits []itemRef
 		for _, ref := range s.visible(rs, m, folder) {
-			if q.match(ref.item, ref.item.versions[ref.version].fields) {
+			if q.match(mail{ref.item, ref.item.versions[ref.version].fields}) {
 				hits = append(hits, ref)
 			}
 		}

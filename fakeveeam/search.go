@@ -20,22 +20,29 @@ import (
 
 const maxQuery = 4096
 
-// query is a parsed search.
-type query struct{ root node }
+// query is a parsed search over subjects of type T (a mail item, a document).
+type query[T any] struct{ root node[T] }
 
-type node interface {
-	eval(it *mailItem, f *itemFields) bool
+type node[T any] interface {
+	eval(v T) bool
 }
 
-type andNode struct{ l, r node }
-type orNode struct{ l, r node }
-type notNode struct{ n node }
+type andNode[T any] struct{ l, r node[T] }
+type orNode[T any] struct{ l, r node[T] }
+type notNode[T any] struct{ n node[T] }
 
-func (n andNode) eval(it *mailItem, f *itemFields) bool { return n.l.eval(it, f) && n.r.eval(it, f) }
-func (n orNode) eval(it *mailItem, f *itemFields) bool  { return n.l.eval(it, f) || n.r.eval(it, f) }
-func (n notNode) eval(it *mailItem, f *itemFields) bool { return !n.n.eval(it, f) }
+func (n andNode[T]) eval(v T) bool { return n.l.eval(v) && n.r.eval(v) }
+func (n orNode[T]) eval(v T) bool  { return n.l.eval(v) || n.r.eval(v) }
+func (n notNode[T]) eval(v T) bool { return !n.n.eval(v) }
 
-func (q *query) match(it *mailItem, f *itemFields) bool { return q.root.eval(it, f) }
+func (q *query[T]) match(v T) bool { return q.root.eval(v) }
+
+// language is the search language over one kind of subject: its properties
+// by shortcut and canonical name, and the text a bare word is looked for in.
+type language[T any] struct {
+	props map[string]*property[T]
+	text  func(v T) []string
+}
 
 // token is a lexical token.
 type token struct {
@@ -103,23 +110,24 @@ func tokenize(s string) ([]token, error) {
 }
 
 // parser is a recursive-descent parser over the tokens.
-type parser struct {
+type parser[T any] struct {
+	lang *language[T]
 	toks []token
 	pos  int
 }
 
-func (p *parser) peek() *token {
+func (p *parser[T]) peek() *token {
 	if p.pos < len(p.toks) {
 		return &p.toks[p.pos]
 	}
 	return nil
 }
 
-func (p *parser) isKeyword(t *token, kw string) bool {
+func (p *parser[T]) isKeyword(t *token, kw string) bool {
 	return t != nil && t.kind == tWord && !t.quoted && t.text == kw
 }
 
-func parseQuery(s string) (*query, error) {
+func (l *language[T]) parse(s string) (*query[T], error) {
 	if len(s) > maxQuery {
 		return nil, fmt.Errorf("the query is longer than %d characters", maxQuery)
 	}
@@ -130,7 +138,7 @@ func parseQuery(s string) (*query, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks}
+	p := &parser[T]{lang: l, toks: toks}
 	n, err := p.or()
 	if err != nil {
 		return nil, err
@@ -141,10 +149,10 @@ func parseQuery(s string) (*query, error) {
 		}
 		return nil, fmt.Errorf("unexpected %q", t.text)
 	}
-	return &query{root: n}, nil
+	return &query[T]{root: n}, nil
 }
 
-func (p *parser) or() (node, error) {
+func (p *parser[T]) or() (node[T], error) {
 	l, err := p.and()
 	if err != nil {
 		return nil, err
@@ -155,12 +163,12 @@ func (p *parser) or() (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = orNode{l, r}
+		l = orNode[T]{l, r}
 	}
 	return l, nil
 }
 
-func (p *parser) and() (node, error) {
+func (p *parser[T]) and() (node[T], error) {
 	l, err := p.unary()
 	if err != nil {
 		return nil, err
@@ -177,11 +185,11 @@ func (p *parser) and() (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = andNode{l, r}
+		l = andNode[T]{l, r}
 	}
 }
 
-func (p *parser) unary() (node, error) {
+func (p *parser[T]) unary() (node[T], error) {
 	t := p.peek()
 	if p.isKeyword(t, "NOT") {
 		p.pos++
@@ -189,12 +197,12 @@ func (p *parser) unary() (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return notNode{n}, nil
+		return notNode[T]{n}, nil
 	}
 	return p.primary()
 }
 
-func (p *parser) primary() (node, error) {
+func (p *parser[T]) primary() (node[T], error) {
 	t := p.peek()
 	switch {
 	case t == nil:
@@ -223,12 +231,12 @@ var propName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.]*$`)
 
 // term makes a node of "name:value" (the value may be the next token, as in
 // "from: megan") or a bare word.
-func (p *parser) term(t *token) (node, error) {
+func (p *parser[T]) term(t *token) (node[T], error) {
 	name, value, hasColon := strings.Cut(t.text, ":")
 	if t.phrase || !hasColon || !propName.MatchString(name) {
-		return textTerm(nil, t.text, t.quoted)
+		return textTerm(p.lang.text, t.text, t.quoted)
 	}
-	prop, ok := properties[strings.ToLower(name)]
+	prop, ok := p.lang.props[strings.ToLower(name)]
 	if !ok {
 		return nil, fmt.Errorf("unknown search property %q", name)
 	}
@@ -249,11 +257,11 @@ func (p *parser) term(t *token) (node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return boolTerm{prop, b}, nil
+		return boolTerm[T]{prop, b}, nil
 	case propSize:
 		return sizeTerm(prop, value)
 	}
-	return textTerm(prop, value, quoted)
+	return textTerm(prop.text, value, quoted)
 }
 
 type propKind int
@@ -265,21 +273,25 @@ const (
 	propSize
 )
 
-// property is a searchable property of items.
-type property struct {
+// property is a searchable property of subjects of type T.
+type property[T any] struct {
 	kind propKind
-	text func(it *mailItem, f *itemFields) []string
-	date func(it *mailItem, f *itemFields) time.Time
-	flag func(it *mailItem, f *itemFields) bool
-	size func(it *mailItem, f *itemFields) int64
+	text func(v T) []string
+	date func(v T) time.Time
+	flag func(v T) bool
+	size func(v T) int64
 }
 
-func texts(fn func(it *mailItem, f *itemFields) []string) *property {
-	return &property{kind: propText, text: fn}
+func texts[T any](fn func(v T) []string) *property[T]  { return &property[T]{kind: propText, text: fn} }
+func dates[T any](fn func(v T) time.Time) *property[T] { return &property[T]{kind: propDate, date: fn} }
+
+// mail is what a search of mailbox items looks at: an item in one version.
+type mail struct {
+	it *mailItem
+	f  *itemFields
 }
-func dates(fn func(it *mailItem, f *itemFields) time.Time) *property {
-	return &property{kind: propDate, date: fn}
-}
+
+func parseQuery(s string) (*query[mail], error) { return mailLanguage.parse(s) }
 
 func attachmentNames(f *itemFields) []string {
 	var out []string
@@ -289,26 +301,28 @@ func attachmentNames(f *itemFields) []string {
 	return out
 }
 
-// properties are the Exchange item properties, by shortcut and canonical name.
-var properties = func() map[string]*property {
-	subject := texts(func(_ *mailItem, f *itemFields) []string { return []string{f.Subject} })
-	body := texts(func(_ *mailItem, f *itemFields) []string { return []string{f.Subject, f.Body} })
-	from := texts(func(_ *mailItem, f *itemFields) []string { return []string{f.From, f.Organizer} })
-	to := texts(func(_ *mailItem, f *itemFields) []string { return []string{f.To, f.Attendees} })
-	cc := texts(func(_ *mailItem, f *itemFields) []string { return []string{f.Cc} })
-	bcc := texts(func(_ *mailItem, f *itemFields) []string { return nil })
-	attachments := texts(func(_ *mailItem, f *itemFields) []string { return attachmentNames(f) })
-	received := dates(func(it *mailItem, _ *itemFields) time.Time { return it.created })
-	sent := dates(func(it *mailItem, _ *itemFields) time.Time { return it.sent })
-	modified := dates(func(it *mailItem, f *itemFields) time.Time { return it.versions[len(it.versions)-1].since })
-	start := dates(func(_ *mailItem, f *itemFields) time.Time { return f.Start })
-	has := &property{kind: propBool, flag: func(_ *mailItem, f *itemFields) bool { return len(f.Attachments) > 0 }}
-	recurring := &property{kind: propBool, flag: func(_ *mailItem, f *itemFields) bool { return f.Recurring }}
-	size := &property{kind: propSize, size: func(it *mailItem, f *itemFields) int64 { return itemSizeFields(f) }}
-	field := func(get func(f *itemFields) string) *property {
-		return texts(func(_ *mailItem, f *itemFields) []string { return []string{get(f)} })
+// mailLanguage searches Exchange items: their properties by shortcut and
+// canonical name; a bare word is looked for in the subject, body, people,
+// location, contact names and attachment names.
+var mailLanguage = &language[mail]{props: func() map[string]*property[mail] {
+	subject := texts(func(m mail) []string { return []string{m.f.Subject} })
+	body := texts(func(m mail) []string { return []string{m.f.Subject, m.f.Body} })
+	from := texts(func(m mail) []string { return []string{m.f.From, m.f.Organizer} })
+	to := texts(func(m mail) []string { return []string{m.f.To, m.f.Attendees} })
+	cc := texts(func(m mail) []string { return []string{m.f.Cc} })
+	bcc := texts(func(m mail) []string { return nil })
+	attachments := texts(func(m mail) []string { return attachmentNames(m.f) })
+	received := dates(func(m mail) time.Time { return m.it.created })
+	sent := dates(func(m mail) time.Time { return m.it.sent })
+	modified := dates(func(m mail) time.Time { return m.it.versions[len(m.it.versions)-1].since })
+	start := dates(func(m mail) time.Time { return m.f.Start })
+	has := &property[mail]{kind: propBool, flag: func(m mail) bool { return len(m.f.Attachments) > 0 }}
+	recurring := &property[mail]{kind: propBool, flag: func(m mail) bool { return m.f.Recurring }}
+	size := &property[mail]{kind: propSize, size: func(m mail) int64 { return itemSizeFields(m.f) }}
+	field := func(get func(f *itemFields) string) *property[mail] {
+		return texts(func(m mail) []string { return []string{get(m.f)} })
 	}
-	m := map[string]*property{
+	props := map[string]*property[mail]{
 		"subject": subject, "system.subject": subject, "title": subject, "system.title": subject,
 		"body": body, "content": body, "contents": body, "system.search.contents": body,
 		"from": from, "system.message.fromaddress": from, "system.message.fromname": from,
@@ -323,9 +337,9 @@ var properties = func() map[string]*property {
 		"datecreated": received, "system.datecreated": received,
 		"datemodified": modified, "system.datemodified": modified,
 		"start": start, "system.startdate": start,
-		"enddate":        dates(func(_ *mailItem, f *itemFields) time.Time { return f.End }),
-		"due":            dates(func(_ *mailItem, f *itemFields) time.Time { return f.Due }),
-		"duedate":        dates(func(_ *mailItem, f *itemFields) time.Time { return f.Due }),
+		"enddate":        dates(func(m mail) time.Time { return m.f.End }),
+		"due":            dates(func(m mail) time.Time { return m.f.Due }),
+		"duedate":        dates(func(m mail) time.Time { return m.f.Due }),
 		"hasattachments": has, "system.message.hasattachments": has,
 		"recurring": recurring, "isrecurring": recurring, "system.calendar.isrecurring": recurring,
 		"size": size, "system.size": size,
@@ -347,30 +361,26 @@ var properties = func() map[string]*property {
 		"system.task.owner":           field(func(f *itemFields) string { return f.Owner }),
 		"category":                    bcc,
 		"system.category":             bcc,
-		"system.message.messageclass": texts(func(it *mailItem, _ *itemFields) []string { return []string{it.kind.class()} }),
+		"system.message.messageclass": texts(func(m mail) []string { return []string{m.it.kind.class()} }),
 	}
-	return m
-}()
+	return props
+}(), text: func(m mail) []string {
+	return append([]string{m.f.Subject, m.f.Body, m.f.From, m.f.To, m.f.Cc, m.f.Location, m.f.FullName, m.f.Company}, attachmentNames(m.f)...)
+}}
 
-// textTerm matches a property's text (or, with prop nil, the item's text):
-// a plain value is contained, case-insensitively; with * or ? the pattern
-// matches the whole text or one of its words.
-func textTerm(prop *property, value string, quoted bool) (node, error) {
+// textTerm matches the texts get returns: a plain value is contained,
+// case-insensitively; with * or ? the pattern matches the whole text or one
+// of its words.
+func textTerm[T any](get func(v T) []string, value string, quoted bool) (node[T], error) {
 	if strings.TrimSpace(value) == "" {
 		return nil, errors.New("a term has an empty value")
-	}
-	get := func(it *mailItem, f *itemFields) []string {
-		if prop != nil {
-			return prop.text(it, f)
-		}
-		return append([]string{f.Subject, f.Body, f.From, f.To, f.Cc, f.Location, f.FullName, f.Company}, attachmentNames(f)...)
 	}
 	if !quoted && strings.ContainsAny(value, "*?") {
 		q := regexp.QuoteMeta(strings.ToLower(value))
 		q = strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(q)
 		re := regexp.MustCompile("^" + q + "$")
-		return funcNode(func(it *mailItem, f *itemFields) bool {
-			for _, s := range get(it, f) {
+		return funcNode[T](func(v T) bool {
+			for _, s := range get(v) {
 				s = strings.ToLower(s)
 				if re.MatchString(s) {
 					return true
@@ -385,8 +395,8 @@ func textTerm(prop *property, value string, quoted bool) (node, error) {
 		}), nil
 	}
 	needle := strings.ToLower(value)
-	return funcNode(func(it *mailItem, f *itemFields) bool {
-		for _, s := range get(it, f) {
+	return funcNode[T](func(v T) bool {
+		for _, s := range get(v) {
 			if strings.Contains(strings.ToLower(s), needle) {
 				return true
 			}
@@ -395,16 +405,16 @@ func textTerm(prop *property, value string, quoted bool) (node, error) {
 	}), nil
 }
 
-type funcNode func(it *mailItem, f *itemFields) bool
+type funcNode[T any] func(v T) bool
 
-func (n funcNode) eval(it *mailItem, f *itemFields) bool { return n(it, f) }
+func (n funcNode[T]) eval(v T) bool { return n(v) }
 
-type boolTerm struct {
-	prop *property
+type boolTerm[T any] struct {
+	prop *property[T]
 	want bool
 }
 
-func (n boolTerm) eval(it *mailItem, f *itemFields) bool { return n.prop.flag(it, f) == n.want }
+func (n boolTerm[T]) eval(v T) bool { return n.prop.flag(v) == n.want }
 
 func parseBool(v string) (bool, error) {
 	switch strings.ToLower(v) {
@@ -431,10 +441,10 @@ func parseDate(v string) (t time.Time, span time.Duration, err error) {
 }
 
 // dateTerm handles >=, <=, >, <, = and a..b.
-func dateTerm(prop *property, v string) (node, error) {
-	in := func(from, to time.Time) node {
-		return funcNode(func(it *mailItem, f *itemFields) bool {
-			d := prop.date(it, f)
+func dateTerm[T any](prop *property[T], v string) (node[T], error) {
+	in := func(from, to time.Time) node[T] {
+		return funcNode[T](func(x T) bool {
+			d := prop.date(x)
 			return !d.IsZero() && !d.Before(from) && d.Before(to)
 		})
 	}
@@ -484,7 +494,7 @@ func dateTerm(prop *property, v string) (node, error) {
 }
 
 // sizeTerm compares sizes given in bytes or with KB, MB or GB.
-func sizeTerm(prop *property, v string) (node, error) {
+func sizeTerm[T any](prop *property[T], v string) (node[T], error) {
 	op := ""
 	for _, o := range []string{">=", "<=", ">", "<", "="} {
 		if strings.HasPrefix(v, o) {
@@ -504,8 +514,8 @@ func sizeTerm(prop *property, v string) (node, error) {
 		return nil, fmt.Errorf("%q is not a size", v)
 	}
 	limit := int64(n * float64(mult))
-	return funcNode(func(it *mailItem, f *itemFields) bool {
-		s := prop.size(it, f)
+	return funcNode[T](func(x T) bool {
+		s := prop.size(x)
 		switch op {
 		case ">=":
 			return s >= limit

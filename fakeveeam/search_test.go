@@ -58,10 +58,10 @@ func TestSearchLanguage(t *testing.T) {
 			t.Errorf("parse %q: %v", tt.q, err)
 			continue
 		}
-		if got := q.match(plan, planF); got != tt.plan {
+		if got := q.match(mail{plan, planF}); got != tt.plan {
 			t.Errorf("%q on the floor plan = %v", tt.q, got)
 		}
-		if got := q.match(lunch, lunchF); got != tt.lunch {
+		if got := q.match(mail{lunch, lunchF}); got != tt.lunch {
 			t.Errorf("%q on lunch = %v", tt.q, got)
 		}
 	}
@@ -87,7 +87,7 @@ func FuzzParseQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := parseQuery(s)
 		if err == nil {
-			q.match(it, it.versions[0].fields)
+			q.match(mail{it, it.versions[0].fields})
 		}
 	})
 }
