@@ -28,7 +28,7 @@ import (
 
 // Download is a file the server sent, for tests to compare with what arrived.
 type Download struct {
-	Kind   string // msg, zip, pst
+	Kind   string // msg, zip, pst, file (a document or attachment as it is)
 	Items  int
 	Size   int64
 	SHA256 string

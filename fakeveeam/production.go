@@ -98,5 +98,5 @@ func (s *Server) ProductionItems(mailboxID string) []ProductionItem {
 func (s *Server) FailRestoreOf(subjects ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failing = append(s.failing, subjects...)
+	s.failingNames = append(s.failingNames, subjects...)
 }

@@ -56,6 +56,10 @@ type Options struct {
 	DenyDownloads func(oid string) bool
 	// ExportPadding is added to the size of every PST export (benchmarks).
 	ExportPadding int64
+	// LargeLibrarySite is the title of a site that gets a document library,
+	// "Archive", of LargeLibraryDocs documents (default 50,000), for scale tests.
+	LargeLibrarySite string
+	LargeLibraryDocs int
 }
 
 // Server is the fake VB365 server; it is an http.Handler.
@@ -69,18 +73,20 @@ type Server struct {
 	verifier   *oidc.IDTokenVerifier
 
 	mail *exchangeData
+	docs *docData
 
-	mu        sync.Mutex
-	access    map[string]*grant
-	refresh   map[string]*grant
-	sessions  map[string]*restoreSession
-	faults    []*faultEntry
-	requests  []Request
-	tokenReq  map[string]int
-	searches  map[string]*searchSet
-	failing   []string // subjects (substrings) whose restore fails
-	downloads []Download
-	inflight  sync.WaitGroup // downloads being written
+	mu           sync.Mutex
+	access       map[string]*grant
+	refresh      map[string]*grant
+	sessions     map[string]*restoreSession
+	faults       []*faultEntry
+	requests     []Request
+	tokenReq     map[string]int
+	searches     map[string]*searchSet
+	docSearches  map[string]*docSearchSet
+	failingNames []string // names (substrings) whose restore fails
+	downloads    []Download
+	inflight     sync.WaitGroup // downloads being written
 }
 
 // New returns a server for opts.
@@ -115,6 +121,9 @@ func New(opts Options) (*Server, error) {
 	if opts.LargeMailbox != "" && opts.LargeFolderItems == 0 {
 		opts.LargeFolderItems = 100_000
 	}
+	if opts.LargeLibrarySite != "" && opts.LargeLibraryDocs == 0 {
+		opts.LargeLibraryDocs = 50_000
+	}
 	if opts.RestoreItemDuration == 0 {
 		opts.RestoreItemDuration = 400 * time.Millisecond
 	}
@@ -123,16 +132,19 @@ func New(opts Options) (*Server, error) {
 	}
 	dir := newDirectory(*opts.Tenant)
 	s := &Server{
-		opts:      opts,
-		dir:       dir,
-		access:    map[string]*grant{},
-		refresh:   map[string]*grant{},
-		sessions:  map[string]*restoreSession{},
-		tokenReq:  map[string]int{},
-		searches:  map[string]*searchSet{},
-		downloads: []Download{},
+		opts:        opts,
+		dir:         dir,
+		access:      map[string]*grant{},
+		refresh:     map[string]*grant{},
+		sessions:    map[string]*restoreSession{},
+		tokenReq:    map[string]int{},
+		searches:    map[string]*searchSet{},
+		docSearches: map[string]*docSearchSet{},
+		downloads:   []Download{},
 	}
-	s.mail = newExchangeData(dir, &s.opts, opts.Now())
+	anchor := opts.Now()
+	s.mail = newExchangeData(dir, &s.opts, anchor)
+	s.docs = newDocData(dir, &s.opts, anchor)
 	s.routes()
 	return s, nil
 }
@@ -203,6 +215,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+mb+"/items/{itemId}/exportToPst", s.authed(s.inMailbox(s.exportItem)))
 	m.HandleFunc("POST "+mb+"/folders/{folderId}/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
 	m.HandleFunc("POST "+mb+"/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
+	s.oneDriveRoutes(m)
+	s.sharePointRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))
 	})
