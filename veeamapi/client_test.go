@@ -2,6 +2,7 @@ package veeamapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -399,6 +400,21 @@ func TestEndpoints(t *testing.T) {
 		sid    = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40"
 		mid    = "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
 		folder = "AAMk%2Fx+y=" // as it appears in the path: the slash escaped
+		odid   = "638cb8bf-cd85-5028-b4ce-78363b9988b1"
+		siteid = "3b394c2f-9b88-54b9-b668-e4020d00e9ce"
+		docid  = "46450827-bbf0-5d9d-8dfc-69a19e91ca0c"
+		od     = "/v8/RestoreSessions/" + sid + "/Organization/OneDrives/" + odid
+		site   = "/v8/RestoreSessions/" + sid + "/Organization/Sites/" + siteid
+	)
+	const (
+		docJSON = `{"id":"` + docid + `","name":"a.docx","oneDriveId":"` + odid + `","createdBy":"A","creationTime":"2026-11-01T00:00:00Z",` +
+			`"modifiedBy":"B","modificationTime":"2026-11-02T00:00:00Z","sizeBytes":10,"version":"2.0","versionId":2,"isFolder":false,` +
+			`"_actions":{"save":{"uri":"/x","method":"POST"}}}`
+		folderJSON = `{"id":"` + docid + `","name":"Budget","createdBy":"A","creationTime":"2026-11-01T00:00:00Z",` +
+			`"modifiedBy":"B","modificationTime":"2026-11-02T00:00:00Z","version":"1.0","versionId":1,"isFolder":true}`
+		itemJSON = `{"id":"` + docid + `","name":"3_.000","title":"Visit","siteId":"` + siteid + `","createdBy":"A","creationTime":"2026-11-01T00:00:00Z",` +
+			`"modifiedBy":"B","modificationTime":"2026-11-02T00:00:00Z","version":"1.0","versionId":1,"isFolder":false}`
+		listJSON = `{"id":"` + docid + `","name":"Documents","url":"https://x/s/Shared Documents","description":"d","creationTime":"2026-01-01T00:00:00Z","siteId":"` + siteid + `"}`
 	)
 	page := `{"offset":0,"limit":30,"results":[],"_links":{}}`
 	tests := []struct {
@@ -512,6 +528,132 @@ func TestEndpoints(t *testing.T) {
 			`{"sessionId":"` + sid + `"}`, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
 				_, err := op.RestoreItems(ctx, sid, mid, RestoreItemsOptions{Items: []string{"a", "b"}, DeletedItems: true, Folder: "Recovered", Reason: "r"})
+				return err
+			}},
+		{"onedrive", "GET", od, url.Values{}, `{"id":"` + odid + `","name":"Megan Bowen","url":"https://x/personal/m"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).OneDrive(ctx)
+				return err
+			}},
+		{"onedrive folders", "GET", od + "/Folders", url.Values{"parentId": {"root"}, "limit": {"500"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Folders(ctx, "root", PageOptions{Limit: 500})
+				return err
+			}},
+		{"onedrive folder", "GET", od + "/Folders/" + docid, url.Values{}, folderJSON, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Folder(ctx, docid)
+				return err
+			}},
+		{"onedrive documents", "GET", od + "/Documents", url.Values{"parentId": {docid}, "includeFolders": {"true"}, "offset": {"100"}, "limit": {"100"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Under(ctx, Documents, docid, true, PageOptions{Offset: 100, Limit: 100})
+				return err
+			}},
+		{"onedrive document", "GET", od + "/Documents/" + docid, url.Values{}, docJSON, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				d, err := op.OneDriveDocs(sid, odid).Get(ctx, Documents, docid)
+				if err == nil && (d.Size() != 10 || *d.VersionID != 2 || !d.Can("save")) {
+					t.Errorf("document = %+v", d)
+				}
+				return err
+			}},
+		{"onedrive versions", "GET", od + "/Documents/" + docid + "/Versions", url.Values{}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Versions(ctx, Documents, docid, PageOptions{})
+				return err
+			}},
+		{"onedrive version", "GET", od + "/Documents/" + docid + "/Versions/1", url.Values{}, docJSON, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Version(ctx, Documents, docid, 1)
+				return err
+			}},
+		{"onedrive search", "POST", od + "/search", url.Values{"itemType": {"Documents"}, "limit": {"100"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Search(ctx, SearchIn{}, `filename:"a"`, "Documents", PageOptions{Limit: 100})
+				return err
+			}},
+		{"onedrive folder search", "POST", od + "/Folders/" + docid + "/search", url.Values{}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.OneDriveDocs(sid, odid).Search(ctx, SearchIn{Folder: docid}, `a`, "", PageOptions{})
+				return err
+			}},
+		{"onedrive restore", "POST", od + "/Documents/operatorRestore", url.Values{}, `{"sessionId":"` + sid + `"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				var d Doc
+				json.Unmarshal([]byte(docJSON), &d)
+				_, err := op.OneDriveDocs(sid, odid).RestoreOneDrive(ctx, OneDriveRestoreOptions{Docs: []DocRestore{{Doc: d}}, Keep: true, Reason: "r"})
+				return err
+			}},
+		{"site", "GET", site, url.Values{}, `{"id":"` + siteid + `","name":"Sales","url":"https://x/sites/s"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Site(ctx)
+				return err
+			}},
+		{"libraries", "GET", site + "/Libraries", url.Values{"limit": {"100"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Libraries(ctx, PageOptions{Limit: 100})
+				return err
+			}},
+		{"lists", "GET", site + "/Lists", url.Values{}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Lists(ctx, PageOptions{})
+				return err
+			}},
+		{"library", "GET", site + "/Libraries/" + docid, url.Values{}, listJSON, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Library(ctx, docid)
+				return err
+			}},
+		{"list", "GET", site + "/Lists/" + docid, url.Values{}, listJSON, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).List(ctx, docid)
+				return err
+			}},
+		{"site folders", "GET", site + "/Folders", url.Values{"parentId": {docid}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Folders(ctx, docid, PageOptions{})
+				return err
+			}},
+		{"list items", "GET", site + "/Items", url.Values{"parentId": {docid}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Under(ctx, Items, docid, false, PageOptions{})
+				return err
+			}},
+		{"list item", "GET", site + "/Items/" + docid, url.Values{}, itemJSON, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Get(ctx, Items, docid)
+				return err
+			}},
+		{"item attachments", "GET", site + "/Items/" + docid + "/Attachments", url.Values{}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Attachments(ctx, docid, PageOptions{})
+				return err
+			}},
+		{"library search", "POST", site + "/Libraries/" + docid + "/search", url.Values{"itemType": {"Items"}}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Search(ctx, SearchIn{Library: docid}, `a`, "Items", PageOptions{})
+				return err
+			}},
+		{"list search", "POST", site + "/Lists/" + docid + "/search", url.Values{}, page, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				_, err := op.SiteDocs(sid, siteid).Search(ctx, SearchIn{List: docid}, `a`, "", PageOptions{})
+				return err
+			}},
+		{"site restore documents", "POST", site + "/Documents/operatorRestore", url.Values{}, `{"sessionId":"` + sid + `"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				var d Doc
+				json.Unmarshal([]byte(docJSON), &d)
+				d.OneDriveID, d.SiteID = "", siteid
+				_, err := op.SiteDocs(sid, siteid).RestoreSharePoint(ctx, Documents, SharePointRestoreOptions{Docs: []DocRestore{{Doc: d, AllVersions: true}},
+					Changed: true, Deleted: true, Merge: true, List: "Recovered", Reason: "r"})
+				return err
+			}},
+		{"site restore items", "POST", site + "/Items/operatorRestore", url.Values{}, `{"sessionId":"` + sid + `"}`, 200,
+			func(ctx context.Context, op *Operator, _ *Client) error {
+				var d Doc
+				json.Unmarshal([]byte(itemJSON), &d)
+				_, err := op.SiteDocs(sid, siteid).RestoreSharePoint(ctx, Items, SharePointRestoreOptions{Docs: []DocRestore{{Doc: d}}, Deleted: true})
 				return err
 			}},
 		{"statistics", "GET", "/v8/RestoreSessions/" + sid + "/Statistics", url.Values{},

@@ -264,3 +264,179 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 		t.Errorf("%d downloads recorded", got)
 	}
 }
+
+// TestDocumentsAgainstTheFakeServer browses, searches, restores and
+// downloads OneDrive and SharePoint documents through the client, every
+// exchange checked against the OpenAPI document.
+func TestDocumentsAgainstTheFakeServer(t *testing.T) {
+	spec := spectest.Load(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer entra.Close()
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), RestoreItemDuration: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer veeam.Close()
+	c, err := veeamapi.New(veeam.URL(), veeamapi.WithTransport(spec.Transport(t, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	lee, _ := demotenant.Contoso().User("LeeG@contoso.onmicrosoft.com")
+	assertion, err := entra.AccessTokenFor(lee.UPN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.OperatorToken(ctx, lee.OID, demotenant.TenantID, assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := c.Operator(&tokenHolder{tok: tok, r: veeamapi.NewRefresher(c)})
+	wait := func(id string) *veeamapi.Statistics {
+		t.Helper()
+		for range 200 {
+			rs, err := op.RestoreSession(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rs.State == veeamapi.SessionStopped {
+				st, err := op.RestoreSessionStatistics(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatal("the restore did not end")
+		return nil
+	}
+	weekAgo := time.Now().Add(-5 * 24 * time.Hour)
+
+	// OneDrive: Megan's, as Lee (the Sales helpdesk).
+	sess, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: veeamapi.OneDrive, DateTime: &weekAgo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	megan, _ := demotenant.Contoso().User("MeganB@contoso.onmicrosoft.com")
+	docs := op.OneDriveDocs(sess.ID, fakeveeam.OneDriveID(megan.OID))
+	if od, err := docs.OneDrive(ctx); err != nil || od.Name != "Megan Bowen" {
+		t.Fatalf("OneDrive: %+v %v", od, err)
+	}
+	top, err := docs.Folders(ctx, "root", veeamapi.PageOptions{Limit: 100})
+	if err != nil || len(top.Results) == 0 {
+		t.Fatalf("folders: %v", err)
+	}
+	found, err := docs.Search(ctx, veeamapi.SearchIn{}, `filename:"Q3 budget"`, "Documents", veeamapi.PageOptions{})
+	if err != nil || len(found.Results) != 1 {
+		t.Fatalf("search: %+v %v", found, err)
+	}
+	budget := found.Results[0]
+	if versions, err := docs.Versions(ctx, veeamapi.Documents, budget.ID, veeamapi.PageOptions{}); err != nil || len(versions.Results) != 2 {
+		t.Errorf("versions: %v", err)
+	}
+	folder, err := docs.Folder(ctx, top.Results[0].ID)
+	if err != nil || !folder.IsFolder {
+		t.Errorf("folder: %+v %v", folder, err)
+	}
+	id, err := docs.RestoreOneDrive(ctx, veeamapi.OneDriveRestoreOptions{Docs: []veeamapi.DocRestore{{Doc: budget}}, Keep: true, Reason: "overwritten"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(id); st.Restored != 1 || len(st.Items) != 1 || st.Items[0].Type != "BulkOneDrive" {
+		t.Errorf("statistics: %+v", st)
+	}
+	for _, dl := range []func() (*veeamapi.Download, error){
+		func() (*veeamapi.Download, error) { return docs.SaveDocument(ctx, budget.ID, 0, false) },
+		func() (*veeamapi.Download, error) { return docs.SaveDocument(ctx, budget.ID, 1, true) },
+		func() (*veeamapi.Download, error) { return docs.SaveDocuments(ctx, []veeamapi.Doc{budget}) },
+		func() (*veeamapi.Download, error) { return docs.SaveFolder(ctx, folder.ID) },
+		func() (*veeamapi.Download, error) { return docs.SaveFolders(ctx, []veeamapi.Doc{*folder}) },
+	} {
+		d, err := dl()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		n, _ := io.Copy(h, d.Body)
+		d.Body.Close()
+		sent := veeam.Downloads()
+		if last := sent[len(sent)-1]; last.Size != n || last.SHA256 != hex.EncodeToString(h.Sum(nil)) {
+			t.Errorf("download of %d bytes; the server sent %+v", n, last)
+		}
+	}
+
+	// SharePoint: the Sales and Marketing site.
+	sp, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: veeamapi.SharePoint, DateTime: &weekAgo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var siteID string
+	for _, s := range demotenant.Contoso().Sites {
+		if s.Title == "Sales and Marketing" {
+			siteID = s.ID
+		}
+	}
+	site := op.SiteDocs(sp.ID, siteID)
+	libs, err := site.Libraries(ctx, veeamapi.PageOptions{})
+	if err != nil || len(libs.Results) != 1 {
+		t.Fatalf("libraries: %v", err)
+	}
+	lists, err := site.Lists(ctx, veeamapi.PageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visits veeamapi.List
+	for _, l := range lists.Results {
+		if l.Name == fakeveeam.StoryVisitsList {
+			visits = l
+		}
+	}
+	items, err := site.Search(ctx, veeamapi.SearchIn{List: visits.ID}, `title:"`+fakeveeam.StoryDeletedListItem+`"`, "Items", veeamapi.PageOptions{})
+	if err != nil || len(items.Results) != 1 {
+		t.Fatalf("list search: %+v %v", items, err)
+	}
+	item := items.Results[0]
+	if atts, err := site.Attachments(ctx, item.ID, veeamapi.PageOptions{}); err != nil || len(atts.Results) != 2 {
+		t.Errorf("attachments: %v", err)
+	}
+	id, err = site.RestoreSharePoint(ctx, veeamapi.Items, veeamapi.SharePointRestoreOptions{Docs: []veeamapi.DocRestore{{Doc: item}},
+		Changed: true, Deleted: true, Reason: "Ticket 12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(id); st.Restored != 1 {
+		t.Errorf("item restore: %+v", st)
+	}
+	libDocs, err := site.Under(ctx, veeamapi.Documents, libs.Results[0].ID, true, veeamapi.PageOptions{Limit: 50})
+	if err != nil || len(libDocs.Results) == 0 {
+		t.Fatalf("library documents: %v", err)
+	}
+	var doc veeamapi.Doc
+	for _, d := range libDocs.Results {
+		if !d.IsFolder {
+			doc = d
+		}
+	}
+	id, err = site.RestoreSharePoint(ctx, veeamapi.Documents, veeamapi.SharePointRestoreOptions{Docs: []veeamapi.DocRestore{{Doc: doc, AllVersions: true}},
+		Changed: true, Deleted: true, Merge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(id)
+	d, err := site.SaveAttachments(ctx, item.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, d.Body)
+	d.Body.Close()
+	d, err = site.SaveLibrary(ctx, libs.Results[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, d.Body)
+	d.Body.Close()
+}

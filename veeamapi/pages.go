@@ -38,6 +38,7 @@ func (a *Actions) UnmarshalJSON(b []byte) error {
 	if !s.take('{') {
 		return errors.New("veeamapi: _actions is not an object")
 	}
+	*a = Actions{} // present, perhaps empty: not the same as absent
 	for {
 		s.space()
 		if s.take('}') {
