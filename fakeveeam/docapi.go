@@ -13,23 +13,24 @@ import (
 // docJSON is RESTOneDriveDocument, RESTOneDriveFolder, RESTSharePointDocument,
 // RESTSharePointFolder and RESTSharePointItem: all of them RESTItemComposed.
 type docJSON struct {
-	ID                   string            `json:"id"`
-	Name                 string            `json:"name"`
-	Title                string            `json:"title,omitempty"`
-	OneDriveID           string            `json:"oneDriveId,omitempty"`
-	SiteID               string            `json:"siteId,omitempty"`
-	Type                 string            `json:"type,omitempty"` // SharePoint folders: ListFolder, LibraryFolder
-	SizeBytes            *int64            `json:"sizeBytes,omitempty"`
-	InheritedPermissions *bool             `json:"inheritedPermissions,omitempty"`
-	Version              string            `json:"version"`
-	VersionID            *int              `json:"versionId"`
-	CreatedBy            string            `json:"createdBy"`
-	CreationTime         time.Time         `json:"creationTime"`
-	ModifiedBy           string            `json:"modifiedBy"`
-	ModificationTime     time.Time         `json:"modificationTime"`
-	IsFolder             bool              `json:"isFolder"`
-	Links                map[string]link   `json:"_links"`
-	Actions              map[string]action `json:"_actions,omitempty"`
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	Title                string          `json:"title,omitempty"`
+	OneDriveID           string          `json:"oneDriveId,omitempty"`
+	SiteID               string          `json:"siteId,omitempty"`
+	Type                 string          `json:"type,omitempty"` // SharePoint folders: ListFolder, LibraryFolder
+	SizeBytes            *int64          `json:"sizeBytes,omitempty"`
+	InheritedPermissions *bool           `json:"inheritedPermissions,omitempty"`
+	Version              string          `json:"version"`
+	VersionID            *int            `json:"versionId"`
+	CreatedBy            string          `json:"createdBy"`
+	CreationTime         time.Time       `json:"creationTime"`
+	ModifiedBy           string          `json:"modifiedBy"`
+	ModificationTime     time.Time       `json:"modificationTime"`
+	IsFolder             bool            `json:"isFolder"`
+	Links                map[string]link `json:"_links"`
+	// Actions is always there: empty when the operator may not save it.
+	Actions map[string]action `json:"_actions"`
 }
 
 // treeJSON is RESTSharePointLibrary and RESTSharePointList.
@@ -52,7 +53,7 @@ type attachmentJSONsp struct {
 	SiteID    string            `json:"siteId"`
 	ItemID    string            `json:"itemId"`
 	Links     map[string]link   `json:"_links"`
-	Actions   map[string]action `json:"_actions,omitempty"`
+	Actions   map[string]action `json:"_actions"` // empty when the operator may not save it
 }
 
 // docScope is a OneDrive or a site of a working restore session: where
@@ -147,6 +148,7 @@ func (s *Server) docView(sc *docScope, n *docNode, ver int) docJSON {
 	case n.tree.kind == treeList:
 		out.Links["parent"] = link{Href: sc.base + "/Lists/" + url.PathEscape(n.tree.id)}
 	}
+	out.Actions = map[string]action{}
 	if s.mayDownload(sc.c) {
 		switch {
 		case n.kind == docListItem && len(n.attachments) > 0:

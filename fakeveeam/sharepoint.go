@@ -228,7 +228,7 @@ func attachmentOf(w http.ResponseWriter, r *http.Request, sc *docScope) (*docNod
 func (s *Server) attachmentView(sc *docScope, n *docNode, a docAttachment) attachmentJSONsp {
 	self := sc.selfPath(n) + "/Attachments/" + url.PathEscape(a.id)
 	v := attachmentJSONsp{SizeBytes: a.size, ID: a.id, Name: a.name, URL: n.tree.url + "/Attachments/" + url.PathEscape(a.name),
-		SiteID: sc.siteID, ItemID: n.id, Links: map[string]link{"self": {Href: self}}}
+		SiteID: sc.siteID, ItemID: n.id, Links: map[string]link{"self": {Href: self}}, Actions: map[string]action{}}
 	if s.mayDownload(sc.c) {
 		v.Actions = map[string]action{"save": {URI: self + "/save", Method: "POST"}}
 	}
