@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +29,10 @@ const (
 // downloadTypes are the only content types a download is sent with,
 // whatever the backup server said.
 var downloadTypes = map[string]string{
-	"msg": "application/vnd.ms-outlook",
-	"zip": "application/zip",
-	"pst": "application/octet-stream",
+	"file": "application/octet-stream",
+	"msg":  "application/vnd.ms-outlook",
+	"zip":  "application/zip",
+	"pst":  "application/octet-stream",
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -224,7 +226,11 @@ func fileName(base, ext string) string {
 		b.WriteRune(r)
 	}
 	s := strings.Trim(b.String(), " .")
-	limit := maxFileNameBytes - len(ext) - 1
+	dotExt := ""
+	if ext != "" {
+		dotExt = "." + ext
+	}
+	limit := maxFileNameBytes - len(dotExt)
 	if len(s) > limit {
 		cut := limit
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -235,7 +241,20 @@ func fileName(base, ext string) string {
 	if s == "" || reservedWindowsName(s) {
 		s = "item" + map[bool]string{true: "_" + s, false: ""}[s != ""]
 	}
-	return s + "." + ext
+	return s + dotExt
+}
+
+// splitFileName cleans a backed-up file name, keeping its extension when it
+// is a plain one (letters and digits, at most ten).
+func splitFileName(name string) string {
+	ext := path.Ext(name)
+	clean := strings.TrimPrefix(ext, ".")
+	if len(clean) == 0 || len(clean) > 10 || strings.IndexFunc(clean, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) >= 0 {
+		return fileName(name, "")
+	}
+	return fileName(strings.TrimSuffix(name, ext), clean)
 }
 
 // reservedWindowsName reports names Windows will not create, such as CON or COM1.

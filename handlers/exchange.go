@@ -211,12 +211,39 @@ func firstError(errs ...error) error {
 // lister fetches one page of items.
 type lister func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Item], error)
 
-// itemPage fetches the page ?offset= asks for ("last" finds the last page,
-// which VB365 cannot say directly) and lays it out with links to the first,
-// previous, next and last pages. extra is kept in those links.
+// itemPage fetches the page of mail items ?offset= asks for and lays it out
+// with the controls that act on a selection.
 func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base string, extra url.Values, empty string) (templates.ItemListView, error) {
+	res, err := fetchPage(c, list, base, extra)
+	if err != nil {
+		return templates.ItemListView{}, err
+	}
+	v := templates.ItemListView{
+		Caption: "Items", EmptyText: empty, CSRFToken: h.auth.CSRFToken(c.Request().Context()),
+		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download",
+		Rows: itemRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager,
+	}
+	for _, it := range res.items {
+		v.CanZip = v.CanZip || it.Can("save")
+		v.CanPST = v.CanPST || it.Can("exportToPst")
+	}
+	return v, nil
+}
+
+// fetched is one page of a list, ready to show.
+type fetchedPage[T any] struct {
+	items  []T
+	offset int
+	setID  string
+	pager  templates.ListPager
+}
+
+// fetchPage fetches the page ?offset= asks for ("last" finds the last page,
+// which VB365 cannot say directly) and links the first, previous, next and
+// last pages. extra is kept in those links.
+func fetchPage[T any](c *echo.Context, list func(context.Context, veeamapi.PageOptions) (*veeamapi.Page[T], error), base string, extra url.Values) (fetchedPage[T], error) {
 	ctx := c.Request().Context()
-	offset := 0
+	var res fetchedPage[T]
 	switch raw := c.QueryParam("offset"); raw {
 	case "":
 	case "last":
@@ -225,20 +252,22 @@ func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base st
 			return err == nil && len(p.Results) > 0, err
 		})
 		if err != nil {
-			return templates.ItemListView{}, err
+			return res, err
 		}
-		offset = last
+		res.offset = last
 	default:
 		n, err := parseOffset(raw)
 		if err != nil {
-			return templates.ItemListView{}, err
+			return res, err
 		}
-		offset = n
+		res.offset = n
 	}
-	p, err := list(ctx, veeamapi.PageOptions{Offset: offset, Limit: itemsPageSize})
+	p, err := list(ctx, veeamapi.PageOptions{Offset: res.offset, Limit: itemsPageSize})
 	if err != nil {
-		return templates.ItemListView{}, err
+		return res, err
 	}
+	res.items, res.setID = p.Results, p.SetID
+	offset := res.offset
 	link := func(o string) string {
 		q := url.Values{}
 		for k, v := range extra {
@@ -255,29 +284,20 @@ func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base st
 		}
 		return base + "?" + q.Encode()
 	}
-	v := templates.ItemListView{
-		Caption: "Items", EmptyText: empty, CSRFToken: h.auth.CSRFToken(ctx),
-		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download",
-		Rows: itemRows(ref, p.Results, h.zone(c), c.QueryParam("item")),
-	}
-	for _, it := range p.Results {
-		v.CanZip = v.CanZip || it.Can("save")
-		v.CanPST = v.CanPST || it.Can("exportToPst")
-	}
 	_, more := p.Next()
 	if offset > 0 {
-		v.Pager.FirstURL, v.Pager.PrevURL = link(""), link(strconv.Itoa(max(0, offset-itemsPageSize)))
+		res.pager.FirstURL, res.pager.PrevURL = link(""), link(strconv.Itoa(max(0, offset-itemsPageSize)))
 		if offset <= itemsPageSize {
-			v.Pager.PrevURL = link("")
+			res.pager.PrevURL = link("")
 		}
 	}
 	if more {
-		v.Pager.NextURL, v.Pager.LastURL = link(strconv.Itoa(offset+len(p.Results))), link("last")
+		res.pager.NextURL, res.pager.LastURL = link(strconv.Itoa(offset+len(p.Results))), link("last")
 	}
 	if len(p.Results) > 0 {
-		v.Pager.Summary = fmt.Sprintf("Items %s to %s", thousands(offset+1), thousands(offset+len(p.Results)))
+		res.pager.Summary = fmt.Sprintf("Items %s to %s", thousands(offset+1), thousands(offset+len(p.Results)))
 	}
-	return v, nil
+	return res, nil
 }
 
 // lastOffset finds the offset of the last page of a list whose length is

@@ -187,13 +187,13 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 		v = templates.RootListView{Caption: "OneDrives", NameHeader: "Owner", Address: "Address",
 			EmptyText: "There are no OneDrives in your scope in this restore point."}
 		more, err = fillRows(&v, fetch(op.OneDrives(ctx, id, page)), func(d veeamapi.OneDriveInfo) templates.RootRow {
-			return templates.RootRow{Name: d.Name, Address: d.URL}
+			return templates.RootRow{Name: d.Name, Address: d.URL, URL: "/sessions/" + url.PathEscape(id) + "/onedrives/" + key(d.ID)}
 		})
 	case veeamapi.SharePoint:
 		v = templates.RootListView{Caption: "SharePoint sites", NameHeader: "Site", Address: "Address",
 			EmptyText: "There are no SharePoint sites in your scope in this restore point."}
 		more, err = fillRows(&v, fetch(op.Sites(ctx, id, veeamapi.SitesOptions{PageOptions: page})), func(s veeamapi.Site) templates.RootRow {
-			return templates.RootRow{Name: s.Name, Address: s.URL}
+			return templates.RootRow{Name: s.Name, Address: s.URL, URL: "/sessions/" + url.PathEscape(id) + "/sites/" + key(s.ID)}
 		})
 	case veeamapi.Teams:
 		v = templates.RootListView{Caption: "Teams", NameHeader: "Team", Address: "Address",
@@ -212,7 +212,7 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 	if err != nil {
 		return v, err
 	}
-	if w.api != veeamapi.Exchange {
+	if w.api == veeamapi.Teams {
 		v.Description = "Browsing into these is coming next: for now the portal shows what this restore session holds for you."
 	}
 	v.Pager = pager("/sessions/"+url.PathEscape(id), offset, len(v.Rows), more)

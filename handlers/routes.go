@@ -39,6 +39,21 @@ func (h *Handler) routes(e *echo.Echo) {
 	mb.POST("/restore/new", h.restoreWizard)
 	mb.POST("/restore", h.startRestore)
 
+	// OneDrive and SharePoint, within a restore session.
+	for _, w := range []struct{ segment, workload string }{{"onedrives", "onedrive"}, {"sites", "sharepoint"}} {
+		g := e.Group("/sessions/:id/"+w.segment+"/:owner", h.requireUser)
+		g.GET("", h.docsRoot(w.workload))
+		g.GET("/n/:node", h.nodePage(w.workload))
+		g.GET("/n/:node/children", func(c *echo.Context) error { return h.nodeChildren(c, w.workload) })
+		g.POST("/n/:node/download", h.nodeDownload(w.workload))
+		g.GET("/d/:node", h.docDetailPage(w.workload))
+		g.POST("/d/:node/download", h.docDownload(w.workload))
+		g.GET("/search", h.docSearchPage(w.workload))
+		g.POST("/restore/new", h.docRestore(w.workload, false))
+		g.POST("/restore", h.docRestore(w.workload, true))
+		g.POST("/download", h.docSelectionDownload(w.workload))
+	}
+
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)
 	e.GET("/restores/:id", h.restorePage, h.requireUser)

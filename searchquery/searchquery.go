@@ -121,3 +121,55 @@ func Quote(v string) string {
 	}, v)
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
+
+// Docs is a search over OneDrive or SharePoint documents and list items.
+type Docs struct {
+	// Text is free text: every word must occur in the name, title, path or people.
+	Text string
+	// Name is part of the file name.
+	Name string
+	// Extension is a file type such as xlsx (a leading dot is dropped).
+	Extension string
+	// Person created or last changed the document.
+	Person string
+	// ModifiedFrom and ModifiedBefore bound the last change: From inclusive,
+	// Before exclusive. Zero means unbounded.
+	ModifiedFrom   time.Time
+	ModifiedBefore time.Time
+	// Advanced is raw query syntax, added as it is (in parentheses).
+	Advanced string
+}
+
+// Build returns the query for d.
+func (d Docs) Build() (string, error) {
+	terms := words(d.Text)
+	if v := strings.TrimSpace(d.Name); v != "" {
+		terms = append(terms, "filename:"+Quote(v))
+	}
+	if v := strings.TrimPrefix(strings.TrimSpace(d.Extension), "."); v != "" {
+		terms = append(terms, "System.FileExtension:"+Quote(v))
+	}
+	if v := strings.TrimSpace(d.Person); v != "" {
+		terms = append(terms, "(System.Author:"+Quote(v)+" OR System.Document.LastAuthor:"+Quote(v)+")")
+	}
+	if !d.ModifiedFrom.IsZero() && !d.ModifiedBefore.IsZero() && !d.ModifiedFrom.Before(d.ModifiedBefore) {
+		return "", errors.New("searchquery: the modified range ends before it starts")
+	}
+	if !d.ModifiedFrom.IsZero() {
+		terms = append(terms, "datemodified:>="+d.ModifiedFrom.UTC().Format(time.RFC3339))
+	}
+	if !d.ModifiedBefore.IsZero() {
+		terms = append(terms, "datemodified:<"+d.ModifiedBefore.UTC().Format(time.RFC3339))
+	}
+	if a := strings.TrimSpace(d.Advanced); a != "" {
+		terms = append(terms, "("+a+")")
+	}
+	if len(terms) == 0 {
+		return "", ErrEmpty
+	}
+	q := strings.Join(terms, " ")
+	if len(q) > MaxLength {
+		return "", fmt.Errorf("searchquery: the search is longer than %d characters", MaxLength)
+	}
+	return q, nil
+}

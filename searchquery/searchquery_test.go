@@ -88,3 +88,29 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+func TestBuildDocs(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	tests := []struct {
+		d    Docs
+		want string
+	}{
+		{Docs{Text: "budget"}, `budget`},
+		{Docs{Name: "Q3 budget", Extension: ".xlsx"}, `filename:"Q3 budget" System.FileExtension:xlsx`},
+		{Docs{Person: "Megan Bowen"}, `(System.Author:"Megan Bowen" OR System.Document.LastAuthor:"Megan Bowen")`},
+		{Docs{ModifiedFrom: time.Date(2026, 11, 1, 0, 0, 0, 0, paris), ModifiedBefore: time.Date(2026, 11, 3, 0, 0, 0, 0, paris)},
+			`datemodified:>=2026-10-31T23:00:00Z datemodified:<2026-11-02T23:00:00Z`},
+		{Docs{Name: `a") OR (b`, Advanced: "size:>1MB"}, `filename:"a\") OR (b" (size:>1MB)`},
+	}
+	for _, tt := range tests {
+		if got, err := tt.d.Build(); err != nil || got != tt.want {
+			t.Errorf("%+v: %q, %v; want %q", tt.d, got, err, tt.want)
+		}
+	}
+	if _, err := (Docs{}).Build(); !errors.Is(err, ErrEmpty) {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := (Docs{ModifiedFrom: time.Unix(100, 0), ModifiedBefore: time.Unix(50, 0)}).Build(); err == nil {
+		t.Error("a backwards range was accepted")
+	}
+}

@@ -1782,18 +1782,80 @@ func icon(name string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+		case "folder", "library":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 148, "<path d=\"M1.5 3.5h5l1.5 1.5h6.5v8.5h-13z\" fill=\"none\" stroke=\"currentColor\"></path>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		case "list", "item":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 149, "<path d=\"M5 4h9M5 8h9M5 12h9\" stroke=\"currentColor\" fill=\"none\"></path> <circle cx=\"2.5\" cy=\"4\" r=\"1\" fill=\"currentColor\"></circle> <circle cx=\"2.5\" cy=\"8\" r=\"1\" fill=\"currentColor\"></circle> <circle cx=\"2.5\" cy=\"12\" r=\"1\" fill=\"currentColor\"></circle>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		case "site":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 150, "<circle cx=\"8\" cy=\"8\" r=\"6.5\" fill=\"none\" stroke=\"currentColor\"></circle> <path d=\"M1.5 8h13M8 1.5c-2.5 3-2.5 10 0 13M8 1.5c2.5 3 2.5 10 0 13\" fill=\"none\" stroke=\"currentColor\"></path>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		case "word", "excel", "powerpoint", "pdf", "text", "file":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 151, "<path d=\"M3.5 1.5h6l3 3v10h-9z\" fill=\"none\" stroke=\"currentColor\"></path> <path d=\"M9.5 1.5v3h3\" fill=\"none\" stroke=\"currentColor\"></path> ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			switch name {
+			case "word":
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 152, "<path d=\"M5.5 8l1 4 1.5-3 1.5 3 1-4\" fill=\"none\" stroke=\"currentColor\"></path>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			case "excel":
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 153, "<path d=\"M5.5 8l4 4M9.5 8l-4 4\" fill=\"none\" stroke=\"currentColor\"></path>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			case "powerpoint":
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 154, "<path d=\"M6 12.5v-5h2a1.5 1.5 0 0 1 0 3h-2\" fill=\"none\" stroke=\"currentColor\"></path>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			case "pdf":
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 155, "<path d=\"M5.5 11h5M5.5 8.5h5\" stroke=\"currentColor\" fill=\"none\"></path>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			case "text":
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 156, "<path d=\"M5.5 7h5M5.5 9h5M5.5 11h3\" stroke=\"currentColor\" fill=\"none\"></path>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+		case "image":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 157, "<rect x=\"1.5\" y=\"2.5\" width=\"13\" height=\"11\" rx=\"1\" fill=\"none\" stroke=\"currentColor\"></rect> <path d=\"M2 12l4-4 3 3 2-2 3 3\" fill=\"none\" stroke=\"currentColor\"></path> <circle cx=\"11\" cy=\"6\" r=\"1.2\" fill=\"currentColor\"></circle>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		case "archive":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 158, "<rect x=\"2.5\" y=\"1.5\" width=\"11\" height=\"13\" rx=\"1\" fill=\"none\" stroke=\"currentColor\"></rect> <path d=\"M8 2v2M8 5v2M8 8v2\" stroke=\"currentColor\"></path>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		case "video":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 159, "<rect x=\"1.5\" y=\"3.5\" width=\"9\" height=\"9\" rx=\"1\" fill=\"none\" stroke=\"currentColor\"></rect> <path d=\"M10.5 7l4-2.5v7l-4-2.5\" fill=\"none\" stroke=\"currentColor\"></path>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		case "clip":
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 148, "<path d=\"M10.5 4.5l-5 5a1.5 1.5 0 0 0 2 2l5.5-5.5a3 3 0 0 0-4-4L3.5 7.5a4.5 4.5 0 0 0 6.5 6.5l4-4\" fill=\"none\" stroke=\"currentColor\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 160, "<path d=\"M10.5 4.5l-5 5a1.5 1.5 0 0 0 2 2l5.5-5.5a3 3 0 0 0-4-4L3.5 7.5a4.5 4.5 0 0 0 6.5 6.5l4-4\" fill=\"none\" stroke=\"currentColor\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		default:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 149, "<rect x=\"1.5\" y=\"3.5\" width=\"13\" height=\"9\" rx=\"1\" fill=\"none\" stroke=\"currentColor\"></rect> <path d=\"M1.5 4l6.5 5 6.5-5\" fill=\"none\" stroke=\"currentColor\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 161, "<rect x=\"1.5\" y=\"3.5\" width=\"13\" height=\"9\" rx=\"1\" fill=\"none\" stroke=\"currentColor\"></rect> <path d=\"M1.5 4l6.5 5 6.5-5\" fill=\"none\" stroke=\"currentColor\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 150, "</svg>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 162, "</svg>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,22 +12,39 @@ import (
 // RESTItemComposed of RESTOneDriveDocument, RESTOneDriveFolder,
 // RESTSharePointDocument, RESTSharePointFolder and RESTSharePointItem.
 type Doc struct {
-	ID                   string    `json:"id"`
-	Name                 string    `json:"name"`
-	Title                string    `json:"title"` // SharePoint list items
-	OneDriveID           string    `json:"oneDriveId"`
-	SiteID               string    `json:"siteId"`
-	Type                 string    `json:"type"` // SharePoint folders: ListFolder, LibraryFolder
-	SizeBytes            *int64    `json:"sizeBytes"`
-	InheritedPermissions *bool     `json:"inheritedPermissions"`
-	Version              string    `json:"version"`
-	VersionID            *int      `json:"versionId"`
-	CreatedBy            string    `json:"createdBy"`
-	CreationTime         time.Time `json:"creationTime"`
-	ModifiedBy           string    `json:"modifiedBy"`
-	ModificationTime     time.Time `json:"modificationTime"`
-	IsFolder             bool      `json:"isFolder"`
-	Actions              Actions   `json:"_actions"`
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	Title                string          `json:"title"` // SharePoint list items
+	OneDriveID           string          `json:"oneDriveId"`
+	SiteID               string          `json:"siteId"`
+	Type                 string          `json:"type"` // SharePoint folders: ListFolder, LibraryFolder
+	SizeBytes            *int64          `json:"sizeBytes"`
+	InheritedPermissions *bool           `json:"inheritedPermissions"`
+	Version              string          `json:"version"`
+	VersionID            *int            `json:"versionId"`
+	CreatedBy            string          `json:"createdBy"`
+	CreationTime         time.Time       `json:"creationTime"`
+	ModifiedBy           string          `json:"modifiedBy"`
+	ModificationTime     time.Time       `json:"modificationTime"`
+	IsFolder             bool            `json:"isFolder"`
+	Links                map[string]Link `json:"_links"`
+	Actions              Actions         `json:"_actions"`
+}
+
+// ParentFolder is the id of the folder the document is in, from its parent
+// link; "" at the top of a OneDrive, library or list, or when the server
+// gives no parent link.
+func (d *Doc) ParentFolder() string {
+	href := d.Links["parent"].Href
+	i := strings.LastIndex(href, "/Folders/")
+	if i < 0 {
+		return ""
+	}
+	id, err := url.PathUnescape(href[i+len("/Folders/"):])
+	if err != nil || strings.Contains(id, "/") {
+		return ""
+	}
+	return id
 }
 
 // Can reports whether the server allows the named action on the document.

@@ -56,6 +56,10 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	id, _ := b.explore("exchange")
 	m := b.openMailbox(id, "Adele Vance")
 	x := rowsOf(t, m.page)[0]
+	odID, _ := b.explore("onedrive")
+	od := b.openDocs(odID, "Adele Vance")
+	docsFolder := od.open("Documents")
+	doc := docRowsOf(t, docsFolder)[len(docRowsOf(t, docsFolder))-1]
 	big := url.Values{"workload": {strings.Repeat("x", 1<<20)}}
 	cases := []struct {
 		name   string
@@ -91,6 +95,12 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"search", func() response { return m.search(url.Values{"q": {"plan"}}) }, 200, false},
 		{"bad search", func() response { return m.search(url.Values{"advanced": {"("}}) }, 400, false},
 		{"wizard", func() response { return b.post(m.base+"/restore/new", url.Values{"item": {x.key}}) }, 200, false},
+		{"onedrive folder", func() response { return b.get(docsFolder.Request.URL.Path) }, 200, false},
+		{"document", func() response { return b.get(doc.href, "HX-Request: true") }, 200, false},
+		{"document search", func() response { return b.get(od.base + "/search?q=plan") }, 200, false},
+		{"bad document search", func() response { return b.get(od.base + "/search?advanced=(") }, 400, false},
+		{"document wizard", func() response { return b.post(od.base+"/restore/new", url.Values{"item": {doc.key}}) }, 200, false},
+		{"no such node", func() response { return b.get(od.base + "/n/bm9wZQ") }, 404, false},
 		{"restores", func() response { return b.get("/restores") }, 200, false},
 		{"no such restore", func() response { return b.get("/restores/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
 	}
@@ -147,6 +157,11 @@ func TestCSRFMatrix(t *testing.T) {
 	m := b.openMailbox(sid, "Adele Vance")
 	x := rowsOf(t, m.page)[0]
 	export := m.page.doc(t).Find(`form[action$="/export"]`).AttrOr("action", "")
+	odID, _ := b.explore("onedrive")
+	od := b.openDocs(odID, "Adele Vance")
+	budget := od.open("Documents/Budget")
+	doc := findDoc(t, budget, "Q3 budget.xlsx")
+	folderPath := budget.Request.URL.Path
 	routes := []struct {
 		path string
 		form url.Values
@@ -158,6 +173,11 @@ func TestCSRFMatrix(t *testing.T) {
 		{x.href + "/download", url.Values{"kind": {"msg"}}},
 		{m.base + "/download", url.Values{"kind": {"zip"}, "item": {x.key}}},
 		{export, url.Values{}},
+		{od.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {doc.key}}},
+		{od.base + "/restore", url.Values{"scope": {"selected"}, "item": {doc.key}, "action": {"keep"}, "confirm": {"1"}}},
+		{doc.href + "/download", url.Values{}},
+		{folderPath + "/download", url.Values{}},
+		{od.base + "/download", url.Values{"item": {doc.key}}},
 		{"/auth/logout", url.Values{}},
 	}
 	sites := []string{"same-origin", "same-site", "cross-site", "none", ""}
@@ -218,10 +238,16 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	folder := m.page.Request.URL.Path
 	page := m.restore([]string{x.key}, url.Values{"target": {"folder"}, "folder_name": {"GET"}})
 	b.waitRestore(page)
+	site := b.openDocs(id, "Sales and Marketing")
+	lib := site.open("Documents/Campaigns")
+	doc := docRowsOf(t, lib)[len(docRowsOf(t, lib))-1]
+	odID, _ := b.explore("onedrive")
+	od := b.openDocs(odID, "Megan Bowen")
 	s.veeam.ResetRequests()
 	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50",
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
-		"/restores", page} {
+		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
+		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders"} {
 		b.get(p)
 		b.get(p, "HX-Request: true")
 	}
