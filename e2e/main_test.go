@@ -126,6 +126,8 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		EntraAuthority: entra.Authority(),
 		// Pradeep's Inbox/Notifications holds 100,000 messages.
 		LargeMailbox: "PradeepG@contoso.onmicrosoft.com",
+		// Sales Proposals has an Archive library of 50,000 documents.
+		LargeLibrarySite: "Sales Proposals",
 		// Slow enough to watch a restore progress, quick enough for tests.
 		RestoreItemDuration: 300 * time.Millisecond,
 	})

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -55,8 +56,9 @@ func union(reqs []fakeveeam.Request) time.Duration {
 	return total
 }
 
-// BenchmarkPortalOverhead measures a folder page (100 items) and a search
-// page end to end, from an HTTP client on loopback to the portal running as
+// BenchmarkPortalOverhead measures a mail folder page (100 items), a mail
+// search page, a OneDrive folder page, a library page (100 documents) and a
+// OneDrive search page end to end, from an HTTP client on loopback to the portal running as
 // its own process, and subtracts the fake VB365 server's own time answering
 // the portal's calls for the page: what is left is the portal's overhead
 // (sessions, decoding, templates, logging, its hops on loopback). Reported
@@ -65,13 +67,24 @@ func BenchmarkPortalOverhead(b *testing.B) {
 	// Keep this process's collector (the fakes' and the client's garbage)
 	// from delaying the fake's answers, which would count as the portal's time.
 	defer debug.SetGCPercent(debug.SetGCPercent(2000))
-	s := startPortalProcess(b, fakeveeam.Options{})
+	s := startPortalProcess(b, fakeveeam.Options{LargeLibrarySite: "Sales Proposals", LargeLibraryDocs: 5_000})
 	br := s.signedIn(adele)
 	sid, _ := br.explore("exchange")
 	m := br.openMailbox(sid, "Adele Vance")
-	pages := []struct{ name, path string }{
-		{"folder", m.page.Request.URL.Path},
-		{"search", m.base + "/search?" + url.Values{"q": {"plan"}, "after": {"2026-01-01"}}.Encode()},
+	odID, _ := br.explore("onedrive")
+	od := br.openDocs(odID, "Adele Vance")
+	helpdesk := s.signedIn(lee)
+	spID, _ := helpdesk.explore("sharepoint")
+	library := helpdesk.openDocs(spID, "Sales Proposals").open(fakeveeam.LargeLibraryName)
+	pages := []struct {
+		name, path string
+		as         *browser
+	}{
+		{"folder", m.page.Request.URL.Path, br},
+		{"search", m.base + "/search?" + url.Values{"q": {"plan"}, "after": {"2026-01-01"}}.Encode(), br},
+		{"onedrive-folder", od.open("Documents").Request.URL.Path, br},
+		{"library-100", library.Request.URL.Path, helpdesk},
+		{"onedrive-search", od.base + "/search?" + url.Values{"q": {"report"}, "after": {"2026-01-01"}}.Encode(), br},
 	}
 	for _, page := range pages {
 		b.Run(page.name, func(b *testing.B) {
@@ -79,7 +92,7 @@ func BenchmarkPortalOverhead(b *testing.B) {
 			for b.Loop() {
 				s.veeam.ResetRequests()
 				start := time.Now()
-				r := br.get(page.path)
+				r := page.as.get(page.path)
 				total := time.Since(start)
 				if r.StatusCode != http.StatusOK {
 					b.Fatalf("%s: %d", page.path, r.StatusCode)
@@ -169,8 +182,28 @@ func BenchmarkDownloadMemory(b *testing.B) {
 	sid, _ := br.explore("exchange")
 	m := br.openMailbox(sid, "Adele Vance")
 	export := m.page.doc(b).Find(`form[action$="/export"]`).AttrOr("action", "")
-	form := url.Values{"csrf_token": {br.csrf()}}.Encode()
+	downloadMemory(b, s, br, export, size)
+}
 
+// BenchmarkDocumentDownloadMemory streams the 200 MiB recording of a
+// OneDrive, as BenchmarkDownloadMemory streams a PST.
+func BenchmarkDocumentDownloadMemory(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("reads /proc")
+	}
+	s := startPortalProcess(b, fakeveeam.Options{})
+	br := s.signedIn(adele)
+	sid, _ := br.explore("onedrive")
+	od := br.openDocs(sid, "Adele Vance")
+	video := findDoc(b, od.open("Videos"), path.Base(fakeveeam.StoryLargeDoc))
+	downloadMemory(b, s, br, video.href+"/download", fakeveeam.StoryLargeDocSize)
+}
+
+// downloadMemory posts to a download path and samples the portal's resident
+// memory while the bytes flow. Reported: the peak above the resident memory
+// when idle (just before the download), and the throughput.
+func downloadMemory(b *testing.B, s *stack, br *browser, target string, size int64) {
+	form := url.Values{"csrf_token": {br.csrf()}}.Encode()
 	var peakAbove, mbps float64
 	for b.Loop() {
 		runtime.GC()
@@ -195,7 +228,7 @@ func BenchmarkDownloadMemory(b *testing.B) {
 				}
 			}
 		}()
-		req, _ := http.NewRequest(http.MethodPost, s.url+export, strings.NewReader(form))
+		req, _ := http.NewRequest(http.MethodPost, s.url+target, strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		start := time.Now()
@@ -208,8 +241,8 @@ func BenchmarkDownloadMemory(b *testing.B) {
 		elapsed := time.Since(start)
 		close(stop)
 		<-sampled
-		if err != nil || n < size {
-			b.Fatalf("downloaded %d bytes: %v", n, err)
+		if err != nil || n < size || resp.StatusCode != http.StatusOK {
+			b.Fatalf("downloaded %d bytes (status %d): %v", n, resp.StatusCode, err)
 		}
 		peakAbove = float64(peak.Load()-idle) / (1 << 20)
 		mbps = float64(n) / (1 << 20) / elapsed.Seconds()
