@@ -219,6 +219,9 @@ func TestLeeRestoresADeletedListItemWithItsAttachment(t *testing.T) {
 	site := demotenant.ID("site", "https://contoso.sharepoint.com/sites/SalesAndMarketing")
 	tb := startSignedIn(t, "Lee Gu", zone)
 	p := tb.page
+	if err := p.SetViewportSize(1520, 1000); err != nil {
+		t.Fatal(err)
+	}
 	tb.openPointOfDay("sharepoint", time.Now().In(loc).AddDate(0, 0, -4))
 	tb.clickExact(playwright.AriaRoleLink, "Sales and Marketing")
 	tb.waitForURL(`/sites/[A-Za-z0-9_-]+$`)
@@ -235,6 +238,12 @@ func TestLeeRestoresADeletedListItemWithItsAttachment(t *testing.T) {
 	tb.see(detail.Locator("ul.attachments"), "Fabrikam visit notes.docx")
 	tb.see(detail.Locator("ul.attachments"), "Whiteboard photo.jpg")
 	tb.audit()
+	d, err := p.ExpectDownload(func() error {
+		return tb.exact(playwright.AriaRoleButton, "Download the attachments (.zip)").Click()
+	})
+	if err != nil || d.SuggestedFilename() != fakeveeam.StoryDeletedListItem+" attachments.zip" {
+		t.Errorf("the attachments' download: %v", err)
+	}
 	tb.screenshot("sharepoint-list-item")
 	if err := detail.GetByRole(*playwright.AriaRoleButton, playwright.LocatorGetByRoleOptions{Name: "Restore…", Exact: playwright.Bool(true)}).Click(); err != nil {
 		t.Fatal(err)

@@ -484,7 +484,8 @@ func (h *Handler) nodePage(workload string) echo.HandlerFunc {
 		page.AllScope = []templates.Hidden{{Name: "all_node", Value: nodeParam}}
 		page.AllLabel = "Restore everything here…"
 		if collection == veeamapi.Items {
-			page.NameHeader, page.ShowSize = "Title", false
+			// A list's items download as their attachments, from each item.
+			page.NameHeader, page.ShowSize, page.CanDownload = "Title", false, false
 		}
 		if isPartial(c) && c.Request().Header.Get("HX-Target") == templates.DocListID {
 			return render(c, http.StatusOK, templates.DocList(page))
@@ -600,7 +601,7 @@ func (h *Handler) docDetailPage(workload string) echo.HandlerFunc {
 			RestoreURL: ref.base + "/restore/new", DownloadURL: ref.docURL(kind, id) + "/download", CanDownload: d.Can("save"),
 			CSRFToken: h.auth.CSRFToken(ctx)}
 		if kind == nodeItem {
-			v.Fields = append(v.Fields, templates.Field{Label: "Title", Value: d.Title}, templates.Field{Label: "Name", Value: d.Name})
+			v.Fields = append(v.Fields, templates.Field{Label: "Title", Value: d.Title})
 		} else {
 			v.Fields = append(v.Fields, templates.Field{Label: "Name", Value: d.Name}, templates.Field{Label: "Size", Value: humanSize(d.Size())})
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path"
 	"text/tabwriter"
 
 	"github.com/openrestore/portal/demotenant"
@@ -23,7 +24,8 @@ func startDemo(cfg *config) (*demoStack, error) {
 	if err != nil {
 		return nil, err
 	}
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), LargeMailbox: largeMailbox})
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), LargeMailbox: largeMailbox,
+		LargeLibrarySite: largeLibrarySite})
 	if err != nil {
 		entra.Close()
 		return nil, err
@@ -54,12 +56,20 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 	tw.Flush()
 	fmt.Fprintf(w, "  …and %d more end users.\n\n", countEndUsers()-len(showcase))
 	fmt.Fprintf(w, "To try: Adele Vance deleted %q last week (open a restore point from before);\n", fakeveeam.StoryDeletedSubject)
-	fmt.Fprintf(w, "Pradeep Gupta's %s folder holds 100,000 messages.\n\n", fakeveeam.LargeFolderPath)
+	fmt.Fprintf(w, "Pradeep Gupta's %s folder holds 100,000 messages.\n", fakeveeam.LargeFolderPath)
+	fmt.Fprintf(w, "Everyone overwrote %q this morning and deleted the folder %q three days ago (OneDrive);\n",
+		path.Base(fakeveeam.StoryOverwrittenDoc), path.Base(fakeveeam.StoryDeletedFolder))
+	fmt.Fprintf(w, "Lee Gu can bring back %q to the %s list of Sales and Marketing (SharePoint);\n",
+		fakeveeam.StoryDeletedListItem, fakeveeam.StoryVisitsList)
+	fmt.Fprintf(w, "the %s site's %s library holds 50,000 documents.\n\n", largeLibrarySite, fakeveeam.LargeLibraryName)
 	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\n\nPress Ctrl+C to stop.\n\n", d.entra.Issuer(), d.veeam.URL())
 }
 
 // largeMailbox has a folder of 100,000 messages in the demo.
 const largeMailbox = "PradeepG@contoso.onmicrosoft.com"
+
+// largeLibrarySite has a library of 50,000 documents in the demo.
+const largeLibrarySite = "Sales Proposals"
 
 // showcase are the end users the banner names.
 var showcase = map[string]bool{
