@@ -75,8 +75,8 @@ func setup(t *testing.T, opts fakeveeam.Options) *fixture {
 	}
 	t.Cleanup(func() { veeam.Close() })
 	return &fixture{t: t, entra: entra, veeam: veeam, clock: clk,
-		http: &http.Client{Transport: spec.Transport(t, nil), Timeout: 10 * time.Second},
-		bad:  &http.Client{Transport: spec.ResponseTransport(t, nil), Timeout: 10 * time.Second}}
+		http: &http.Client{Transport: spec.Transport(t, nil), Timeout: time.Minute},
+		bad:  &http.Client{Transport: spec.ResponseTransport(t, nil), Timeout: time.Minute}}
 }
 
 type tokens struct {
@@ -145,7 +145,10 @@ func (f *fixture) send(c *http.Client, method, path, token, contentType string, 
 		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+	}
 	return resp.StatusCode, b
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -590,36 +589,6 @@ func TestDocDownloadsStreamIntact(t *testing.T) {
 	check(lb.post(libForm, nil), "zip", "application/zip", "Documents.zip", 0)
 }
 
-func TestLargeDocumentDownloadIsIntact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("200 MiB")
-	}
-	s := startStack(t, quick)
-	b := s.signedIn(megan)
-	sid, _ := b.explore("onedrive")
-	od := b.openDocs(sid, "Megan Bowen")
-	video := findDoc(t, od.open("Videos"), path.Base(fakeveeam.StoryLargeDoc))
-	form := url.Values{"csrf_token": {b.csrf()}}
-	req, _ := http.NewRequest(http.MethodPost, s.url+video.href+"/download", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("download: %d, %d bytes, %v", resp.StatusCode, n, err)
-	}
-	downloads := s.veeam.Downloads()
-	last := downloads[len(downloads)-1]
-	if n != fakeveeam.StoryLargeDocSize || last.Size != n || hex.EncodeToString(h.Sum(nil)) != last.SHA256 {
-		t.Errorf("got %d bytes, VB365 sent %+v", n, last)
-	}
-}
-
 func TestDownloadsFollowTheDocActions(t *testing.T) {
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{DenyDownloads: func(string) bool { return true }}})
 	b := s.signedIn(megan)
@@ -714,5 +683,83 @@ func TestHostileFileNamesRenderAsText(t *testing.T) {
 	}
 	if found < 3 {
 		t.Errorf("only %d hostile names in Downloads", found)
+	}
+}
+
+// TestDocRestoreFailuresArePerDocument: one document of a folder fails
+// upstream; the rest come back and the page says which did not.
+func TestDocRestoreFailuresArePerDocument(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(adele)
+	s.veeam.FailRestoreOf("Welcome pack")
+	sid := b.exploreDay("onedrive", time.Now().UTC().AddDate(0, 0, -5))
+	od := b.openDocs(sid, "Adele Vance")
+	folder := findDoc(t, od.open("Documents"), path.Base(fakeveeam.StoryDeletedFolder))
+	r := od.restore(url.Values{"scope": {"selected"}, "item": {folder.key}}, url.Values{"action": {"keep"}})
+	d := b.waitRestore(r.Header.Get("Location")).doc(t)
+	if st := d.Find(".status").Text(); !strings.Contains(st, "some items were not restored") {
+		t.Errorf("status = %q", st)
+	}
+	body := strings.Join(strings.Fields(d.Find("#restore-progress").Text()), " ")
+	for _, want := range []string{"1 failed", "Welcome pack.pdf", "over its storage quota"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the results lack %q: %s", want, body)
+		}
+	}
+	prod := s.veeam.ProductionDocs(oneDriveOf(adele))
+	if _, ok := productionDoc(prod, fakeveeam.StoryDeletedFolder+"/Welcome pack.pdf"); ok {
+		t.Error("the failed document was restored")
+	}
+	if _, ok := productionDoc(prod, fakeveeam.StoryDeletedFolder+"/IT checklist.xlsx"); !ok {
+		t.Error("the others were not restored")
+	}
+}
+
+// TestRestoreEverythingHereAndAllResults restores a whole folder from its
+// page and every result of a search, as the lists' second buttons do.
+func TestRestoreEverythingHereAndAllResults(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(megan)
+	sid, _ := b.explore("onedrive")
+	od := b.openDocs(sid, "Megan Bowen")
+	hidden := func(r response) url.Values {
+		form := url.Values{"scope": {"all"}}
+		r.doc(t).Find(`form.item-form input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+			if name := s.AttrOr("name", ""); name != "csrf_token" {
+				form.Add(name, s.AttrOr("value", ""))
+			}
+		})
+		return form
+	}
+	budget := od.open("Documents/Budget")
+	all := hidden(budget)
+	if all.Get("all_node") == "" {
+		t.Fatalf("the folder's list cannot restore everything: %v", all)
+	}
+	wizard := b.post(od.base+"/restore/new", all)
+	if p := wizard.doc(t).Find("ul.preview").Text(); !strings.Contains(p, "Budget (folder)") {
+		t.Errorf("everything in Budget: %q", p)
+	}
+	results := b.get(od.base + "/search?" + url.Values{"name": {"budget"}, "type": {"Documents"}}.Encode())
+	sel := hidden(results)
+	if sel.Get("all_search") != "1" || sel.Get("s_name") != "budget" {
+		t.Fatalf("the results cannot be restored at once: %v", sel)
+	}
+	wizard = b.post(od.base+"/restore/new", sel)
+	if got, want := wizard.doc(t).Find("ul.preview li").Length(), min(len(docRowsOf(t, results)), 5); got < 1 || got > want+1 {
+		t.Errorf("the wizard previews %d results of %d", got, len(docRowsOf(t, results)))
+	}
+	r := od.restore(sel, url.Values{"action": {"keep"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restore all results: %d %s", r.StatusCode, r.body)
+	}
+	b.waitRestore(r.Header.Get("Location"))
+	if _, ok := productionDoc(s.veeam.ProductionDocs(oneDriveOf(megan)), "Documents/Budget/Q3 budget (restored).xlsx"); !ok {
+		t.Error("the search's results were not restored")
+	}
+	// A search that no longer parses is refused, and nothing starts.
+	bad := url.Values{"scope": {"all"}, "all_search": {"1"}, "s_after": {"2026-13-01"}, "s_q": {"x"}}
+	if r := b.post(od.base+"/restore/new", bad); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad search: %d", r.StatusCode)
 	}
 }
