@@ -102,6 +102,8 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"document wizard", func() response { return b.post(od.base+"/restore/new", url.Values{"item": {doc.key}}) }, 200, false},
 		{"no such node", func() response { return b.get(od.base + "/n/bm9wZQ") }, 404, false},
 		{"restores", func() response { return b.get("/restores") }, 200, false},
+		{"audit, not an auditor", func() response { return b.get("/audit") }, 403, false},
+		{"audit CSV, not an auditor", func() response { return b.get("/audit.csv") }, 403, false},
 		{"no such restore", func() response { return b.get("/restores/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
 	}
 	for _, c := range cases {
@@ -200,7 +202,11 @@ func TestCSRFMatrix(t *testing.T) {
 					case "valid":
 						form.Set("csrf_token", token)
 					case "wrong":
-						form.Set("csrf_token", "A"+token[1:])
+						wrong := "A" + token[1:]
+						if token[0] == 'A' { // 1 in 64 tokens: make sure it differs
+							wrong = "B" + token[1:]
+						}
+						form.Set("csrf_token", wrong)
 					}
 					var headers []string
 					if site != "" {
@@ -247,7 +253,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50",
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
-		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders"} {
+		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv"} {
 		b.get(p)
 		b.get(p, "HX-Request: true")
 	}
