@@ -152,7 +152,8 @@ func (a *Authenticator) Finish(ctx context.Context, q url.Values) (string, error
 	}
 	entraLifetime := tok.Expiry.Sub(now)
 	signedIn := &state{
-		User:       &User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername},
+		User: &User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,
+			Roles: claims.Roles, Groups: claims.Groups},
 		Entra:      &tokenState{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry, RenewAt: renewAt(now, entraLifetime), ObtainedAt: now},
 		Veeam:      grantState(grant, now),
 		AuthTime:   authTime,
@@ -194,14 +195,16 @@ func (a *Authenticator) fail(ctx context.Context, e *LoginError) *LoginError {
 
 // idClaims are the ID token claims the portal relies on.
 type idClaims struct {
-	OID               string `json:"oid"`
-	TID               string `json:"tid"`
-	Name              string `json:"name"`
-	PreferredUsername string `json:"preferred_username"`
-	Nonce             string `json:"nonce"`
-	Ver               string `json:"ver"`
-	IssuedAt          int64  `json:"iat"`
-	AuthTime          int64  `json:"auth_time"`
+	OID               string   `json:"oid"`
+	TID               string   `json:"tid"`
+	Name              string   `json:"name"`
+	PreferredUsername string   `json:"preferred_username"`
+	Nonce             string   `json:"nonce"`
+	Ver               string   `json:"ver"`
+	IssuedAt          int64    `json:"iat"`
+	AuthTime          int64    `json:"auth_time"`
+	Roles             []string `json:"roles"`
+	Groups            []string `json:"groups"`
 }
 
 // verifyIDToken checks what go-oidc checks (signature by a published RS256

@@ -17,6 +17,10 @@ type User struct {
 	TenantID string `json:"tid"`
 	Name     string `json:"name"`
 	UPN      string `json:"upn"` // preferred_username
+	// Roles and Groups are the ID token's app roles and group object ids,
+	// when the Entra application is set up to send them.
+	Roles  []string `json:"roles,omitempty"`
+	Groups []string `json:"groups,omitempty"`
 }
 
 // tokenState is a token pair with when to renew it.

@@ -49,7 +49,12 @@ type User struct {
 	Department  string
 	Role        Role
 	HasArchive  bool // an online archive mailbox is enabled
+	// AppRoles are the portal's Entra app roles assigned to the person.
+	AppRoles []string
 }
+
+// AuditorRole is the portal's app role that lets its holders read the audit trail.
+const AuditorRole = "Portal.Auditor"
 
 // Group is a Microsoft 365 group.
 type Group struct {
@@ -154,6 +159,12 @@ func Contoso() Tenant {
 		person("HenriettaM", "Henrietta", "Mueller", "Developer", "R&D", EndUser, false),
 		person("JoniS", "Joni", "Sherman", "Paralegal", "Legal", EndUser, false),
 		person("LidiaH", "Lidia", "Holloway", "Product Manager", "Engineering", EndUser, false),
+	}
+	// Joni Sherman, a paralegal, reviews who restored what.
+	for i := range users {
+		if users[i].UPN == "JoniS@"+Domain {
+			users[i].AppRoles = []string{AuditorRole}
+		}
 	}
 	oid := func(alias string) string { return ID("user", alias+"@"+Domain) }
 	group := func(name, mail string, aliases ...string) Group {

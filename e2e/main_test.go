@@ -24,6 +24,7 @@ import (
 
 	"github.com/mxschmitt/playwright-go"
 
+	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
 )
@@ -143,7 +144,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	cmd.Env = append(os.Environ(),
 		"PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
 		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug",
-		"PORTAL_RESTORE_REASON=others",
+		"PORTAL_RESTORE_REASON=others", "PORTAL_AUDITORS="+demotenant.AuditorRole,
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second

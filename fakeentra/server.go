@@ -23,6 +23,8 @@ type User struct {
 	Name        string
 	UPN         string
 	Description string // shown under the name on the account picker, e.g. the person's role
+	// Roles are app roles of the application, sent in the ID token's roles claim.
+	Roles []string
 }
 
 // Options configures the issuer. Zero values give the Contoso demo tenant.
@@ -109,7 +111,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if len(opts.Users) == 0 {
 		for _, u := range demo.Users {
-			opts.Users = append(opts.Users, User{OID: u.OID, Name: u.DisplayName, UPN: u.UPN, Description: string(u.Role)})
+			opts.Users = append(opts.Users, User{OID: u.OID, Name: u.DisplayName, UPN: u.UPN, Description: string(u.Role), Roles: u.AppRoles})
 		}
 	}
 	if opts.Now == nil {

@@ -218,6 +218,9 @@ func (s *Server) idToken(u User, nonce string, authTime time.Time, sid string, n
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	if len(u.Roles) > 0 {
+		claims["roles"] = u.Roles
+	}
 	s.mu.Lock()
 	t := s.tamperID
 	s.tamperID = TamperNone

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
@@ -332,6 +333,13 @@ func (h *Handler) docRestore(workload string, submit bool) echo.HandlerFunc {
 		if submit && !first {
 			problems = f.problems(ref.sharePoint(), required)
 		}
+		ae := auditOf(c)
+		ae.Subject, ae.SubjectID, ae.Items = title, ref.id, auditDocItems(docs)
+		ae.Options, ae.Reason = f.target(ref.sharePoint())+"; "+f.options(ref.sharePoint()), f.reason
+		ae.skip = ae.skip || first
+		if len(problems) > 0 {
+			ae.Outcome, ae.Detail = audit.Refused, strings.Join(problems, " ")
+		}
 		if !submit || first || len(problems) > 0 {
 			v := templates.DocRestoreWizardView{
 				Source: title, SourceURL: ref.base, Action: ref.base + "/restore", CountLabel: countLabel(len(docs)),
@@ -396,9 +404,9 @@ func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title string, do
 			if f.toList {
 				opts.List = f.listName
 			}
-			id, err = ref.docs.RestoreSharePoint(ctx, g.kind, opts)
+			id, err = ref.docs.RestoreSharePoint(context.WithoutCancel(ctx), g.kind, opts)
 		} else {
-			id, err = ref.docs.RestoreOneDrive(ctx, veeamapi.OneDriveRestoreOptions{Docs: g.docs, Keep: f.keep, Reason: f.reason})
+			id, err = ref.docs.RestoreOneDrive(context.WithoutCancel(ctx), veeamapi.OneDriveRestoreOptions{Docs: g.docs, Keep: f.keep, Reason: f.reason})
 		}
 		if err != nil {
 			if errors.Is(err, veeamapi.ErrBadRequest) {
@@ -406,6 +414,8 @@ func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title string, do
 					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
 			}
 			if len(ids) > 0 {
+				ae := auditOf(c)
+				ae.Outcome, ae.SessionID, ae.Detail = audit.Failed, strings.Join(ids, ","), "only the documents' restore started: "+err.Error()
 				return &Error{Status: http.StatusBadGateway, Title: "Only part of the restore started", Err: err,
 					Message: "The documents are being restored, but the list items could not be. See My restores, and try the list items again."}
 			}
@@ -425,6 +435,8 @@ func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title string, do
 				Message: "The backup server is restoring the items. The portal could not add the restore to “My restores”; tell your helpdesk."}
 		}
 	}
+	ae := auditOf(c)
+	ae.Outcome, ae.SessionID = audit.Started, strings.Join(ids, ",")
 	if len(ids) == 1 {
 		return seeOther(c, "/restores/"+url.PathEscape(ids[0]))
 	}
@@ -444,6 +456,7 @@ func (h *Handler) docDownload(workload string) echo.HandlerFunc {
 			return notFoundOrNotYours(fmt.Errorf("node %q", c.Param("node")))
 		}
 		ctx := c.Request().Context()
+		h.auditDocs(c, ref)
 		form, err := postForm(c)
 		if err != nil {
 			return err
@@ -453,6 +466,7 @@ func (h *Handler) docDownload(workload string) echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
+			auditOf(c).Items = auditDocItems([]veeamapi.Doc{*item})
 			if a := form.Get("attachment"); a != "" {
 				aid, err := unkey(a)
 				if err != nil {
@@ -464,6 +478,7 @@ func (h *Handler) docDownload(workload string) echo.HandlerFunc {
 				}
 				for _, att := range atts.Results {
 					if att.ID == aid {
+						auditOf(c).Items = []audit.Item{{ID: id + "/" + aid, Name: docTitle(item) + ": " + att.Name}}
 						d, err := ref.docs.SaveAttachment(ctx, id, aid)
 						if err != nil {
 							return downloadError(err)
@@ -488,6 +503,11 @@ func (h *Handler) docDownload(workload string) echo.HandlerFunc {
 		doc, err := ref.docs.Get(ctx, veeamapi.Documents, id)
 		if err != nil {
 			return err
+		}
+		ae := auditOf(c)
+		ae.Items = auditDocItems([]veeamapi.Doc{*doc})
+		if version > 0 {
+			ae.Options = fmt.Sprintf("version %d", version)
 		}
 		if !doc.Can("save") {
 			return downloadsNotAllowed(nil)
@@ -517,6 +537,7 @@ func (h *Handler) nodeDownload(workload string) echo.HandlerFunc {
 			return notFoundOrNotYours(fmt.Errorf("node %q", c.Param("node")))
 		}
 		ctx := c.Request().Context()
+		h.auditDocs(c, ref)
 		var name string
 		var d *veeamapi.Download
 		if kind == nodeFolder {
@@ -528,6 +549,7 @@ func (h *Handler) nodeDownload(workload string) echo.HandlerFunc {
 				return downloadsNotAllowed(nil)
 			}
 			name = f.Name
+			auditOf(c).Items = []audit.Item{{ID: id, Name: f.Name}}
 			d, err = ref.docs.SaveFolder(ctx, id)
 			if err != nil {
 				return downloadError(err)
@@ -542,6 +564,7 @@ func (h *Handler) nodeDownload(workload string) echo.HandlerFunc {
 				return notFoundOrNotYours(fmt.Errorf("library %q", id))
 			}
 			name = ct.list.Name
+			auditOf(c).Items = []audit.Item{{ID: id, Name: ct.list.Name}}
 			if d, err = ref.docs.SaveLibrary(ctx, id); err != nil {
 				return downloadError(err)
 			}
@@ -586,10 +609,12 @@ func (h *Handler) docSelectionDownload(workload string) echo.HandlerFunc {
 			return badRequest("Download folders and documents separately: tick only documents, or only folders.")
 		}
 		ctx := c.Request().Context()
+		h.auditDocs(c, ref)
 		docs, err := h.resolveDocs(ctx, ref, sel)
 		if err != nil {
 			return err
 		}
+		auditOf(c).Items = auditDocItems(docs)
 		for i := range docs {
 			if !docs[i].Can("save") {
 				return downloadsNotAllowed(nil)

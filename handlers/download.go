@@ -15,6 +15,8 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/openrestore/portal/audit"
+
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -53,10 +55,12 @@ func (h *Handler) downloadItem(c *echo.Context) error {
 		return badRequest("Choose .msg or .pst.")
 	}
 	ctx, op := c.Request().Context(), h.operator()
+	h.auditMailbox(c, ref)
 	it, err := op.Item(ctx, ref.session.ID, ref.mailbox, itemID)
 	if err != nil {
 		return err
 	}
+	auditOf(c).Items = []audit.Item{{ID: itemID, Name: itemTitle(it)}}
 	action := map[string]string{"msg": "save", "pst": "exportToPst"}[kind]
 	if !it.Can(action) {
 		return downloadsNotAllowed(nil)
@@ -101,6 +105,8 @@ func (h *Handler) downloadSelection(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	ae := auditOf(c)
+	ae.Subject, ae.SubjectID, ae.Items = mailboxLabel(mb), ref.mailbox, auditItems(sel.ids, nil)
 	var d *veeamapi.Download
 	if kind == "zip" {
 		d, err = op.SaveItems(ctx, ref.session.ID, ref.mailbox, sel.ids)
@@ -124,10 +130,12 @@ func (h *Handler) exportFolder(c *echo.Context) error {
 		return err
 	}
 	ctx, op := c.Request().Context(), h.operator()
+	h.auditMailbox(c, ref)
 	f, err := h.cachedFolder(ctx, userFrom(c).OID, ref, folderID)
 	if err != nil {
 		return err
 	}
+	auditOf(c).Items = []audit.Item{{ID: folderID, Name: f.Name}}
 	if !f.Actions.Has("exportToPst") {
 		return downloadsNotAllowed(nil)
 	}
@@ -172,6 +180,10 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 		hd.Set("Content-Length", strconv.FormatInt(d.ContentLength, 10))
 	}
 	u := userFrom(c)
+	ae := auditOf(c)
+	if ae.Options == "" {
+		ae.Options = "as ." + kind
+	}
 	h.log.InfoContext(ctx, "download_started", "kind", kind, "items", items, "oid", u.OID)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -185,6 +197,7 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 			_ = rc.SetWriteDeadline(time.Now().Add(downloadWriteTimeout))
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				h.log.InfoContext(ctx, "download_cancelled", "kind", kind, "bytes", sent, "oid", u.OID)
+				ae.Outcome, ae.Detail = audit.Cancelled, fmt.Sprintf("the browser went away after %d bytes", sent)
 				return nil // the browser went away; nothing more can be said to it
 			}
 			sent += int64(n)
@@ -194,10 +207,12 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 		}
 		if rerr != nil {
 			h.log.ErrorContext(ctx, "download_failed", "kind", kind, "bytes", sent, "error", rerr, "oid", u.OID)
+			ae.Outcome, ae.Detail = audit.Failed, fmt.Sprintf("the backup server broke off the transfer after %d bytes", sent)
 			panic(http.ErrAbortHandler)
 		}
 	}
 	h.log.InfoContext(ctx, "download_finished", "kind", kind, "bytes", sent, "oid", u.OID)
+	ae.Outcome, ae.Detail = audit.Succeeded, fmt.Sprintf("%d bytes", sent)
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v5"
 
+	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/veeamapi"
@@ -39,6 +40,9 @@ type Config struct {
 	// RestoreReason says when a restore needs a reason: "optional",
 	// "required", or "others" (when restoring someone else's data).
 	RestoreReason string
+	// Auditors are the Entra app roles (values) or group object ids whose
+	// members may read the audit trail.
+	Auditors []string
 }
 
 // Deps are the services the handlers use.
@@ -47,6 +51,7 @@ type Deps struct {
 	Sessions *scs.SessionManager
 	Veeam    *veeamapi.Client
 	History  *history.Store
+	Audit    *audit.Store
 	Static   fs.FS
 	Log      *slog.Logger
 }
@@ -58,6 +63,7 @@ type Handler struct {
 	sessions *scs.SessionManager
 	veeam    *veeamapi.Client
 	history  *history.Store
+	audit    *audit.Store
 	browse   *browseCache
 	log      *slog.Logger
 	static   fs.FS
@@ -84,7 +90,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	default:
 		return nil, nil, fmt.Errorf("handlers: unknown restore reason policy %q", cfg.RestoreReason)
 	}
-	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, log: d.Log, static: d.Static,
+	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, audit: d.Audit, log: d.Log, static: d.Static,
 		browse: newBrowseCache()}
 	assets, err := versionAssets(d.Static)
 	if err != nil {

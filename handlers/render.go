@@ -43,7 +43,7 @@ func isPartial(c *echo.Context) bool {
 func (h *Handler) meta(c *echo.Context, title string) templates.Meta {
 	m := templates.Meta{Title: title, Demo: h.cfg.Demo, Assets: h.asset}
 	if u := userFrom(c); u != nil {
-		m.User = &templates.UserView{Name: u.Name, UPN: u.UPN}
+		m.User = &templates.UserView{Name: u.Name, UPN: u.UPN, Auditor: h.isAuditor(c)}
 		m.Nav = "home"
 		token := h.auth.CSRFToken(c.Request().Context())
 		m.CSRFToken = token

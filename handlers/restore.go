@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
@@ -313,6 +314,13 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 	if submit && !first {
 		problems = f.problems(required)
 	}
+	ae := auditOf(c)
+	ae.Subject, ae.SubjectID, ae.Items, ae.ItemCount = mailboxLabel(mb), ref.mailbox, auditItems(ids, preview), len(ids)
+	ae.Options, ae.Reason = f.target()+"; "+f.options(), f.reason
+	ae.skip = ae.skip || first
+	if len(problems) > 0 {
+		ae.Outcome, ae.Detail = audit.Refused, strings.Join(problems, " ")
+	}
 	if !submit || first || len(problems) > 0 {
 		v := templates.RestoreWizardView{
 			Mailbox: mailboxLabel(mb), MailboxURL: ref.base, Action: ref.base + "/restore",
@@ -335,7 +343,8 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 	} else {
 		opts.DeletedItems, opts.ChangedItems = f.missing, f.changed
 	}
-	id, err := h.operator().RestoreItems(ctx, ref.session.ID, ref.mailbox, opts)
+	// A restore is not half-started: the call outlives a browser that goes away.
+	id, err := h.operator().RestoreItems(context.WithoutCancel(ctx), ref.session.ID, ref.mailbox, opts)
 	if err != nil {
 		if errors.Is(err, veeamapi.ErrBadRequest) {
 			return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
@@ -343,6 +352,7 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 		}
 		return err
 	}
+	ae.Outcome, ae.SessionID = audit.Started, id
 	u := userFrom(c)
 	rec := history.Record{
 		ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "exchange",

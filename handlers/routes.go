@@ -31,13 +31,13 @@ func (h *Handler) routes(e *echo.Echo) {
 	mb.GET("", h.mailbox)
 	mb.GET("/folders/:folder", h.folderPage)
 	mb.GET("/folders/:folder/subfolders", h.subfolders)
-	mb.POST("/folders/:folder/export", h.exportFolder)
+	mb.POST("/folders/:folder/export", h.exportFolder, h.audited("export", "exchange"))
 	mb.GET("/items/:item", h.itemDetailPage)
-	mb.POST("/items/:item/download", h.downloadItem)
+	mb.POST("/items/:item/download", h.downloadItem, h.audited("download", "exchange"))
 	mb.GET("/search", h.searchPage)
-	mb.POST("/download", h.downloadSelection)
+	mb.POST("/download", h.downloadSelection, h.audited("download", "exchange"))
 	mb.POST("/restore/new", h.restoreWizard)
-	mb.POST("/restore", h.startRestore)
+	mb.POST("/restore", h.startRestore, h.audited("restore", "exchange"))
 
 	// OneDrive and SharePoint, within a restore session.
 	for _, w := range []struct{ segment, workload string }{{"onedrives", "onedrive"}, {"sites", "sharepoint"}} {
@@ -45,16 +45,20 @@ func (h *Handler) routes(e *echo.Echo) {
 		g.GET("", h.docsRoot(w.workload))
 		g.GET("/n/:node", h.nodePage(w.workload))
 		g.GET("/n/:node/children", func(c *echo.Context) error { return h.nodeChildren(c, w.workload) })
-		g.POST("/n/:node/download", h.nodeDownload(w.workload))
+		g.POST("/n/:node/download", h.nodeDownload(w.workload), h.audited("download", w.workload))
 		g.GET("/d/:node", h.docDetailPage(w.workload))
-		g.POST("/d/:node/download", h.docDownload(w.workload))
+		g.POST("/d/:node/download", h.docDownload(w.workload), h.audited("download", w.workload))
 		g.GET("/search", h.docSearchPage(w.workload))
 		g.POST("/restore/new", h.docRestore(w.workload, false))
-		g.POST("/restore", h.docRestore(w.workload, true))
-		g.POST("/download", h.docSelectionDownload(w.workload))
+		g.POST("/restore", h.docRestore(w.workload, true), h.audited("restore", w.workload))
+		g.POST("/download", h.docSelectionDownload(w.workload), h.audited("download", w.workload))
 	}
 
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)
 	e.GET("/restores/:id", h.restorePage, h.requireUser)
+
+	// The audit trail, for auditors.
+	e.GET("/audit", h.auditPage, h.requireUser)
+	e.GET("/audit.csv", h.auditCSV, h.requireUser)
 }

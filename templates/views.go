@@ -43,6 +43,8 @@ type Meta struct {
 type UserView struct {
 	Name string
 	UPN  string
+	// Auditor: the user may read the audit trail.
+	Auditor bool
 }
 
 // ErrorView is an error page or alert.

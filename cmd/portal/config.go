@@ -37,6 +37,7 @@ type config struct {
 	SessionLifetime  time.Duration
 	TrustedProxies   string
 	RestoreReason    string
+	Auditors         string
 	LogFormat        string
 	LogLevel         string
 	ShutdownGrace    time.Duration
@@ -101,6 +102,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", duration("PORTAL_SESSION_LIFETIME", 8*time.Hour), "sign out this long after sign-in [PORTAL_SESSION_LIFETIME]")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("PORTAL_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [PORTAL_TRUSTED_PROXIES]")
 	fs.StringVar(&c.RestoreReason, "restore-reason", env("PORTAL_RESTORE_REASON", "optional"), "when a restore needs a reason: optional, required, or others (when restoring someone else's data) [PORTAL_RESTORE_REASON]")
+	fs.StringVar(&c.Auditors, "auditors", env("PORTAL_AUDITORS", ""), "comma-separated Entra app roles (values) or group object ids whose members may read the audit trail; the demo uses Portal.Auditor [PORTAL_AUDITORS]")
 	fs.StringVar(&c.LogFormat, "log-format", env("PORTAL_LOG_FORMAT", ""), "json or text; default json, text in demo mode [PORTAL_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
@@ -209,6 +211,11 @@ func (c *config) validate() []string {
 		}
 		c.proxies = append(c.proxies, prefix)
 	}
+	for _, a := range c.auditors() {
+		if strings.ContainsFunc(a, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+			p = append(p, fmt.Sprintf("PORTAL_AUDITORS: %q is not an app role value or a group object id", a))
+		}
+	}
 	switch c.RestoreReason {
 	case "optional", "required", "others":
 	default:
@@ -228,6 +235,17 @@ func (c *config) validate() []string {
 		p = append(p, "PORTAL_SHUTDOWN_GRACE must be positive")
 	}
 	return p
+}
+
+// auditors lists PORTAL_AUDITORS.
+func (c *config) auditors() []string {
+	var out []string
+	for _, a := range strings.Split(c.Auditors, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // sessionKeyFile is where the session keys live.
@@ -250,7 +268,7 @@ func (c *config) print(w io.Writer) {
 		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"session-store", c.SessionStore},
 		{"session-key-file", c.sessionKeyFile()}, {"idle-timeout", c.IdleTimeout.String()},
 		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},
-		{"restore-reason", c.RestoreReason},
+		{"restore-reason", c.RestoreReason}, {"auditors", c.Auditors},
 		{"log-format", c.LogFormat}, {"log-level", c.LogLevel}, {"shutdown-grace", c.ShutdownGrace.String()},
 		{"drain-delay", c.DrainDelay.String()}, {"demo", strconv.FormatBool(c.Demo)},
 	}

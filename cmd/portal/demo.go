@@ -31,6 +31,9 @@ func startDemo(cfg *config) (*demoStack, error) {
 		return nil, err
 	}
 	cfg.VeeamURL = veeam.URL()
+	if cfg.Auditors == "" {
+		cfg.Auditors = demotenant.AuditorRole
+	}
 	if cfg.ClientSecret == "" && cfg.ClientSecretFile == "" {
 		cfg.ClientSecret = entra.ClientSecret()
 	}
@@ -61,7 +64,9 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 		path.Base(fakeveeam.StoryOverwrittenDoc), path.Base(fakeveeam.StoryDeletedFolder))
 	fmt.Fprintf(w, "Lee Gu can bring back %q to the %s list of Sales and Marketing (SharePoint);\n",
 		fakeveeam.StoryDeletedListItem, fakeveeam.StoryVisitsList)
-	fmt.Fprintf(w, "the %s site's %s library holds 50,000 documents.\n\n", largeLibrarySite, fakeveeam.LargeLibraryName)
+	fmt.Fprintf(w, "the %s site's %s library holds 50,000 documents.\n", largeLibrarySite, fakeveeam.LargeLibraryName)
+	fmt.Fprintln(w, "Joni Sherman is the auditor: her Audit page lists every restore, download and export.")
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\n\nPress Ctrl+C to stop.\n\n", d.entra.Issuer(), d.veeam.URL())
 }
 
@@ -75,6 +80,7 @@ const largeLibrarySite = "Sales Proposals"
 var showcase = map[string]bool{
 	"AdeleV@contoso.onmicrosoft.com": true, "AlexW@contoso.onmicrosoft.com": true, "MeganB@contoso.onmicrosoft.com": true,
 	"DiegoS@contoso.onmicrosoft.com": true, "IsaiahL@contoso.onmicrosoft.com": true, largeMailbox: true,
+	"JoniS@contoso.onmicrosoft.com": true,
 }
 
 func countEndUsers() int {

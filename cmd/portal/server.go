@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/handlers"
 	"github.com/openrestore/portal/history"
@@ -81,6 +82,11 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger)
 		p.close()
 		return nil, err
 	}
+	trail, err := audit.New(ctx, db)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
 	switch c.SessionStore {
 	case "memory":
 		ms := memstore.New()
@@ -127,8 +133,9 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger)
 		return nil, err
 	}
 	h, root, err := handlers.New(
-		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.RestoreReason},
-		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, History: restores, Static: static.FS, Log: log})
+		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.RestoreReason,
+			Auditors: c.auditors()},
+		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, History: restores, Audit: trail, Static: static.FS, Log: log})
 	if err != nil {
 		p.close()
 		return nil, err

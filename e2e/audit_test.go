@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"encoding/csv"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mxschmitt/playwright-go"
+)
+
+// Isaiah downloads a message; Joni, the auditor, finds the download in the
+// audit trail by his name and downloads the trail as CSV. Isaiah cannot open
+// the audit page.
+func TestAuditorFindsADownload(t *testing.T) {
+	isaiah := startSignedIn(t, "Isaiah Langer", "Europe/London")
+	p := isaiah.page
+	isaiah.click(playwright.AriaRoleButton, "Open the latest")
+	isaiah.waitForURL(`/sessions/`)
+	isaiah.openMailbox("Isaiah Langer")
+	if err := p.Locator("table.mail-items tbody tr").First().Locator("td a").First().Click(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ExpectDownload(func() error { return isaiah.exact(playwright.AriaRoleButton, "Download (.msg)").Click() }); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := p.Locator(`nav.site-nav a[href="/audit"]`).Count(); n != 0 {
+		t.Error("Isaiah is offered the audit page")
+	}
+	resp, err := p.Goto(stack.portalURL + "/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status() != 403 {
+		t.Errorf("Isaiah at /audit: %d", resp.Status())
+	}
+	isaiah.see(p.Locator("h1"), "Only auditors can read the audit trail")
+	isaiah.audit()
+
+	joni := startSignedIn(t, "Joni Sherman", "America/Chicago")
+	q := joni.page
+	joni.clickExact(playwright.AriaRoleLink, "Audit")
+	joni.waitForURL(`/audit$`)
+	joni.see(q.Locator("h1"), "Audit trail")
+	joni.audit()
+	if err := q.GetByLabel("Who (name, account or id)").Fill("Isaiah"); err != nil {
+		t.Fatal(err)
+	}
+	joni.clickExact(playwright.AriaRoleButton, "Filter")
+	joni.waitForURL(`/audit\?`)
+	rows := q.Locator("table.audit-events tbody tr")
+	joni.see(rows.First(), "Isaiah Langer")
+	joni.see(rows.First(), "Exchange download")
+	joni.see(rows.First(), "Succeeded")
+	joni.audit()
+	joni.screenshot("audit")
+	d, err := q.ExpectDownload(func() error { return joni.exact(playwright.AriaRoleLink, "Download as CSV").Click() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := d.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(records) < 2 {
+		t.Fatalf("the CSV: %v, %d rows", err, len(records))
+	}
+	for _, r := range records[1:] {
+		if !strings.Contains(strings.Join(r, ","), "Isaiah") {
+			t.Errorf("the CSV has a row of someone else: %v", r)
+		}
+	}
+}
