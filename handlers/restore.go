@@ -244,6 +244,9 @@ func (f restoreForm) options() string {
 		o = append(o, "marked as unread")
 	}
 	s := strings.Join(o, ", ")
+	if s == "" {
+		return "Nothing chosen"
+	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
