@@ -77,3 +77,60 @@ func TestAuditorFindsADownload(t *testing.T) {
 		}
 	}
 }
+
+// Lee Gu switches to Megan Bowen's data, restores one of her messages with a
+// reason under a banner that says whose data is on screen, and goes back to
+// his own; Joni finds the restore in the audit trail under Megan's name.
+func TestLeeRestoresForMeganAndTheAuditorSeesIt(t *testing.T) {
+	lee := startSignedIn(t, "Lee Gu", "Europe/Dublin")
+	p := lee.page
+	lee.clickExact(playwright.AriaRoleLink, "Restore for…")
+	lee.waitForURL(`/scope$`)
+	lee.audit()
+	if err := p.GetByLabel("Name or address").Fill("megan"); err != nil {
+		t.Fatal(err)
+	}
+	lee.clickExact(playwright.AriaRoleButton, "Search")
+	lee.waitForURL(`/scope\?q=megan`)
+	lee.clickExact(playwright.AriaRoleButton, "Restore for Megan Bowen")
+	lee.waitForURL(`/$`)
+	lee.see(p.Locator(".acting-banner"), "Restoring for Megan Bowen")
+	lee.audit()
+	lee.click(playwright.AriaRoleButton, "Open the latest")
+	lee.waitForURL(`/sessions/`)
+	if got := lee.rows(); strings.Join(got, "|") != "Megan Bowen|In-Place Archive - Megan Bowen" {
+		t.Errorf("the session holds %v", got)
+	}
+	lee.see(p.Locator(".acting-banner"), "Megan Bowen")
+	lee.openMailbox("Megan Bowen")
+	subject, _ := p.Locator(`table.mail-items tbody tr td[data-label="Subject"] a`).First().TextContent()
+	if err := p.Locator(`table.mail-items tbody tr`).First().Locator(`input[type="checkbox"]`).Check(); err != nil {
+		t.Fatal(err)
+	}
+	lee.clickExact(playwright.AriaRoleButton, "Restore selected…")
+	lee.see(p.Locator(`label[for="reason"]`), "(required)")
+	const reason = "INC-5150: Megan asked for it back"
+	if err := p.GetByLabel("Reason (required)").Fill(reason); err != nil {
+		t.Fatal(err)
+	}
+	lee.clickExact(playwright.AriaRoleButton, "Restore 1 item")
+	lee.waitForURL(`/restores/`)
+	lee.waitFinished()
+	lee.see(p.Locator(".acting-banner"), "Megan Bowen")
+	lee.audit()
+	lee.clickExact(playwright.AriaRoleButton, "Back to my own data")
+	lee.waitForURL(`/$`)
+	if n, _ := p.Locator(".acting-banner").Count(); n != 0 {
+		t.Error("the banner stayed after going back")
+	}
+
+	joni := startSignedIn(t, "Joni Sherman", "Europe/Dublin")
+	q := joni.page
+	joni.open("/audit?subject=Megan&actor=Lee")
+	row := q.Locator("table.audit-events tbody tr").First()
+	joni.see(row, "Lee Gu")
+	joni.see(row, "Exchange restore")
+	joni.see(row, reason)
+	joni.see(row, strings.TrimSpace(subject))
+	joni.see(row, "Started")
+}

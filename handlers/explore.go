@@ -39,6 +39,8 @@ type openedSession struct {
 	PointID   string    `json:"point"`
 	PointTime time.Time `json:"point_time"`
 	ScopeName string    `json:"scope,omitempty"`
+	// ScopeID is the object the session is narrowed to ("" for the whole scope).
+	ScopeID string `json:"scope_id,omitempty"`
 }
 
 func (h *Handler) openedSessions(ctx context.Context) []openedSession {
@@ -86,7 +88,16 @@ func (h *Handler) explore(c *echo.Context) error {
 			Message: "It may have passed its retention. Choose another one on the start page."}
 	}
 	opened := h.openedSessions(ctx)
-	if prev, ok := findOpened(opened, func(o openedSession) bool { return o.Workload == w.key && o.PointID == p.ID }); ok {
+	acting := h.actingFor(c)
+	scopeID := ""
+	opts := veeamapi.ExploreOptions{Type: w.api, DateTime: &p.BackupTime, RepositoryID: p.RepositoryID}
+	if acting != nil {
+		scopeID = acting.ID
+		opts.Scope = &veeamapi.ScopeItem{Type: acting.Type, ID: acting.ID}
+	}
+	if prev, ok := findOpened(opened, func(o openedSession) bool {
+		return o.Workload == w.key && o.PointID == p.ID && o.ScopeID == scopeID
+	}); ok {
 		s, err := op.RestoreSession(ctx, prev.ID)
 		switch {
 		case err == nil && s.State == veeamapi.SessionWorking:
@@ -95,11 +106,16 @@ func (h *Handler) explore(c *echo.Context) error {
 			return err
 		}
 	}
-	s, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: w.api, DateTime: &p.BackupTime, RepositoryID: p.RepositoryID})
+	s, err := op.Explore(ctx, opts)
 	if err != nil {
+		if acting != nil && (errors.Is(err, veeamapi.ErrForbidden) || errors.Is(err, veeamapi.ErrNotFound)) {
+			return &Error{Status: http.StatusForbidden, Title: "That is no longer in your scope", Err: err,
+				Message: "The backup server did not let you open " + acting.Name + "'s data. Go back to your own data, or choose again."}
+		}
 		return fmt.Errorf("open a %s restore session: %w", w.label, err)
 	}
-	h.saveOpenedSessions(ctx, append(opened, openedSession{ID: s.ID, Workload: w.key, PointID: p.ID, PointTime: p.BackupTime, ScopeName: s.ScopeName}))
+	h.saveOpenedSessions(ctx, append(opened, openedSession{ID: s.ID, Workload: w.key, PointID: p.ID, PointTime: p.BackupTime,
+		ScopeName: s.ScopeName, ScopeID: scopeID}))
 	h.log.InfoContext(ctx, "restore_session_opened", "restore_session", s.ID, "workload", w.key, "point", p.ID,
 		"oid", userFrom(c).OID)
 	return seeOther(c, "/sessions/"+url.PathEscape(s.ID))

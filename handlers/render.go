@@ -51,6 +51,9 @@ func (h *Handler) meta(c *echo.Context, title string) templates.Meta {
 		m.HXHeaders = string(b)
 		p := h.prefs(c)
 		m.TimeZone, m.TimeZoneAuto = p.zoneName(), p.Auto
+		if a := h.actingFor(c); a != nil {
+			m.Acting = &templates.ActingView{Name: a.Name, Kind: scopeKinds[a.Type], Detail: a.Detail}
+		}
 	}
 	return m
 }

@@ -25,6 +25,9 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/explore", h.explore, h.requireUser)
 	e.GET("/sessions/:id", h.session, h.requireUser)
 	e.POST("/preferences/timezone", h.setTimeZone, h.requireUser)
+	e.GET("/scope", h.scopePage, h.requireUser)
+	e.POST("/scope", h.chooseScope, h.requireUser)
+	e.POST("/scope/clear", h.clearScope, h.requireUser)
 
 	// Exchange, within a restore session.
 	mb := e.Group("/sessions/:id/mailboxes/:mb", h.requireUser)

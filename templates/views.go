@@ -35,6 +35,8 @@ type Meta struct {
 	TimeZoneAuto bool
 	// Wide lets the page use the whole window (the mailbox's three panes).
 	Wide bool
+	// Acting is whose data a helpdesk user has chosen to restore, or nil.
+	Acting *ActingView
 	// Assets maps a static file ("css/app.css") to its versioned URL.
 	Assets func(name string) string
 }

@@ -103,6 +103,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"no such node", func() response { return b.get(od.base + "/n/bm9wZQ") }, 404, false},
 		{"restores", func() response { return b.get("/restores") }, 200, false},
 		{"audit, not an auditor", func() response { return b.get("/audit") }, 403, false},
+		{"scope", func() response { return b.get("/scope?q=a") }, 200, false},
 		{"audit CSV, not an auditor", func() response { return b.get("/audit.csv") }, 403, false},
 		{"no such restore", func() response { return b.get("/restores/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
 	}
@@ -170,6 +171,8 @@ func TestCSRFMatrix(t *testing.T) {
 	}{
 		{"/explore", url.Values{"workload": {"exchange"}, "point": {"latest"}}},
 		{"/preferences/timezone", url.Values{"tz": {"Europe/Paris"}}},
+		{"/scope", url.Values{"type": {"User"}, "id": {demotenant.ID("user", adele)}}},
+		{"/scope/clear", url.Values{}},
 		{m.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}}},
 		{m.base + "/restore", url.Values{"scope": {"selected"}, "item": {x.key}, "target": {"folder"}, "folder_name": {"CSRF"}, "confirm": {"1"}}},
 		{x.href + "/download", url.Values{"kind": {"msg"}}},
@@ -253,7 +256,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50",
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
-		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv"} {
+		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0"} {
 		b.get(p)
 		b.get(p, "HX-Request: true")
 	}
@@ -354,7 +357,7 @@ func TestHostileNamesRenderAsText(t *testing.T) {
 	var pages []response
 	for _, upn := range []string{me.UPN, nestor.UPN} {
 		b := s.signedIn(upn)
-		pages = append(pages, b.get("/"))
+		pages = append(pages, b.get("/"), b.get("/scope"))
 		for _, w := range []string{"exchange", "onedrive", "sharepoint", "teams"} {
 			_, p := b.explore(w)
 			pages = append(pages, p)

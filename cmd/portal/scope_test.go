@@ -1,0 +1,110 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/openrestore/portal/demotenant"
+)
+
+// chooseScope picks name on the scope page, searching for it first.
+func (b *browser) chooseScope(name string) {
+	t := b.s.t
+	t.Helper()
+	r := b.get("/scope?" + url.Values{"q": {name}}.Encode())
+	form := url.Values{}
+	r.doc(t).Find("table.scope-items tbody tr").Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find(`td[data-label="Name"]`).Text()) == name {
+			form.Set("type", s.Find(`input[name="type"]`).AttrOr("value", ""))
+			form.Set("id", s.Find(`input[name="id"]`).AttrOr("value", ""))
+		}
+	})
+	if form.Get("id") == "" {
+		t.Fatalf("no %q on the scope page:\n%s", name, r.doc(t).Find("main").Text())
+	}
+	if r := b.post("/scope", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("choose %s: %d %s", name, r.StatusCode, r.body)
+	}
+}
+
+func TestHelpdeskRestoresForSomeoneElse(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	// The scope page lists the role's people, groups, sites and teams, searchable.
+	all := b.get("/scope").doc(t)
+	names := texts(all, `table.scope-items td[data-label="Name"]`)
+	for _, want := range []string{"Megan Bowen", "Sales", "Sales and Marketing", "Lee Gu"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("the scope page lacks %s: %v", want, names)
+		}
+	}
+	if got := texts(b.get("/scope?q=bowen").doc(t), `table.scope-items td[data-label="Name"]`); !slices.Equal(got, []string{"Megan Bowen"}) {
+		t.Errorf("search by name: %v", got)
+	}
+	if got := texts(b.get("/scope?q=MeganB@").doc(t), `table.scope-items td[data-label="Name"]`); !slices.Equal(got, []string{"Megan Bowen"}) {
+		t.Errorf("search by address: %v", got)
+	}
+	b.chooseScope("Megan Bowen")
+	home := b.get("/")
+	if banner := home.doc(t).Find(".acting-banner").Text(); !strings.Contains(banner, "Restoring for Megan Bowen") {
+		t.Errorf("no banner: %q", banner)
+	}
+	// Restore sessions now hold Megan's data only.
+	_, r := b.explore("exchange")
+	if got := texts(r.doc(t), "table.items tbody td strong"); !slices.Equal(got, []string{"Megan Bowen", "In-Place Archive - Megan Bowen"}) {
+		t.Errorf("Megan's mailboxes: %v", got)
+	}
+	if banner := r.doc(t).Find(".acting-banner").Text(); !strings.Contains(banner, "Megan Bowen") {
+		t.Error("the session page has no banner")
+	}
+	lee := demotenant.ID("user", lee)
+	var scoped bool
+	for _, rs := range s.veeam.RestoreSessions(lee) {
+		scoped = scoped || rs.ScopeName == "Megan Bowen"
+	}
+	if !scoped {
+		t.Error("VB365 was not asked for a session scoped to Megan")
+	}
+	// Back to his own data: the whole scope again, in a session of its own.
+	if r := b.post("/scope/clear", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("clear: %d", r.StatusCode)
+	}
+	if b.get("/").doc(t).Find(".acting-banner").Length() != 0 {
+		t.Error("the banner stayed")
+	}
+	_, r = b.explore("exchange")
+	if got := texts(r.doc(t), "table.items tbody td strong"); len(got) < 5 {
+		t.Errorf("his whole scope: %v", got)
+	}
+}
+
+func TestScopeChoicesOutsideTheRoleAreRefused(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	for _, form := range []url.Values{
+		{"type": {"User"}, "id": {demotenant.ID("user", adele)}}, // not in Lee's role
+		{"type": {"Mailbox"}, "id": {demotenant.ID("user", megan)}},
+		{"type": {"User"}, "id": {""}},
+	} {
+		r := b.post("/scope", form)
+		if r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusBadRequest {
+			t.Errorf("%v: %d", form, r.StatusCode)
+		}
+	}
+	if b.get("/").doc(t).Find(".acting-banner").Length() != 0 {
+		t.Error("a refused choice took effect")
+	}
+	// An end user's scope is only herself.
+	a := s.signedIn(adele)
+	if p := a.get("/scope").doc(t); !strings.Contains(p.Find("main").Text(), "your own data only") {
+		t.Errorf("Adele's scope page: %s", p.Find("main").Text())
+	}
+	if r := a.get("/scope?offset=-3"); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad offset: %d", r.StatusCode)
+	}
+}
