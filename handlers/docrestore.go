@@ -369,13 +369,13 @@ func (h *Handler) docRestore(workload string, submit bool) echo.HandlerFunc {
 			}
 			return render(c, status, templates.DocRestoreWizardPage(h.meta(c, "Restore "+v.CountLabel), v))
 		}
-		return h.startDocRestore(c, ref, title, docs, f)
+		return h.startDocRestore(c, ref, title, subtitle, docs, f)
 	}
 }
 
 // startDocRestore starts the restores (a site's documents and list items
 // take one each), records them and goes to their progress.
-func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title string, docs []veeamapi.Doc, f docRestoreForm) error {
+func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title, subtitle string, docs []veeamapi.Doc, f docRestoreForm) error {
 	ctx := c.Request().Context()
 	type group struct {
 		kind veeamapi.DocKind
@@ -426,6 +426,7 @@ func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title string, do
 			ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: ref.workload,
 			Source: title, SourceID: ref.id, Items: len(g.docs), Target: f.target(ref.sharePoint()),
 			Options: f.options(ref.sharePoint()), Reason: f.reason, PointTime: ref.session.PointTime, Started: time.Now().UTC(),
+			ForOthers: ref.sharePoint() || !ownOneDrive(subtitle, u.UPN),
 		}
 		h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", ref.workload, "source", ref.id,
 			"items", len(g.docs), "target", map[bool]string{true: "list", false: "original"}[f.toList], "oid", u.OID)

@@ -257,10 +257,15 @@ func (h *Handler) reasonRequired(c *echo.Context, mb *veeamapi.Mailbox) bool {
 	case "required":
 		return true
 	case "others":
-		u := userFrom(c)
-		return u == nil || !strings.EqualFold(mb.Email, u.UPN)
+		return !ownMailbox(c, mb)
 	}
 	return false
+}
+
+// ownMailbox reports whether the mailbox (or archive) is the signed-in user's.
+func ownMailbox(c *echo.Context, mb *veeamapi.Mailbox) bool {
+	u := userFrom(c)
+	return u != nil && strings.EqualFold(mb.Email, u.UPN)
 }
 
 func countLabel(n int) string {
@@ -360,7 +365,7 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 	rec := history.Record{
 		ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "exchange",
 		Source: mailboxLabel(mb), SourceID: ref.mailbox, Items: len(ids), Target: f.target(), Options: f.options(),
-		Reason: f.reason, PointTime: ref.session.PointTime, Started: time.Now().UTC(),
+		Reason: f.reason, ForOthers: !ownMailbox(c, mb), PointTime: ref.session.PointTime, Started: time.Now().UTC(),
 	}
 	h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", "exchange", "mailbox", ref.mailbox,
 		"items", len(ids), "target", map[bool]string{true: "folder", false: "original"}[f.toFolder], "oid", u.OID)

@@ -177,11 +177,32 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 		return err
 	}
 	u := userFrom(c)
-	recs, more, err := h.history.List(ctx, u.TenantID, u.OID, offset, restoresPageSize)
+	loc := h.zone(c)
+	q := c.QueryParam
+	v := templates.RestoresView{Workload: q("workload"), Status: q("status"), Whose: q("whose"), From: q("from"), To: q("to"),
+		TimeZone: loc.String(),
+		Workloads: []templates.Option{{Value: "", Label: "All"}, {Value: "exchange", Label: "Exchange"}, {Value: "onedrive", Label: "OneDrive"},
+			{Value: "sharepoint", Label: "SharePoint"}, {Value: "teams", Label: "Teams"}},
+		Statuses: []templates.Option{{Value: "", Label: "All"}, {Value: history.StatusRunning, Label: "In progress"},
+			{Value: history.StatusSucceeded, Label: "Finished"}, {Value: history.StatusProblems, Label: "With problems"}},
+		Whoses: []templates.Option{{Value: "", Label: "Everyone's"}, {Value: "own", Label: "My own data"}, {Value: "others", Label: "Restores I ran for others"}},
+	}
+	m := h.meta(c, "My restores")
+	m.Nav = "restores"
+	f, params, err := restoreFilter(q, loc)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return err
+		}
+		v.Error = e.Message
+		return render(c, e.Status, templates.RestoresPage(m, v))
+	}
+	v.Filtered = len(params) > 0
+	recs, more, err := h.history.List(ctx, u.TenantID, u.OID, f, offset, restoresPageSize)
 	if err != nil {
 		return err
 	}
-	loc := h.zone(c)
 	rows := make([]templates.RestoreRow, len(recs))
 	op := h.operator()
 	var wg sync.WaitGroup
@@ -190,7 +211,7 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 		rows[i] = templates.RestoreRow{
 			URL: "/restores/" + url.PathEscape(rec.ID), Started: rec.Started.In(loc).Format("Mon 2 Jan 2006, 15:04"),
 			StartedISO: rec.Started.Format(time.RFC3339), Workload: workloadLabels[rec.Workload], Source: rec.Source,
-			Items: rec.Items, Target: rec.Target, Reason: rec.Reason,
+			Items: rec.Items, Target: rec.Target, Reason: rec.Reason, ForOthers: rec.ForOthers,
 		}
 		if rec.Finished != nil {
 			rows[i].Status, rows[i].Tone = finishedStatus(rec.Result, true, rec.Restored, rec.Skipped)
@@ -213,18 +234,26 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 		})
 	}
 	wg.Wait()
-	v := templates.RestoresView{Rows: rows}
-	if offset > 0 {
-		v.PrevURL = "/restores"
-		if offset > restoresPageSize {
-			v.PrevURL += "?offset=" + strconv.Itoa(offset-restoresPageSize)
+	v.Rows = rows
+	page := func(o int) string {
+		p := url.Values{}
+		for k, vs := range params {
+			p[k] = vs
 		}
+		if o > 0 {
+			p.Set("offset", strconv.Itoa(o))
+		}
+		if len(p) == 0 {
+			return "/restores"
+		}
+		return "/restores?" + p.Encode()
+	}
+	if offset > 0 {
+		v.PrevURL = page(max(offset-restoresPageSize, 0))
 	}
 	if more {
-		v.NextURL = "/restores?offset=" + strconv.Itoa(offset+len(recs))
+		v.NextURL = page(offset + len(recs))
 	}
-	m := h.meta(c, "My restores")
-	m.Nav = "restores"
 	return render(c, http.StatusOK, templates.RestoresPage(m, v))
 }
 
@@ -256,4 +285,52 @@ func (h *Handler) recordEnd(ctx context.Context, rec history.Record, s *veeamapi
 	}
 	h.log.InfoContext(ctx, "restore_finished", "restore_session", rec.ID, "result", s.Result,
 		"restored", restored, "skipped", skipped, "failed", failed, "oid", rec.UserOID)
+}
+
+// restoreFilter reads the list's filters (days in the user's zone) and the
+// query parameters that carry them to the next page.
+func restoreFilter(q func(string) string, loc *time.Location) (history.Filter, url.Values, error) {
+	f := history.Filter{Workload: q("workload"), Status: q("status"), Whose: q("whose")}
+	params := url.Values{}
+	if _, ok := workloadLabels[f.Workload]; f.Workload != "" && !ok {
+		return f, nil, badRequest("Choose a workload from the list.")
+	}
+	switch f.Status {
+	case "", history.StatusRunning, history.StatusSucceeded, history.StatusProblems:
+	default:
+		return f, nil, badRequest("Choose a status from the list.")
+	}
+	switch f.Whose {
+	case "", "own", "others":
+	default:
+		return f, nil, badRequest("Choose whose data from the list.")
+	}
+	for _, k := range []string{"workload", "status", "whose"} {
+		if x := q(k); x != "" {
+			params.Set(k, x)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		into *time.Time
+		next bool
+	}{{"from", &f.From, false}, {"to", &f.To, true}} {
+		x := q(d.name)
+		if x == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", x, loc)
+		if err != nil {
+			return f, nil, badRequest(fmt.Sprintf("The date %q is not valid: use a date such as 2026-11-20.", x))
+		}
+		if d.next {
+			t = t.AddDate(0, 0, 1)
+		}
+		*d.into = t
+		params.Set(d.name, x)
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, nil, badRequest("“Started from” is after “Started until”.")
+	}
+	return f, params, nil
 }

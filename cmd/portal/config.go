@@ -101,7 +101,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", duration("PORTAL_IDLE_TIMEOUT", 30*time.Minute), "sign out after this long without use [PORTAL_IDLE_TIMEOUT]")
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", duration("PORTAL_SESSION_LIFETIME", 8*time.Hour), "sign out this long after sign-in [PORTAL_SESSION_LIFETIME]")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("PORTAL_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [PORTAL_TRUSTED_PROXIES]")
-	fs.StringVar(&c.RestoreReason, "restore-reason", env("PORTAL_RESTORE_REASON", "optional"), "when a restore needs a reason: optional, required, or others (when restoring someone else's data) [PORTAL_RESTORE_REASON]")
+	fs.StringVar(&c.RestoreReason, "restore-reason", env("PORTAL_RESTORE_REASON", "optional"), "when a restore needs a reason: always (or required), others (when restoring someone else's data), or never (optional) [PORTAL_RESTORE_REASON]")
 	fs.StringVar(&c.Auditors, "auditors", env("PORTAL_AUDITORS", ""), "comma-separated Entra app roles (values) or group object ids whose members may read the audit trail; the demo uses Portal.Auditor [PORTAL_AUDITORS]")
 	fs.StringVar(&c.LogFormat, "log-format", env("PORTAL_LOG_FORMAT", ""), "json or text; default json, text in demo mode [PORTAL_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
@@ -218,8 +218,12 @@ func (c *config) validate() []string {
 	}
 	switch c.RestoreReason {
 	case "optional", "required", "others":
+	case "always":
+		c.RestoreReason = "required"
+	case "never":
+		c.RestoreReason = "optional"
 	default:
-		p = append(p, fmt.Sprintf("PORTAL_RESTORE_REASON %q must be optional, required or others", c.RestoreReason))
+		p = append(p, fmt.Sprintf("PORTAL_RESTORE_REASON %q must be always, others or never", c.RestoreReason))
 	}
 	switch c.LogFormat {
 	case "", "json", "text":

@@ -802,3 +802,27 @@ func TestBrokenDownloadIsNotSavedAsWhole(t *testing.T) {
 		t.Error("the broken download is not logged")
 	}
 }
+
+func TestReasonPolicyAlwaysAndNever(t *testing.T) {
+	for _, c := range []struct {
+		policy, upn, mailbox string
+		required             bool
+	}{
+		{"always", adele, "Adele Vance", true},
+		{"never", lee, "Megan Bowen", false},
+	} {
+		s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": c.policy}})
+		b := s.signedIn(c.upn)
+		sid, _ := b.explore("exchange")
+		m := b.openMailbox(sid, c.mailbox)
+		wizard := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {rowsOf(t, m.page)[0].key}})
+		if got := wizard.doc(t).Find("#reason[required]").Length() == 1; got != c.required {
+			t.Errorf("%s, %s restoring %s: required=%v", c.policy, c.upn, c.mailbox, got)
+		}
+	}
+	var out strings.Builder
+	err := run(t.Context(), []string{"-restore-reason", "sometimes", "-print-config"}, func(string) string { return "" }, &out)
+	if err == nil || !strings.Contains(err.Error(), "must be always, others or never") {
+		t.Errorf("a bad policy: %v", err)
+	}
+}

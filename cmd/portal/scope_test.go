@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -106,5 +107,52 @@ func TestScopeChoicesOutsideTheRoleAreRefused(t *testing.T) {
 	}
 	if r := a.get("/scope?offset=-3"); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad offset: %d", r.StatusCode)
+	}
+}
+
+func TestMyRestoresFilters(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	sid, _ := b.explore("exchange")
+	mine := b.openMailbox(sid, "Lee Gu")
+	b.waitRestore(mine.restore([]string{rowsOf(t, mine.page)[0].key}, url.Values{"target": {"original"}, "changed": {"1"}}))
+	megans := b.openMailbox(sid, "Megan Bowen")
+	b.waitRestore(megans.restore([]string{rowsOf(t, megans.page)[0].key}, url.Values{"target": {"original"}, "changed": {"1"}}))
+	sources := func(q url.Values) []string {
+		t.Helper()
+		r := b.get("/restores?" + q.Encode())
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%v: %d", q, r.StatusCode)
+		}
+		var out []string
+		for _, x := range texts(r.doc(t), `table.items tbody td[data-label="From"] > span:first-child`) {
+			out = append(out, x)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		q    url.Values
+		want []string
+	}{
+		{url.Values{}, []string{"Exchange: Megan Bowen", "Exchange: Lee Gu"}},
+		{url.Values{"whose": {"others"}}, []string{"Exchange: Megan Bowen"}},
+		{url.Values{"whose": {"own"}}, []string{"Exchange: Lee Gu"}},
+		{url.Values{"workload": {"onedrive"}}, nil},
+		{url.Values{"status": {"succeeded"}, "from": {time.Now().UTC().Format("2006-01-02")}}, []string{"Exchange: Megan Bowen", "Exchange: Lee Gu"}},
+		{url.Values{"to": {time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")}}, nil},
+	} {
+		if got := sources(c.q); !slices.Equal(got, c.want) {
+			t.Errorf("%v: %v, want %v", c.q, got, c.want)
+		}
+	}
+	if d := b.get("/restores?whose=others").doc(t); !strings.Contains(d.Find("table.items tbody").Text(), "for someone else") ||
+		d.Find(`#r-whose option[value="others"][selected]`).Length() != 1 {
+		t.Error("the list does not mark restores for others, or loses the filter")
+	}
+	for _, q := range []string{"whose=nobody", "status=maybe", "workload=fax", "from=2026-13-01", "from=2026-11-20&to=2026-11-19"} {
+		r := b.get("/restores?" + q)
+		if r.StatusCode != http.StatusBadRequest || r.doc(t).Find("form.restore-filters").Length() != 1 {
+			t.Errorf("%s: %d", q, r.StatusCode)
+		}
 	}
 }
