@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/csv"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -133,4 +134,35 @@ func TestLeeRestoresForMeganAndTheAuditorSeesIt(t *testing.T) {
 	joni.see(row, reason)
 	joni.see(row, strings.TrimSpace(subject))
 	joni.see(row, "Started")
+}
+
+// Alex starts a restore and goes back to the start page before it ends; a
+// notice (a polite live region) tells him when it has, with a link to it.
+func TestNoticeOfARestoreThatEndedElsewhere(t *testing.T) {
+	alex := startSignedIn(t, "Alex Wilber", "Europe/London")
+	p := alex.page
+	alex.click(playwright.AriaRoleButton, "Open the latest")
+	alex.waitForURL(`/sessions/`)
+	alex.openMailbox("Alex Wilber")
+	if err := p.Locator(`table.mail-items tbody tr`).First().Locator(`input[type="checkbox"]`).Check(); err != nil {
+		t.Fatal(err)
+	}
+	alex.clickExact(playwright.AriaRoleButton, "Restore selected…")
+	alex.clickExact(playwright.AriaRoleButton, "Restore 1 item")
+	alex.waitForURL(`/restores/[0-9a-f-]{36}$`)
+	restore := p.URL()
+	alex.clickExact(playwright.AriaRoleLink, "Home")
+	alex.waitForURL(`/$`)
+	notice := p.Locator("#notices p.notice a")
+	if err := expect.Locator(notice).ToContainText("Your restore of 1 item from Alex Wilber", playwright.LocatorAssertionsToContainTextOptions{Timeout: playwright.Float(40000)}); err != nil {
+		t.Fatalf("no notice: %v", err)
+	}
+	if live, _ := p.Locator("#notices").GetAttribute("aria-live"); live != "polite" {
+		t.Errorf("the notices are not a polite live region: %q", live)
+	}
+	alex.audit()
+	if err := notice.Click(); err != nil {
+		t.Fatal(err)
+	}
+	alex.waitForURL(regexp.QuoteMeta(strings.TrimPrefix(restore, stack.portalURL)) + "$")
 }

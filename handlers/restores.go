@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -270,7 +271,7 @@ func (h *Handler) finish(ctx context.Context, op *veeamapi.Operator, rec history
 }
 
 // recordEnd writes how a restore ended into its record, once.
-func (h *Handler) recordEnd(ctx context.Context, rec history.Record, s *veeamapi.RestoreSession, st *veeamapi.Statistics) {
+func (h *Handler) recordEnd(ctx context.Context, rec history.Record, s *veeamapi.RestoreSession, st *veeamapi.Statistics) (first bool) {
 	end := time.Now().UTC()
 	if s.EndTime != nil {
 		end = *s.EndTime
@@ -281,10 +282,63 @@ func (h *Handler) recordEnd(ctx context.Context, rec history.Record, s *veeamapi
 		h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", rec.ID, "error", err)
 	}
 	if !first {
-		return
+		return false
 	}
 	h.log.InfoContext(ctx, "restore_finished", "restore_session", rec.ID, "result", s.Result,
 		"restored", restored, "skipped", skipped, "failed", failed, "oid", rec.UserOID)
+	return true
+}
+
+// stopPolling is htmx's status for "answered; stop polling".
+const stopPolling = 286
+
+// notices handles GET /notices, which every page polls while the user has
+// restores running: a notice for each that has ended since it was last
+// looked at (its progress page, My restores or an earlier notice would have
+// recorded the end). With nothing running, polling stops.
+func (h *Handler) notices(c *echo.Context) error {
+	ctx := c.Request().Context()
+	u := userFrom(c)
+	running, _, err := h.history.List(ctx, u.TenantID, u.OID,
+		history.Filter{Status: history.StatusRunning, From: time.Now().Add(-24 * time.Hour)}, 0, 5)
+	if err != nil {
+		return err
+	}
+	if len(running) == 0 {
+		return c.NoContent(stopPolling)
+	}
+	op := h.operator()
+	var out []templates.Notice
+	still := 0
+	for _, rec := range running {
+		s, err := op.RestoreSession(ctx, rec.ID)
+		if err != nil || s.State == veeamapi.SessionWorking {
+			still++
+			continue
+		}
+		st, err := op.RestoreSessionStatistics(ctx, rec.ID)
+		if err != nil {
+			still++
+			continue
+		}
+		if !h.recordEnd(ctx, rec, s, st) {
+			continue
+		}
+		status, tone := finishedStatus(s.Result, true, int(st.Restored), int(st.Skipped))
+		out = append(out, templates.Notice{URL: "/restores/" + url.PathEscape(rec.ID), Tone: tone,
+			Text: fmt.Sprintf("Your restore of %s from %s: %s.", countLabel(rec.Items), rec.Source, strings.ToLower(status))})
+	}
+	code := http.StatusOK
+	if still == 0 {
+		code = stopPolling
+	}
+	if len(out) == 0 {
+		if code == stopPolling {
+			return c.NoContent(stopPolling)
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+	return render(c, code, templates.Notices(out))
 }
 
 // restoreFilter reads the list's filters (days in the user's zone) and the

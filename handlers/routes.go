@@ -60,6 +60,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)
 	e.GET("/restores/:id", h.restorePage, h.requireUser)
+	e.GET("/notices", h.notices, h.requireUser)
 
 	// The audit trail, for auditors.
 	e.GET("/audit", h.auditPage, h.requireUser)

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeveeam"
 )
 
 // chooseScope picks name on the scope page, searching for it first.
@@ -124,11 +125,7 @@ func TestMyRestoresFilters(t *testing.T) {
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("%v: %d", q, r.StatusCode)
 		}
-		var out []string
-		for _, x := range texts(r.doc(t), `table.items tbody td[data-label="From"] > span:first-child`) {
-			out = append(out, x)
-		}
-		return out
+		return texts(r.doc(t), `table.items tbody td[data-label="From"] > span:first-child`)
 	}
 	for _, c := range []struct {
 		q    url.Values
@@ -154,5 +151,43 @@ func TestMyRestoresFilters(t *testing.T) {
 		if r.StatusCode != http.StatusBadRequest || r.doc(t).Find("form.restore-filters").Length() != 1 {
 			t.Errorf("%s: %d", q, r.StatusCode)
 		}
+	}
+}
+
+// TestNoticeWhenARestoreEndsElsewhere: a restore ends while the user is on
+// another page; the page's poll brings one notice with a link, then stops.
+func TestNoticeWhenARestoreEndsElsewhere(t *testing.T) {
+	s := startStack(t, stackOptions{veeam: fakeveeam.Options{RestoreItemDuration: 300 * time.Millisecond}})
+	b := s.signedIn(adele)
+	if r := b.get("/notices", "HX-Request: true"); r.StatusCode != 286 {
+		t.Errorf("nothing running: %d, want 286 (stop polling)", r.StatusCode)
+	}
+	if b.get("/").doc(t).Find(`#notices[aria-live="polite"][hx-get="/notices"]`).Length() != 1 {
+		t.Error("the page does not poll for notices")
+	}
+	sid, _ := b.explore("exchange")
+	m := b.openMailbox(sid, "Adele Vance")
+	page := m.restore([]string{rowsOf(t, m.page)[0].key}, url.Values{"target": {"original"}, "changed": {"1"}})
+	var notice response
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		notice = b.get("/notices", "HX-Request: true")
+		if notice.StatusCode != http.StatusNoContent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no notice")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d := notice.doc(t)
+	if notice.StatusCode != 286 || d.Find(`p.notice a[href="`+page+`"]`).Length() != 1 || !strings.Contains(d.Text(), "Adele Vance") {
+		t.Errorf("the notice: %d %s", notice.StatusCode, notice.body)
+	}
+	if r := b.get("/notices", "HX-Request: true"); r.StatusCode != 286 || strings.Contains(r.body, "notice") {
+		t.Errorf("a second notice: %d %s", r.StatusCode, r.body)
+	}
+	// My restores has it as finished, recorded by the notice.
+	if st := b.get("/restores").doc(t).Find("table.items tbody").Text(); !strings.Contains(st, "Finished") {
+		t.Errorf("My restores: %s", st)
 	}
 }
