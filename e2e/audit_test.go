@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxschmitt/playwright-go"
 )
@@ -79,10 +80,13 @@ func TestAuditorFindsADownload(t *testing.T) {
 	}
 }
 
-// Lee Gu switches to Megan Bowen's data, restores one of her messages with a
-// reason under a banner that says whose data is on screen, and goes back to
-// his own; Joni finds the restore in the audit trail under Megan's name.
-func TestLeeRestoresForMeganAndTheAuditorSeesIt(t *testing.T) {
+// Lee Gu switches to Megan Bowen's data, puts a message and a OneDrive
+// document of hers on the restore list, restores both with one submit and a
+// reason under a banner that says whose data is on screen, watches both
+// finish, and goes back to his own data. Joni, the auditor, finds both
+// restores under Megan's name and downloads them as CSV; Adele cannot open
+// the audit page.
+func TestLeeRestoresForMeganFromTheRestoreList(t *testing.T) {
 	lee := startSignedIn(t, "Lee Gu", "Europe/Dublin")
 	p := lee.page
 	lee.clickExact(playwright.AriaRoleLink, "Restore for…")
@@ -97,26 +101,56 @@ func TestLeeRestoresForMeganAndTheAuditorSeesIt(t *testing.T) {
 	lee.waitForURL(`/$`)
 	lee.see(p.Locator(".acting-banner"), "Restoring for Megan Bowen")
 	lee.audit()
+
+	// A message.
 	lee.click(playwright.AriaRoleButton, "Open the latest")
 	lee.waitForURL(`/sessions/`)
 	if got := lee.rows(); strings.Join(got, "|") != "Megan Bowen|In-Place Archive - Megan Bowen" {
 		t.Errorf("the session holds %v", got)
 	}
-	lee.see(p.Locator(".acting-banner"), "Megan Bowen")
 	lee.openMailbox("Megan Bowen")
 	subject, _ := p.Locator(`table.mail-items tbody tr td[data-label="Subject"] a`).First().TextContent()
 	if err := p.Locator(`table.mail-items tbody tr`).First().Locator(`input[type="checkbox"]`).Check(); err != nil {
 		t.Fatal(err)
 	}
-	lee.clickExact(playwright.AriaRoleButton, "Restore selected…")
-	lee.see(p.Locator(`label[for="reason"]`), "(required)")
-	const reason = "INC-5150: Megan asked for it back"
+	lee.clickExact(playwright.AriaRoleButton, "Add to restore list")
+	lee.waitForURL(`/restore-list\?added=1$`)
+	lee.see(p.Locator("section.list-group"), strings.TrimSpace(subject))
+
+	// A document.
+	lee.openPointOfDay("onedrive", time.Now())
+	lee.clickExact(playwright.AriaRoleLink, "Megan Bowen")
+	lee.waitForURL(`/n/root$`)
+	lee.openFolders("Documents/Budget")
+	if err := p.GetByLabel("Select Q3 budget.xlsx", playwright.PageGetByLabelOptions{Exact: playwright.Bool(true)}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	lee.clickExact(playwright.AriaRoleButton, "Add to restore list")
+	lee.waitForURL(`/restore-list\?added=1$`)
+	groups := p.Locator("section.list-group h2")
+	lee.see(groups.Nth(0), "Exchange: Megan Bowen")
+	lee.see(groups.Nth(1), "OneDrive: Megan Bowen")
+	lee.audit()
+	lee.screenshot("restore-list")
+
+	// One submit, with a reason.
+	const reason = "INC-5150: Megan asked for them back"
+	lee.clickExact(playwright.AriaRoleButton, "Restore 2 items") // the reason is required: the browser keeps the form
+	if !strings.HasSuffix(p.URL(), "/restore-list?added=1") {
+		t.Errorf("the list was sent without a reason: %s", p.URL())
+	}
 	if err := p.GetByLabel("Reason (required)").Fill(reason); err != nil {
 		t.Fatal(err)
 	}
-	lee.clickExact(playwright.AriaRoleButton, "Restore 1 item")
-	lee.waitForURL(`/restores/`)
-	lee.waitFinished()
+	lee.clickExact(playwright.AriaRoleButton, "Restore 2 items")
+	lee.waitForURL(`/restore-list$`)
+	runs := p.Locator("#list-runs tbody tr")
+	for i := range 2 {
+		if err := expect.Locator(runs.Nth(i).Locator(".pill")).ToContainText("Finished", playwright.LocatorAssertionsToContainTextOptions{Timeout: playwright.Float(20000)}); err != nil {
+			t.Errorf("restore %d did not finish: %v", i, err)
+		}
+	}
+	lee.see(p.Locator("main"), "The list is empty")
 	lee.see(p.Locator(".acting-banner"), "Megan Bowen")
 	lee.audit()
 	lee.clickExact(playwright.AriaRoleButton, "Back to my own data")
@@ -128,12 +162,35 @@ func TestLeeRestoresForMeganAndTheAuditorSeesIt(t *testing.T) {
 	joni := startSignedIn(t, "Joni Sherman", "Europe/Dublin")
 	q := joni.page
 	joni.open("/audit?subject=Megan&actor=Lee")
-	row := q.Locator("table.audit-events tbody tr").First()
-	joni.see(row, "Lee Gu")
-	joni.see(row, "Exchange restore")
-	joni.see(row, reason)
-	joni.see(row, strings.TrimSpace(subject))
-	joni.see(row, "Started")
+	rows := q.Locator("table.audit-events tbody tr")
+	if err := expect.Locator(rows).ToHaveCount(2); err != nil {
+		t.Errorf("the trail: %v", err)
+	}
+	joni.see(rows.Nth(0), "OneDrive restore")
+	joni.see(rows.Nth(0), "Q3 budget.xlsx")
+	joni.see(rows.Nth(1), "Exchange restore")
+	joni.see(rows.Nth(1), strings.TrimSpace(subject))
+	joni.see(rows.Nth(1), reason)
+	d, err := q.ExpectDownload(func() error { return joni.exact(playwright.AriaRoleLink, "Download as CSV").Click() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, _ := d.Path()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(records) != 3 {
+		t.Errorf("the CSV: %v, %d rows", err, len(records))
+	}
+
+	adele := startSignedIn(t, "Adele Vance", "Europe/Dublin")
+	resp, err := adele.page.Goto(stack.portalURL + "/audit")
+	if err != nil || resp.Status() != 403 {
+		t.Errorf("Adele at /audit: %v %v", resp, err)
+	}
 }
 
 // Alex starts a restore and goes back to the start page before it ends; a

@@ -376,6 +376,25 @@ func (h *Handler) docRestore(workload string, submit bool) echo.HandlerFunc {
 // startDocRestore starts the restores (a site's documents and list items
 // take one each), records them and goes to their progress.
 func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title, subtitle string, docs []veeamapi.Doc, f docRestoreForm) error {
+	ids, err := h.launchDocRestores(c, ref, title, subtitle, docs, f)
+	ae := auditOf(c)
+	if err != nil {
+		if len(ids) > 0 {
+			ae.Outcome, ae.SessionID, ae.Detail = audit.Failed, strings.Join(ids, ","), "only the documents' restore started: "+err.Error()
+		}
+		return err
+	}
+	ae.Outcome, ae.SessionID = audit.Started, strings.Join(ids, ",")
+	if len(ids) == 1 {
+		return seeOther(c, "/restores/"+url.PathEscape(ids[0]))
+	}
+	return seeOther(c, "/restores")
+}
+
+// launchDocRestores starts the restores of documents and list items (a
+// site's take one each) and records them; it returns the ids of those that
+// started, also when a later one failed.
+func (h *Handler) launchDocRestores(c *echo.Context, ref docsRef, title, subtitle string, docs []veeamapi.Doc, f docRestoreForm) ([]string, error) {
 	ctx := c.Request().Context()
 	type group struct {
 		kind veeamapi.DocKind
@@ -410,16 +429,14 @@ func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title, subtitle 
 		}
 		if err != nil {
 			if errors.Is(err, veeamapi.ErrBadRequest) {
-				return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
+				return ids, &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
 					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
 			}
 			if len(ids) > 0 {
-				ae := auditOf(c)
-				ae.Outcome, ae.SessionID, ae.Detail = audit.Failed, strings.Join(ids, ","), "only the documents' restore started: "+err.Error()
-				return &Error{Status: http.StatusBadGateway, Title: "Only part of the restore started", Err: err,
+				return ids, &Error{Status: http.StatusBadGateway, Title: "Only part of the restore started", Err: err,
 					Message: "The documents are being restored, but the list items could not be. See My restores, and try the list items again."}
 			}
-			return err
+			return ids, err
 		}
 		ids = append(ids, id)
 		rec := history.Record{
@@ -432,16 +449,11 @@ func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title, subtitle 
 			"items", len(g.docs), "target", map[bool]string{true: "list", false: "original"}[f.toList], "oid", u.OID)
 		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
 			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
+			return ids, &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
 				Message: "The backup server is restoring the items. The portal could not add the restore to “My restores”; tell your helpdesk."}
 		}
 	}
-	ae := auditOf(c)
-	ae.Outcome, ae.SessionID = audit.Started, strings.Join(ids, ",")
-	if len(ids) == 1 {
-		return seeOther(c, "/restores/"+url.PathEscape(ids[0]))
-	}
-	return seeOther(c, "/restores")
+	return ids, nil
 }
 
 // docDownload handles POST …/d/:node/download: a document as it is (in an

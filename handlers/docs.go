@@ -514,7 +514,7 @@ func (h *Handler) docListPage(c *echo.Context, ref docsRef, list func(context.Co
 	v := templates.DocListView{
 		Caption: "Documents and folders", NameHeader: "Name", ShowSize: true, EmptyText: empty,
 		CSRFToken:  h.auth.CSRFToken(c.Request().Context()),
-		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download",
+		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download", ListURL: ref.base + "/restore-list",
 		Rows: docRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager,
 	}
 	for i := range res.items {

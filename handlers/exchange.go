@@ -220,7 +220,7 @@ func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base st
 	}
 	v := templates.ItemListView{
 		Caption: "Items", EmptyText: empty, CSRFToken: h.auth.CSRFToken(c.Request().Context()),
-		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download",
+		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download", ListURL: ref.base + "/restore-list",
 		Rows: itemRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager,
 	}
 	for _, it := range res.items {

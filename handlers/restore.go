@@ -345,6 +345,19 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 		}
 		return render(c, status, templates.RestoreWizardPage(h.meta(c, "Restore "+v.CountLabel), v))
 	}
+	id, err := h.launchMailRestore(c, ref, mb, ids, f)
+	if id != "" {
+		ae.Outcome, ae.SessionID = audit.Started, id
+	}
+	if err != nil {
+		return err
+	}
+	return seeOther(c, "/restores/"+url.PathEscape(id))
+}
+
+// launchMailRestore starts a restore of mail items and records it in My restores.
+func (h *Handler) launchMailRestore(c *echo.Context, ref mailboxRef, mb *veeamapi.Mailbox, ids []string, f restoreForm) (string, error) {
+	ctx := c.Request().Context()
 	opts := veeamapi.RestoreItemsOptions{Items: ids, MarkUnread: f.unread, Reason: f.reason}
 	if f.toFolder {
 		opts.Folder = f.folderName
@@ -355,12 +368,11 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 	id, err := h.operator().RestoreItems(context.WithoutCancel(ctx), ref.session.ID, ref.mailbox, opts)
 	if err != nil {
 		if errors.Is(err, veeamapi.ErrBadRequest) {
-			return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
+			return "", &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
 				Message: "Nothing was restored. Check the folder name and try again; if it goes on, tell your helpdesk."}
 		}
-		return err
+		return "", err
 	}
-	ae.Outcome, ae.SessionID = audit.Started, id
 	u := userFrom(c)
 	rec := history.Record{
 		ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "exchange",
@@ -372,10 +384,10 @@ func (h *Handler) restore(c *echo.Context, submit bool) error {
 	if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
 		// The restore runs regardless; say so rather than pretend it failed.
 		h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-		return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
+		return id, &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
 			Message: "The backup server is restoring the items. The portal could not add the restore to “My restores”; tell your helpdesk."}
 	}
-	return seeOther(c, "/restores/"+url.PathEscape(id))
+	return id, nil
 }
 
 // postForm parses the request body's form; the query string is not part of it.

@@ -41,6 +41,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	mb.POST("/download", h.downloadSelection, h.audited("download", "exchange"))
 	mb.POST("/restore/new", h.restoreWizard)
 	mb.POST("/restore", h.startRestore, h.audited("restore", "exchange"))
+	mb.POST("/restore-list", h.addMailToList)
 
 	// OneDrive and SharePoint, within a restore session.
 	for _, w := range []struct{ segment, workload string }{{"onedrives", "onedrive"}, {"sites", "sharepoint"}} {
@@ -55,12 +56,19 @@ func (h *Handler) routes(e *echo.Echo) {
 		g.POST("/restore/new", h.docRestore(w.workload, false))
 		g.POST("/restore", h.docRestore(w.workload, true), h.audited("restore", w.workload))
 		g.POST("/download", h.docSelectionDownload(w.workload), h.audited("download", w.workload))
+		g.POST("/restore-list", h.addDocsToList(w.workload))
 	}
 
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)
 	e.GET("/restores/:id", h.restorePage, h.requireUser)
 	e.GET("/notices", h.notices, h.requireUser)
+
+	// The restore list, across workloads.
+	e.GET("/restore-list", h.restoreListPage, h.requireUser)
+	e.GET("/restore-list/runs", h.restoreListRuns, h.requireUser)
+	e.POST("/restore-list/remove", h.removeFromList, h.requireUser)
+	e.POST("/restore-list/run", h.runRestoreList, h.requireUser)
 
 	// The audit trail, for auditors.
 	e.GET("/audit", h.auditPage, h.requireUser)

@@ -662,6 +662,8 @@ func TestHostileFileNamesRenderAsText(t *testing.T) {
 	}
 	pages = append(pages, b.get(od.base+"/search?"+url.Values{"q": {"script"}}.Encode()),
 		b.post(od.base+"/restore/new", url.Values{"scope": {"selected"}, "item": keys}))
+	b.post(od.base+"/restore-list", url.Values{"item": keys})
+	pages = append(pages, b.get("/restore-list"))
 	r := od.restore(url.Values{"scope": {"selected"}, "item": keys}, url.Values{"reason": {`"><img src=x onerror=alert(1)>`}})
 	pages = append(pages, b.waitRestore(r.Header.Get("Location")), b.get("/restores"))
 	text := ""

@@ -104,6 +104,8 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"restores", func() response { return b.get("/restores") }, 200, false},
 		{"audit, not an auditor", func() response { return b.get("/audit") }, 403, false},
 		{"scope", func() response { return b.get("/scope?q=a") }, 200, false},
+		{"restore list", func() response { return b.get("/restore-list") }, 200, false},
+		{"restore list runs", func() response { return b.get("/restore-list/runs", "HX-Request: true") }, 286, false},
 		{"audit CSV, not an auditor", func() response { return b.get("/audit.csv") }, 403, false},
 		{"no such restore", func() response { return b.get("/restores/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
 	}
@@ -173,6 +175,10 @@ func TestCSRFMatrix(t *testing.T) {
 		{"/preferences/timezone", url.Values{"tz": {"Europe/Paris"}}},
 		{"/scope", url.Values{"type": {"User"}, "id": {demotenant.ID("user", adele)}}},
 		{"/scope/clear", url.Values{}},
+		{m.base + "/restore-list", url.Values{"item": {x.key}}},
+		{od.base + "/restore-list", url.Values{"item": {doc.key}}},
+		{"/restore-list/remove", url.Values{"all": {"1"}}},
+		{"/restore-list/run", url.Values{"reason": {"csrf"}}},
 		{m.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}}},
 		{m.base + "/restore", url.Values{"scope": {"selected"}, "item": {x.key}, "target": {"folder"}, "folder_name": {"CSRF"}, "confirm": {"1"}}},
 		{x.href + "/download", url.Values{"kind": {"msg"}}},
@@ -256,7 +262,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50",
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
-		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0"} {
+		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices"} {
 		b.get(p)
 		b.get(p, "HX-Request: true")
 	}
