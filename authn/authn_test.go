@@ -166,6 +166,11 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
+	mux.HandleFunc("GET /peek", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := h.auth.Peek(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+		}
+	})
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		u, err := h.auth.User(r.Context())
 		if err != nil {
@@ -560,6 +565,20 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 	if _, found, _ := h.store.Find(id); found {
 		t.Error("the expired session is still stored")
+	}
+
+	// Background polls do not count as use.
+	b = h.browser()
+	b.signIn(adele, "/")
+	for range 2 {
+		h.clock.Advance(12 * time.Minute)
+		if status, _ := b.body(b.h.srv.URL + "/peek"); status != 200 {
+			t.Fatal("a poll within the idle timeout was refused")
+		}
+	}
+	h.clock.Advance(10 * time.Minute) // 34 minutes after the last use, 10 after the last poll
+	if status, _ := b.whoami(); status != http.StatusUnauthorized {
+		t.Errorf("polling kept an idle session alive")
 	}
 
 	// The absolute lifetime ends even a busy session.

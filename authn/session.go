@@ -84,7 +84,13 @@ const touchEvery = time.Minute
 
 // User returns the signed-in user. A session past its idle or absolute
 // timeout is ended (ErrSessionExpired). Use extends the idle deadline.
-func (a *Authenticator) User(ctx context.Context) (*User, error) {
+func (a *Authenticator) User(ctx context.Context) (*User, error) { return a.user(ctx, true) }
+
+// Peek is User for requests the user did not make: a page polling in the
+// background. It does not count as use, so it never keeps an idle session alive.
+func (a *Authenticator) Peek(ctx context.Context) (*User, error) { return a.user(ctx, false) }
+
+func (a *Authenticator) user(ctx context.Context, use bool) (*User, error) {
 	st := a.load(ctx)
 	if st.User == nil {
 		return nil, ErrNoSession
@@ -96,7 +102,7 @@ func (a *Authenticator) User(ctx context.Context) (*User, error) {
 		a.end(ctx, st)
 		return nil, ErrSessionExpired
 	}
-	if now.Sub(st.SeenAt) >= touchEvery {
+	if use && now.Sub(st.SeenAt) >= touchEvery {
 		st.SeenAt = now
 		a.save(ctx, st)
 		a.sessions.SetDeadline(ctx, a.deadline(st, now))

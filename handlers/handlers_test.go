@@ -116,3 +116,26 @@ func TestValidZoneName(t *testing.T) {
 		}
 	}
 }
+
+func TestBackgroundPolls(t *testing.T) {
+	for _, c := range []struct {
+		method, hx, trigger string
+		want                bool
+	}{
+		{"GET", "true", "notices", true},
+		{"GET", "true", "list-runs", true},
+		{"GET", "true", "restore-progress", true},
+		{"GET", "true", "item-list", false}, // a click
+		{"GET", "", "notices", false},
+		{"POST", "true", "notices", false},
+	} {
+		r := httptest.NewRequest(c.method, "/notices", nil)
+		if c.hx != "" {
+			r.Header.Set("HX-Request", c.hx)
+		}
+		r.Header.Set("HX-Trigger", c.trigger)
+		if got := backgroundPoll(r); got != c.want {
+			t.Errorf("%+v: %v", c, got)
+		}
+	}
+}

@@ -237,13 +237,25 @@ const userKey = "user"
 // requireUser lets signed-in users through and sends everyone else to sign in.
 func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		u, err := h.auth.User(c.Request().Context())
+		who := h.auth.User
+		if backgroundPoll(c.Request()) {
+			who = h.auth.Peek // not the user's doing: it must not keep an idle session alive
+		}
+		u, err := who(c.Request().Context())
 		if err != nil {
 			return signInRequired{err}
 		}
 		h.setUser(c, u)
 		return next(c)
 	}
+}
+
+// polledIDs are the elements that htmx reloads on a timer.
+var polledIDs = map[string]bool{"notices": true, "list-runs": true, "restore-progress": true}
+
+// backgroundPoll reports whether htmx sent the request on a timer rather than the user.
+func backgroundPoll(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("HX-Request") == "true" && polledIDs[r.Header.Get("HX-Trigger")]
 }
 
 func (h *Handler) setUser(c *echo.Context, u *authn.User) {

@@ -14,7 +14,7 @@ const patti = "PattiF@contoso.onmicrosoft.com" // outside every operator's role
 
 // TestScopeMatrix: each demo operator (an end user, the helpdesk, the
 // organisation's operator) × data in and out of their VB365 role × browse,
-// search, restore and download, in Exchange and OneDrive: only what is in
+// search, restore and download, in Exchange, OneDrive and SharePoint: only what is in
 // scope works, everything else is "not found", and every restore and
 // download attempt — denials included — is in the audit trail exactly once.
 func TestScopeMatrix(t *testing.T) {
@@ -90,6 +90,59 @@ func TestScopeMatrix(t *testing.T) {
 			odID := fakeveeam.OneDriveID(demotenant.ID("user", o.upn))
 			attempts[key{op.upn, odID, "onedrive", "restore"}] = restored
 			attempts[key{op.upn, odID, "onedrive", "download"}] = downloaded
+		}
+	}
+	// SharePoint: the Sales and Marketing site is Lee's and Nestor's; Legal is Nestor's only.
+	type site struct{ name, id, key, doc string }
+	sites := []*site{{name: "Sales and Marketing"}, {name: "Legal"}}
+	nb := s.signedIn(nestor)
+	nSid, _ := nb.explore("sharepoint")
+	for _, st := range sites {
+		d := nb.openDocs(nSid, st.name)
+		st.key = d.base[strings.LastIndex(d.base, "/")+1:]
+		st.id = demotenant.ID("site", "https://contoso.sharepoint.com/sites/"+strings.ReplaceAll(st.name, " ", ""))
+		for _, r := range docRowsOf(t, d.open("Documents")) {
+			if strings.Contains(r.href, "/d/") {
+				st.doc = r.key
+			}
+		}
+	}
+	siteScope := map[string]map[string]bool{adele: {}, lee: {"Sales and Marketing": true}, nestor: {"Sales and Marketing": true, "Legal": true}}
+	for _, op := range operators {
+		b := s.signedIn(op.upn)
+		spSid, _ := b.explore("sharepoint")
+		for _, st := range sites {
+			in := siteScope[op.upn][st.name]
+			base := "/sessions/" + spSid + "/sites/" + st.key
+			doc := st.doc
+			if in {
+				for _, r := range docRowsOf(t, b.openDocs(spSid, st.name).open("Documents")) {
+					if strings.Contains(r.href, "/d/") {
+						doc = r.key
+					}
+				}
+			}
+			for _, c := range []struct {
+				what string
+				r    response
+				ok   int
+			}{
+				{"site", b.get(base), http.StatusOK},
+				{"site search", b.get(base + "/search?q=plan"), http.StatusOK},
+				{"site restore", b.post(base+"/restore", url.Values{"scope": {"selected"}, "item": {doc}, "target": {"original"},
+					"missing": {"1"}, "changed": {"1"}, "reason": {"matrix"}, "confirm": {"1"}}), http.StatusSeeOther},
+				{"site download", b.post(base+"/download", url.Values{"item": {doc}}), http.StatusOK},
+			} {
+				if in && c.r.StatusCode != c.ok || !in && c.r.StatusCode != http.StatusNotFound {
+					t.Errorf("%s → %s %s (in scope: %v): %d", op.upn, st.name, c.what, in, c.r.StatusCode)
+				}
+			}
+			restored, downloaded := "started", "succeeded"
+			if !in {
+				restored, downloaded = "denied", "denied"
+			}
+			attempts[key{op.upn, st.id, "sharepoint", "restore"}] = restored
+			attempts[key{op.upn, st.id, "sharepoint", "download"}] = downloaded
 		}
 	}
 	seen := map[key]int{}

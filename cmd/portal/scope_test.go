@@ -191,3 +191,16 @@ func TestNoticeWhenARestoreEndsElsewhere(t *testing.T) {
 		t.Errorf("My restores: %s", st)
 	}
 }
+
+func TestRestoringForAGroupShowsItsMembers(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	b.chooseScope("Sales")
+	if banner := b.get("/").doc(t).Find(".acting-banner").Text(); !strings.Contains(banner, "Restoring for Sales") {
+		t.Errorf("banner: %q", banner)
+	}
+	_, r := b.explore("onedrive")
+	if got := texts(r.doc(t), "table.items tbody td strong"); !slices.Equal(got, []string{"Alex Wilber", "Isaiah Langer", "Megan Bowen", "Miriam Graham"}) {
+		t.Errorf("the Sales group's OneDrives: %v", got)
+	}
+}
