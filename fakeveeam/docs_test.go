@@ -15,7 +15,10 @@ import (
 	"github.com/openrestore/portal/fakeveeam"
 )
 
-const diego = "DiegoS@contoso.onmicrosoft.com"
+const (
+	diego  = "DiegoS@contoso.onmicrosoft.com"
+	isaiah = "IsaiahL@contoso.onmicrosoft.com"
+)
 
 type docItem struct {
 	ID               string                                  `json:"id"`

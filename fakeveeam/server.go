@@ -74,6 +74,8 @@ type Server struct {
 
 	mail *exchangeData
 	docs *docData
+	// teamsData is every team's channels, posts, files and tabs.
+	teamsData *teamsData
 
 	mu           sync.Mutex
 	access       map[string]*grant
@@ -145,6 +147,7 @@ func New(opts Options) (*Server, error) {
 	anchor := opts.Now()
 	s.mail = newExchangeData(dir, &s.opts, anchor)
 	s.docs = newDocData(dir, &s.opts, anchor)
+	s.teamsData = newTeamsData(dir, anchor)
 	s.routes()
 	return s, nil
 }
@@ -216,6 +219,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+mb+"/folders/{folderId}/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
 	m.HandleFunc("POST "+mb+"/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
 	s.oneDriveRoutes(m)
+	s.teamsRoutes(m)
 	s.sharePointRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))

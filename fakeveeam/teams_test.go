@@ -1,0 +1,186 @@
+package fakeveeam_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeveeam"
+)
+
+type teamsPage[T any] struct {
+	Offset  int `json:"offset"`
+	Limit   int `json:"limit"`
+	Results []T `json:"results"`
+}
+
+type channelJSON struct{ ID, DisplayName, TeamID, Type string }
+
+type postJSON struct {
+	PostID      int64
+	Author      string
+	Subject     string
+	CreatedTime time.Time
+	IsDeleted   bool
+	ParentID    *int64
+	Attachments []struct{ Name string }
+}
+
+type fileJSON struct {
+	ID, Name, FileType, UIVersion string
+	Version                       int
+	SizeBytes                     int64
+}
+
+type tabJSON struct{ ID, DisplayName, Type, ContentURL string }
+
+func teamPath(sid, name string) string {
+	for _, t := range demotenant.Contoso().Teams {
+		if t.DisplayName == name {
+			return "/v8/RestoreSessions/" + sid + "/organization/teams/" + t.ID
+		}
+	}
+	panic(name)
+}
+
+func channelsOf(f *fixture, tok, team string) map[string]channelJSON {
+	f.t.Helper()
+	var p teamsPage[channelJSON]
+	f.getJSON(team+"/channels?limit=50", tok, &p)
+	out := map[string]channelJSON{}
+	for _, c := range p.Results {
+		out[c.DisplayName] = c
+	}
+	return out
+}
+
+func TestTeamsChannelsHistoryAndScope(t *testing.T) {
+	f := setup(t, fakeveeam.Options{})
+	// Before its deletion the private channel is there; at the latest point it is gone.
+	tok, sid := f.docSession(lee, "Vet", f.clock.Now().Add(-4*24*time.Hour))
+	team := teamPath(sid, "Sales and Marketing")
+	before := channelsOf(f, tok, team)
+	deal, ok := before[fakeveeam.StoryDeletedChannel]
+	if !ok || deal.Type != "Private" || before["Partners"].Type != "Shared" || before["General"].Type != "Standard" {
+		t.Fatalf("channels four days ago: %v", before)
+	}
+	tok2, latest := f.docSession(lee, "Vet", time.Time{})
+	if _, ok := channelsOf(f, tok2, teamPath(latest, "Sales and Marketing"))[fakeveeam.StoryDeletedChannel]; ok {
+		t.Error("the deleted channel is in the latest point")
+	}
+	var children teamsPage[struct{ Type string }]
+	f.getJSON(team+"/channels/"+url.PathEscape(deal.ID)+"/children", tok, &children)
+	if len(children.Results) != 3 {
+		t.Errorf("children: %v", children.Results)
+	}
+	// A team outside the session's scope is not found.
+	if status, _ := f.get(teamPath(sid, "Retail")+"/channels", tok); status != http.StatusNotFound {
+		t.Errorf("Retail for Lee: %d", status)
+	}
+}
+
+func TestTeamsThreadsAndPosts(t *testing.T) {
+	f := setup(t, fakeveeam.Options{})
+	tok, sid := f.docSession(lee, "Vet", time.Time{})
+	team := teamPath(sid, "Sales and Marketing")
+	general := channelsOf(f, tok, team)["General"]
+	var parents teamsPage[postJSON]
+	f.getJSON(team+"/posts?limit=200&parentId=-1&channelId="+url.QueryEscape(general.ID), tok, &parents)
+	var thread *postJSON
+	deleted := 0
+	for i, p := range parents.Results {
+		if p.ParentID != nil {
+			t.Errorf("a reply among parent posts: %+v", p)
+		}
+		if p.Subject == fakeveeam.StoryThread {
+			thread = &parents.Results[i]
+		}
+		if p.IsDeleted {
+			deleted++
+		}
+	}
+	if thread == nil || deleted == 0 {
+		t.Fatalf("no story thread (%v) or no deleted post (%d)", thread, deleted)
+	}
+	var replies teamsPage[postJSON]
+	f.getJSON(team+"/posts?limit=200&parentId="+strconv.FormatInt(thread.PostID, 10)+"&channelId="+url.QueryEscape(general.ID), tok, &replies)
+	if len(replies.Results)+1 != fakeveeam.StoryThreadPosts {
+		t.Errorf("%d replies", len(replies.Results))
+	}
+	for i := 1; i < len(replies.Results); i++ {
+		if replies.Results[i].CreatedTime.Before(replies.Results[i-1].CreatedTime) {
+			t.Error("replies are not in order")
+		}
+	}
+	var one postJSON
+	f.getJSON(team+"/posts/"+strconv.FormatInt(thread.PostID, 10)+"?channelId="+url.QueryEscape(general.ID), tok, &one)
+	if one.Subject != fakeveeam.StoryThread || len(one.Attachments) != 1 {
+		t.Errorf("the post: %+v", one)
+	}
+	if status, _ := f.get(team+"/posts/1?channelId="+url.QueryEscape(general.ID), tok); status != http.StatusNotFound {
+		t.Errorf("no such post: %d", status)
+	}
+	if status, _ := f.malformed("GET", team+"/posts?parentId=x", tok, "", nil); status != http.StatusBadRequest {
+		t.Errorf("bad parentId: %d", status)
+	}
+}
+
+func TestTeamsFilesVersionsAndTabs(t *testing.T) {
+	f := setup(t, fakeveeam.Options{})
+	tok, sid := f.docSession(isaiah, "Vet", time.Time{})
+	team := teamPath(sid, "Mark 8 Project Team")
+	general := channelsOf(f, tok, team)["General"]
+	var root teamsPage[fileJSON]
+	f.getJSON(team+"/files?limit=100&channelId="+url.QueryEscape(general.ID), tok, &root)
+	if len(root.Results) == 0 || root.Results[0].FileType != "Folder" {
+		t.Fatalf("root files, folders first: %+v", root.Results)
+	}
+	var plan *fileJSON
+	for i, x := range root.Results {
+		if x.Name == fakeveeam.StoryChannelFile {
+			plan = &root.Results[i]
+		}
+	}
+	// The latest point has the good version: it was overwritten badly this morning.
+	if plan == nil || plan.Version != 3 || plan.SizeBytes == 2048 {
+		t.Fatalf("the story file: %+v", plan)
+	}
+	var versions teamsPage[fileJSON]
+	f.getJSON(team+"/channels/"+url.PathEscape(general.ID)+"/files/"+plan.ID+"/versions", tok, &versions)
+	if len(versions.Results) != 3 || versions.Results[1].UIVersion != "2.0" {
+		t.Errorf("versions: %+v", versions.Results)
+	}
+	var folders teamsPage[fileJSON]
+	f.getJSON(team+"/files?foldersOnly=true&channelId="+url.QueryEscape(general.ID), tok, &folders)
+	for _, x := range folders.Results {
+		if x.FileType != "Folder" {
+			t.Errorf("foldersOnly gave %+v", x)
+		}
+	}
+	var inside teamsPage[fileJSON]
+	f.getJSON(team+"/files?parentId="+folders.Results[0].ID+"&channelId="+url.QueryEscape(general.ID), tok, &inside)
+	if len(inside.Results) == 0 {
+		t.Error("the folder is empty")
+	}
+	// The removed tab is in yesterday's point, not in the latest.
+	tabs := func(tok, team string) []string {
+		var p teamsPage[tabJSON]
+		f.getJSON(team+"/channels/"+url.PathEscape(general.ID)+"/tabs", tok, &p)
+		var names []string
+		for _, x := range p.Results {
+			names = append(names, x.DisplayName)
+		}
+		return names
+	}
+	if slices.Contains(tabs(tok, team), fakeveeam.StoryRemovedTab) {
+		t.Error("the removed tab is in the latest point")
+	}
+	tok2, older := f.docSession(isaiah, "Vet", f.clock.Now().Add(-2*24*time.Hour))
+	if !slices.Contains(tabs(tok2, teamPath(older, "Mark 8 Project Team")), fakeveeam.StoryRemovedTab) {
+		t.Error("the removed tab is not in the point before")
+	}
+}
