@@ -215,7 +215,8 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 		v = templates.RootListView{Caption: "Teams", NameHeader: "Team", Address: "Address",
 			EmptyText: "There are no teams in your scope in this restore point."}
 		more, err = fillRows(&v, fetch(op.Teams(ctx, id, veeamapi.TeamsOptions{PageOptions: page})), func(t veeamapi.Team) templates.RootRow {
-			r := templates.RootRow{Name: t.DisplayName, Detail: t.Description, Address: t.GroupEmail}
+			r := templates.RootRow{Name: t.DisplayName, Detail: t.Description, Address: t.GroupEmail,
+				URL: "/sessions/" + url.PathEscape(id) + "/teams/" + key(t.ID)}
 			if t.Privacy != "" && t.Privacy != "Public" {
 				r.Badges = append(r.Badges, t.Privacy)
 			}
@@ -229,7 +230,7 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 		return v, err
 	}
 	if w.api == veeamapi.Teams {
-		v.Description = "Browsing into these is coming next: for now the portal shows what this restore session holds for you."
+		v.Description = "Browse a team's channels, posts, files and tabs. Restoring and exporting Teams data comes next."
 	}
 	v.Pager = pager("/sessions/"+url.PathEscape(id), offset, len(v.Rows), more)
 	return v, nil

@@ -59,6 +59,13 @@ func (h *Handler) routes(e *echo.Echo) {
 		g.POST("/restore-list", h.addDocsToList(w.workload))
 	}
 
+	// Teams, within a restore session.
+	tm := e.Group("/sessions/:id/teams/:team", h.requireUser)
+	tm.GET("", h.teamPage)
+	tm.GET("/c/:channel", h.channelPage)
+	tm.GET("/c/:channel/p/:post", h.threadPage)
+	tm.GET("/c/:channel/f/:file", h.teamFilePage)
+
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)
 	e.GET("/restores/:id", h.restorePage, h.requireUser)

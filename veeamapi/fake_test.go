@@ -440,3 +440,94 @@ func TestDocumentsAgainstTheFakeServer(t *testing.T) {
 	io.Copy(io.Discard, d.Body)
 	d.Body.Close()
 }
+
+func TestTeamsAgainstTheFakeServer(t *testing.T) {
+	spec := spectest.Load(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer entra.Close()
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer veeam.Close()
+	c, err := veeamapi.New(veeam.URL(), veeamapi.WithTransport(spec.Transport(t, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	lee, _ := demotenant.Contoso().User("LeeG@contoso.onmicrosoft.com")
+	assertion, err := entra.AccessTokenFor(lee.UPN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.OperatorToken(ctx, lee.OID, demotenant.TenantID, assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := c.Operator(&tokenHolder{tok: tok, r: veeamapi.NewRefresher(c)})
+	s, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: veeamapi.Teams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	teams, err := op.Teams(ctx, s.ID, veeamapi.TeamsOptions{DisplayName: "Sales and Marketing"})
+	if err != nil || len(teams.Results) != 1 {
+		t.Fatalf("teams: %v %v", teams, err)
+	}
+	td := op.TeamData(s.ID, teams.Results[0].ID)
+	if tm, err := td.Team(ctx); err != nil || tm.Privacy != "Private" {
+		t.Errorf("team: %+v %v", tm, err)
+	}
+	chans, err := td.Channels(ctx, veeamapi.PageOptions{Limit: 50})
+	if err != nil || len(chans.Results) < 4 {
+		t.Fatalf("channels: %v %v", chans, err)
+	}
+	general := chans.Results[0]
+	if ch, err := td.Channel(ctx, general.ID); err != nil || ch.DisplayName != "General" {
+		t.Errorf("channel: %+v %v", ch, err)
+	}
+	posts, err := td.Posts(ctx, general.ID, 0, veeamapi.PageOptions{Limit: 100})
+	if err != nil || len(posts.Results) == 0 {
+		t.Fatalf("posts: %v", err)
+	}
+	var thread *veeamapi.TeamsPost
+	for i, p := range posts.Results {
+		if p.Subject == fakeveeam.StoryThread {
+			thread = &posts.Results[i]
+		}
+	}
+	if thread == nil {
+		t.Fatal("no story thread")
+	}
+	replies, err := td.Posts(ctx, general.ID, thread.PostID, veeamapi.PageOptions{})
+	if err != nil || len(replies.Results) != fakeveeam.StoryThreadPosts-1 || replies.Results[0].ParentID == nil || *replies.Results[0].ParentID != thread.PostID {
+		t.Errorf("replies: %v", err)
+	}
+	if p, err := td.Post(ctx, general.ID, thread.PostID); err != nil || len(p.Attachments) != 1 {
+		t.Errorf("post: %+v %v", p, err)
+	}
+	files, err := td.Files(ctx, general.ID, "", veeamapi.PageOptions{})
+	if err != nil || len(files.Results) == 0 || !files.Results[0].IsFolder() {
+		t.Fatalf("files: %v", err)
+	}
+	var file *veeamapi.TeamsFile
+	for i := range files.Results {
+		if !files.Results[i].IsFolder() {
+			file = &files.Results[i]
+		}
+	}
+	if f, err := td.File(ctx, general.ID, file.ID); err != nil || f.Name != file.Name {
+		t.Errorf("file: %v", err)
+	}
+	if v, err := td.FileVersions(ctx, general.ID, file.ID, veeamapi.PageOptions{}); err != nil || len(v.Results) != file.Version {
+		t.Errorf("versions: %v", err)
+	}
+	if tabs, err := td.Tabs(ctx, general.ID, veeamapi.PageOptions{}); err != nil || len(tabs.Results) == 0 {
+		t.Errorf("tabs: %v", err)
+	}
+	if _, err := op.TeamData(s.ID, demotenant.ID("team", "Retail")).Channels(ctx, veeamapi.PageOptions{}); !errors.Is(err, veeamapi.ErrNotFound) {
+		t.Errorf("a team outside the scope: %v", err)
+	}
+}

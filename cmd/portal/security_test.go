@@ -258,11 +258,15 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	doc := docRowsOf(t, lib)[len(docRowsOf(t, lib))-1]
 	odID, _ := b.explore("onedrive")
 	od := b.openDocs(odID, "Megan Bowen")
+	tmSid, _ := b.explore("teams")
+	team := b.openTeam(tmSid, "Sales and Marketing")
+	channel := linkNamed(t, team, "table.channel-items a", "General")
 	s.veeam.ResetRequests()
 	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50",
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
-		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices"} {
+		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices",
+		team.Request.URL.Path, channel, channel + "?view=files", channel + "?view=tabs"} {
 		b.get(p)
 		b.get(p, "HX-Request: true")
 	}

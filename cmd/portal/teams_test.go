@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/fakeveeam"
+)
+
+// openTeam opens a team from the session page.
+func (b *browser) openTeam(sid, name string) response {
+	t := b.s.t
+	t.Helper()
+	href := ""
+	b.get("/sessions/" + sid).doc(t).Find("table.items tbody td a").Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Text()) == name {
+			href = s.AttrOr("href", "")
+		}
+	})
+	if href == "" {
+		t.Fatalf("no link to the team %q", name)
+	}
+	r := b.get(href)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("team %s: %d", name, r.StatusCode)
+	}
+	return r
+}
+
+func linkNamed(t *testing.T, r response, sel, name string) string {
+	t.Helper()
+	href := ""
+	r.doc(t).Find(sel).Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Text()) == name && href == "" {
+			href = s.AttrOr("href", "")
+		}
+	})
+	if href == "" {
+		t.Fatalf("no link %q in %s", name, sel)
+	}
+	return href
+}
+
+func TestBrowseATeam(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	sid, _ := b.explore("teams")
+	team := b.openTeam(sid, "Sales and Marketing")
+	channels := texts(team.doc(t), `table.channel-items td[data-label="Channel"]`)
+	for _, want := range []string{"General", "Announcements", "Planning", "Partners"} {
+		if !slices.Contains(channels, want) {
+			t.Errorf("no channel %s: %v", want, channels)
+		}
+	}
+	if slices.Contains(channels, fakeveeam.StoryDeletedChannel) {
+		t.Error("the deleted channel is in the latest point")
+	}
+	general := b.get(linkNamed(t, team, "table.channel-items a", "General"))
+	if general.StatusCode != http.StatusOK {
+		t.Fatalf("channel: %d", general.StatusCode)
+	}
+	// The story thread, in order.
+	thread := ""
+	general.doc(t).Find("ul.posts article").Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find("h3").Text()) == fakeveeam.StoryThread {
+			thread = s.Find(`a[href*="/p/"]`).AttrOr("href", "")
+		}
+	})
+	if thread == "" {
+		// Not on the first page: follow the pager.
+		for next := general; thread == ""; {
+			href := next.doc(t).Find(`nav.pager a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+				return strings.Contains(s.Text(), "Next page")
+			}).AttrOr("href", "")
+			if href == "" {
+				t.Fatal("no story thread in General")
+			}
+			next = b.get(href)
+			next.doc(t).Find("ul.posts article").Each(func(_ int, s *goquery.Selection) {
+				if strings.TrimSpace(s.Find("h3").Text()) == fakeveeam.StoryThread {
+					thread = s.Find(`a[href*="/p/"]`).AttrOr("href", "")
+				}
+			})
+		}
+	}
+	tp := b.get(thread)
+	replies := tp.doc(t).Find("ol.replies li article")
+	if replies.Length() != fakeveeam.StoryThreadPosts-1 {
+		t.Errorf("%d replies", replies.Length())
+	}
+	var times []string
+	replies.Each(func(_ int, s *goquery.Selection) { times = append(times, s.Find("time").AttrOr("datetime", "")) })
+	if !slices.IsSorted(times) {
+		t.Errorf("replies out of order: %v", times)
+	}
+	if !strings.Contains(tp.doc(t).Find("ul.attachments").Text(), "Q4 price list.xlsx") {
+		t.Error("the attachment is not shown")
+	}
+	// Files, folders first, with versions; tabs.
+	files := b.get(general.Request.URL.Path + "?view=files")
+	rows := texts(files.doc(t), `table.team-files td[data-label="Name"]`)
+	if len(rows) == 0 || !strings.Contains(rows[0], "Folder") {
+		t.Fatalf("files: %v", rows)
+	}
+	folder := b.get(files.doc(t).Find(`table.team-files td[data-label="Name"] a`).First().AttrOr("href", ""))
+	file := b.get(folder.doc(t).Find(`table.team-files td[data-label="Name"] a`).First().AttrOr("href", ""))
+	if file.StatusCode != http.StatusOK || file.doc(t).Find("table.versions tbody tr").Length() == 0 {
+		t.Errorf("a file's versions: %d", file.StatusCode)
+	}
+	tabs := b.get(general.Request.URL.Path + "?view=tabs")
+	if tabs.doc(t).Find("table.team-tabs tbody tr").Length() == 0 {
+		t.Error("no tabs")
+	}
+	// The private channel deleted two days ago is in an older point.
+	old := b.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -4))
+	if got := texts(b.openTeam(old, "Sales and Marketing").doc(t), `table.channel-items td[data-label="Channel"]`); !slices.Contains(got, fakeveeam.StoryDeletedChannel) {
+		t.Errorf("four days ago: %v", got)
+	}
+	// Hostile subjects and names stay text.
+	var pages []response
+	pages = append(pages, general, tp, files, folder, file, tabs)
+	for i, p := range pages {
+		checkNoInjectedMarkup(t, i, p.body)
+	}
+	// Bad input and other people's teams.
+	if r := b.get(general.Request.URL.Path + "?view=chat"); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("view=chat: %d", r.StatusCode)
+	}
+	retail := "/sessions/" + sid + "/teams/" + base64.RawURLEncoding.EncodeToString([]byte(demotenant.ID("team", "Retail")))
+	if r := b.get(retail); r.StatusCode != http.StatusNotFound || strings.Contains(r.body, "Retail") {
+		t.Errorf("Retail for Lee: %d", r.StatusCode)
+	}
+	if r := b.get(thread[:strings.LastIndex(thread, "/")] + "/abc"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("a bad post id: %d", r.StatusCode)
+	}
+}

@@ -1,0 +1,276 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/templates"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+// teamRef is a team of a Teams restore session this user opened.
+type teamRef struct {
+	session openedSession
+	id      string
+	base    string // /sessions/<sid>/teams/<key>
+	data    *veeamapi.TeamData
+}
+
+func (h *Handler) teamRef(c *echo.Context) (teamRef, error) {
+	sid := c.Param("id")
+	entry, ok := findOpened(h.openedSessions(c.Request().Context()), func(o openedSession) bool { return o.ID == sid })
+	team, err := unkey(c.Param("team"))
+	if !ok || entry.Workload != "teams" || err != nil || !sessionIDPattern.MatchString(team) {
+		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "team", "oid", userFrom(c).OID)
+		return teamRef{}, notFoundOrNotYours(fmt.Errorf("team %q of session %q is not this user's", c.Param("team"), sid))
+	}
+	return teamRef{session: entry, id: team, base: "/sessions/" + url.PathEscape(sid) + "/teams/" + key(team),
+		data: h.operator().TeamData(sid, team)}, nil
+}
+
+func (r teamRef) channelURL(id string) string { return r.base + "/c/" + key(id) }
+
+// teamFrame is the part of every team page that does not change: the team and its channels.
+func (h *Handler) teamFrame(c *echo.Context, ref teamRef, current string) (templates.TeamView, error) {
+	ctx := c.Request().Context()
+	type frame struct {
+		team     veeamapi.Team
+		channels []veeamapi.TeamsChannel
+	}
+	f, err := cached(h.browse, browseKey(userFrom(c).OID, mailboxRef{session: ref.session, mailbox: "team:" + ref.id}, "frame"), func() (frame, error) {
+		t, err := ref.data.Team(ctx)
+		if err != nil {
+			return frame{}, err
+		}
+		var chans []veeamapi.TeamsChannel
+		for offset := 0; offset < 2000; {
+			p, err := ref.data.Channels(ctx, veeamapi.PageOptions{Offset: offset, Limit: 200})
+			if err != nil {
+				return frame{}, err
+			}
+			chans = append(chans, p.Results...)
+			offset += len(p.Results)
+			if _, more := p.Next(); !more || len(p.Results) == 0 {
+				break
+			}
+		}
+		return frame{team: *t, channels: chans}, nil
+	})
+	if err != nil {
+		return templates.TeamView{}, err
+	}
+	loc := h.zone(c)
+	v := templates.TeamView{SessionURL: "/sessions/" + url.PathEscape(ref.session.ID), TeamURL: ref.base, Name: f.team.DisplayName,
+		Description: f.team.Description, Address: f.team.GroupEmail, Privacy: f.team.Privacy, Archived: f.team.IsArchived,
+		PointLabel: ref.session.PointTime.In(loc).Format("Monday 2 January 2006, 15:04 MST"), PointISO: ref.session.PointTime.UTC().Format(time.RFC3339)}
+	for _, ch := range f.channels {
+		v.Channels = append(v.Channels, templates.ChannelLink{Name: ch.DisplayName, Type: ch.Type, URL: ref.channelURL(ch.ID),
+			Current: ch.ID == current})
+		if ch.ID == current {
+			v.Channel = ch.DisplayName
+			v.ChannelType = ch.Type
+		}
+	}
+	return v, nil
+}
+
+// teamPage handles GET /sessions/:id/teams/:team: the team and its channels.
+func (h *Handler) teamPage(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.teamFrame(c, ref, "")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.TeamPage(h.meta(c, v.Name), v))
+}
+
+// channelPage handles GET …/c/:channel[?view=posts|files|tabs&folder=&offset=]:
+// a channel's posts (threads), files (a folder at a time) or tabs.
+func (h *Handler) channelPage(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	channel, err := h.pathKey(c, "channel")
+	if err != nil {
+		return err
+	}
+	v, err := h.teamFrame(c, ref, channel)
+	if err != nil {
+		return err
+	}
+	if v.Channel == "" {
+		return notFoundOrNotYours(fmt.Errorf("channel %q", channel))
+	}
+	ctx, loc := c.Request().Context(), h.zone(c)
+	here := ref.channelURL(channel)
+	v.View = c.QueryParam("view")
+	v.PostsURL, v.FilesURL, v.TabsURL = here, here+"?view=files", here+"?view=tabs"
+	when := func(t time.Time) (string, string) {
+		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
+	}
+	switch v.View {
+	case "", "posts":
+		v.View = "posts"
+		list := func(ctx2 context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.TeamsPost], error) {
+			return ref.data.Posts(ctx2, channel, 0, p)
+		}
+		res, err := fetchPage(c, list, here, url.Values{})
+		if err != nil {
+			return err
+		}
+		for _, p := range res.items {
+			v.Posts = append(v.Posts, h.postView(ref, channel, p, when))
+		}
+		v.Pager = res.pager
+	case "files":
+		folder := ""
+		if k := c.QueryParam("folder"); k != "" {
+			if folder, err = unkey(k); err != nil {
+				return notFoundOrNotYours(err)
+			}
+		}
+		extra := url.Values{"view": {"files"}}
+		if folder != "" {
+			extra.Set("folder", key(folder))
+			f, err := ref.data.File(ctx, channel, folder)
+			if err != nil {
+				return err
+			}
+			v.Folder = f.Name
+			v.UpURL = here + "?view=files"
+		}
+		list := func(ctx2 context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.TeamsFile], error) {
+			return ref.data.Files(ctx2, channel, folder, p)
+		}
+		res, err := fetchPage(c, list, here, extra)
+		if err != nil {
+			return err
+		}
+		for _, f := range res.items {
+			row := templates.TeamFileRow{Name: f.Name, Folder: f.IsFolder(), ModifiedBy: f.ModifiedBy}
+			row.When, row.WhenISO = when(f.Modified)
+			if f.IsFolder() {
+				row.URL = here + "?view=files&folder=" + key(f.ID)
+			} else {
+				row.URL = here + "/f/" + key(f.ID)
+				row.Size, row.Version = humanSize(f.SizeBytes), f.UIVersion
+			}
+			v.Files = append(v.Files, row)
+		}
+		v.Pager = res.pager
+	case "tabs":
+		p, err := ref.data.Tabs(ctx, channel, veeamapi.PageOptions{Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, t := range p.Results {
+			v.Tabs = append(v.Tabs, templates.TabRow{Name: t.DisplayName, Type: t.Type, Target: t.ContentURL})
+		}
+	default:
+		return badRequest("Choose posts, files or tabs.")
+	}
+	return render(c, http.StatusOK, templates.ChannelPage(h.meta(c, v.Channel+" · "+v.Name), v))
+}
+
+func (h *Handler) postView(ref teamRef, channel string, p veeamapi.TeamsPost, when func(time.Time) (string, string)) templates.PostView {
+	pv := templates.PostView{Author: p.Author, Subject: p.Subject, Deleted: p.IsDeleted, Important: p.IsImportant,
+		ThreadURL: ref.channelURL(channel) + "/p/" + strconv.FormatInt(p.PostID, 10)}
+	pv.When, pv.WhenISO = when(p.CreatedTime)
+	for _, a := range p.Attachments {
+		pv.Attachments = append(pv.Attachments, a.Name)
+	}
+	return pv
+}
+
+// threadPage handles GET …/c/:channel/p/:post: a post and its replies, in order.
+func (h *Handler) threadPage(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	channel, err := h.pathKey(c, "channel")
+	if err != nil {
+		return err
+	}
+	postID, err := strconv.ParseInt(c.Param("post"), 10, 64)
+	if err != nil || postID <= 0 {
+		return notFoundOrNotYours(fmt.Errorf("post %q", c.Param("post")))
+	}
+	v, err := h.teamFrame(c, ref, channel)
+	if err != nil {
+		return err
+	}
+	ctx, loc := c.Request().Context(), h.zone(c)
+	when := func(t time.Time) (string, string) {
+		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
+	}
+	parent, err := ref.data.Post(ctx, channel, postID)
+	if err != nil {
+		return err
+	}
+	tv := templates.ThreadView{Team: v, Parent: h.postView(ref, channel, *parent, when), BackURL: ref.channelURL(channel)}
+	for offset := 0; offset < 5000; {
+		p, err := ref.data.Posts(ctx, channel, postID, veeamapi.PageOptions{Offset: offset, Limit: 500})
+		if err != nil {
+			return err
+		}
+		for _, r := range p.Results {
+			tv.Replies = append(tv.Replies, h.postView(ref, channel, r, when))
+		}
+		offset += len(p.Results)
+		if _, more := p.Next(); !more || len(p.Results) == 0 {
+			break
+		}
+	}
+	title := parent.Subject
+	if title == "" {
+		title = "Post by " + parent.Author
+	}
+	return render(c, http.StatusOK, templates.ThreadPage(h.meta(c, title+" · "+v.Channel), tv))
+}
+
+// teamFilePage handles GET …/c/:channel/f/:file: a file and its versions.
+func (h *Handler) teamFilePage(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	channel, err := h.pathKey(c, "channel")
+	if err != nil {
+		return err
+	}
+	fileID, err := h.pathKey(c, "file")
+	if err != nil {
+		return err
+	}
+	v, err := h.teamFrame(c, ref, channel)
+	if err != nil {
+		return err
+	}
+	ctx, loc := c.Request().Context(), h.zone(c)
+	f, err := ref.data.File(ctx, channel, fileID)
+	if err != nil {
+		return err
+	}
+	versions, err := ref.data.FileVersions(ctx, channel, fileID, veeamapi.PageOptions{Limit: 200})
+	if err != nil {
+		return err
+	}
+	fv := templates.TeamFileView{Team: v, Name: f.Name, Size: humanSize(f.SizeBytes), Version: f.UIVersion, ModifiedBy: f.ModifiedBy,
+		Modified: f.Modified.In(loc).Format("Monday 2 January 2006, 15:04 MST"), BackURL: ref.channelURL(channel) + "?view=files"}
+	for _, x := range versions.Results {
+		fv.Versions = append(fv.Versions, templates.DocVersionRow{Label: "Version " + x.UIVersion, Size: humanSize(x.SizeBytes),
+			ModifiedBy: x.ModifiedBy, When: x.Modified.In(loc).Format("Mon 2 Jan 2006, 15:04"), WhenISO: x.Modified.UTC().Format(time.RFC3339)})
+	}
+	return render(c, http.StatusOK, templates.TeamFilePage(h.meta(c, f.Name+" · "+v.Channel), fv))
+}

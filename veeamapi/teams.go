@@ -1,0 +1,153 @@
+package veeamapi
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// TeamsChannel is a channel of a backed-up team (RESTTeamsChannelPreview).
+type TeamsChannel struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	TeamID      string `json:"teamId"`
+	Type        string `json:"type"` // Standard, Private, Shared
+}
+
+// TeamsAttachment is a post's attachment (RESTAttachInfo).
+type TeamsAttachment struct {
+	Name         string `json:"name"`
+	LongFileName string `json:"longFileName"`
+	URL          string `json:"url"`
+}
+
+// TeamsPost is a channel post or reply (RESTTeamsPost).
+type TeamsPost struct {
+	PostID           int64             `json:"postId"`
+	ChangeKey        string            `json:"changeKey"`
+	IsImportant      bool              `json:"isImportant"`
+	Author           string            `json:"author"`
+	Subject          string            `json:"subject"`
+	CreatedTime      time.Time         `json:"createdTime"`
+	LastModifiedTime time.Time         `json:"lastModifiedTime"`
+	IsDeleted        bool              `json:"isDeleted"`
+	ChannelID        string            `json:"channelId"`
+	TeamID           string            `json:"teamId"`
+	ParentID         *int64            `json:"parentId"`
+	Attachments      []TeamsAttachment `json:"attachments"`
+}
+
+// TeamsFile is a file or folder of a channel (RESTTeamsFile).
+type TeamsFile struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	SizeBytes  int64     `json:"sizeBytes"`
+	Version    int       `json:"version"`
+	UIVersion  string    `json:"uiVersion"`
+	Modified   time.Time `json:"modified"`
+	ModifiedBy string    `json:"modifiedBy"`
+	ChannelID  string    `json:"channelId"`
+	TeamID     string    `json:"teamId"`
+	FileType   string    `json:"fileType"` // File, Folder
+}
+
+// IsFolder reports whether the entry is a folder.
+func (f *TeamsFile) IsFolder() bool { return f.FileType == "Folder" }
+
+// TeamsTab is a tab of a channel (RestTeamsTab).
+type TeamsTab struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	ContentURL  string `json:"contentUrl"`
+	Type        string `json:"type"`
+	ChannelID   string `json:"channelId"`
+	TeamID      string `json:"teamId"`
+}
+
+// TeamData reads one team of a Teams restore session.
+type TeamData struct {
+	o    *Operator
+	base string
+}
+
+// TeamData returns the reader of a team in a restore session.
+func (o *Operator) TeamData(sessionID, teamID string) *TeamData {
+	return &TeamData{o: o, base: pathf("/v8/RestoreSessions/%s/organization/teams/%s", sessionID, teamID)}
+}
+
+// Team returns the team.
+//
+// VB365: GET /v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}
+func (t *TeamData) Team(ctx context.Context) (*Team, error) {
+	return getOne[Team](ctx, t.o, t.base, nil)
+}
+
+// Channels lists the team's channels.
+//
+// VB365: GET …/organization/teams/{teamId}/channels
+func (t *TeamData) Channels(ctx context.Context, page PageOptions) (*Page[TeamsChannel], error) {
+	return getOne[Page[TeamsChannel]](ctx, t.o, t.base+"/channels", page.query())
+}
+
+// Channel returns one channel.
+//
+// VB365: GET …/organization/teams/{teamId}/channels/{channelId}
+func (t *TeamData) Channel(ctx context.Context, channelID string) (*TeamsChannel, error) {
+	return getOne[TeamsChannel](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID), nil)
+}
+
+// Posts lists a channel's parent posts (parent 0), or a thread's replies (parent: the parent post's id).
+//
+// VB365: GET …/organization/teams/{teamId}/posts?channelId=&parentId=
+func (t *TeamData) Posts(ctx context.Context, channelID string, parent int64, page PageOptions) (*Page[TeamsPost], error) {
+	q := page.query()
+	q.Set("channelId", channelID)
+	if parent == 0 {
+		q.Set("parentId", "-1")
+	} else {
+		q.Set("parentId", strconv.FormatInt(parent, 10))
+	}
+	return getOne[Page[TeamsPost]](ctx, t.o, t.base+"/posts", q)
+}
+
+// Post returns one post of a channel.
+//
+// VB365: GET …/organization/teams/{teamId}/posts/{postId}?channelId=
+func (t *TeamData) Post(ctx context.Context, channelID string, postID int64) (*TeamsPost, error) {
+	return getOne[TeamsPost](ctx, t.o, t.base+"/posts/"+strconv.FormatInt(postID, 10), url.Values{"channelId": {channelID}})
+}
+
+// Files lists a channel's files and folders in a folder ("" or "root" for the top).
+//
+// VB365: GET …/organization/teams/{teamId}/files?channelId=&parentId=
+func (t *TeamData) Files(ctx context.Context, channelID, parent string, page PageOptions) (*Page[TeamsFile], error) {
+	q := page.query()
+	q.Set("channelId", channelID)
+	if parent == "" {
+		parent = "root"
+	}
+	q.Set("parentId", parent)
+	return getOne[Page[TeamsFile]](ctx, t.o, t.base+"/files", q)
+}
+
+// File returns one file of a channel.
+//
+// VB365: GET …/organization/teams/{teamId}/channels/{channelId}/files/{fileId}
+func (t *TeamData) File(ctx context.Context, channelID, fileID string) (*TeamsFile, error) {
+	return getOne[TeamsFile](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/files/"+url.PathEscape(fileID), nil)
+}
+
+// FileVersions lists a file's versions in the restore point, newest first.
+//
+// VB365: GET …/organization/teams/{teamId}/channels/{channelId}/files/{fileId}/versions
+func (t *TeamData) FileVersions(ctx context.Context, channelID, fileID string, page PageOptions) (*Page[TeamsFile], error) {
+	return getOne[Page[TeamsFile]](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/files/"+url.PathEscape(fileID)+"/versions", page.query())
+}
+
+// Tabs lists a channel's tabs.
+//
+// VB365: GET …/organization/teams/{teamId}/channels/{channelId}/tabs
+func (t *TeamData) Tabs(ctx context.Context, channelID string, page PageOptions) (*Page[TeamsTab], error) {
+	return getOne[Page[TeamsTab]](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs", page.query())
+}
