@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/mxschmitt/playwright-go"
@@ -44,6 +47,37 @@ func TestLeeBrowsesATeam(t *testing.T) {
 		t.Error(err)
 	}
 	tb.audit()
+	// The conversation as one HTML file, in order; the one-time code stays on the server.
+	d, err := p.ExpectDownload(func() error { return tb.exact(playwright.AriaRoleButton, "Export the conversation (.html)").Click() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := d.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), `<article class="post"`); n != fakeveeam.StoryThreadPosts {
+		t.Errorf("%d posts in the export", n)
+	}
+	times := regexp.MustCompile(`<time datetime="([^"]+)"`).FindAllStringSubmatch(string(raw), -1)
+	for i := 1; i < len(times); i++ {
+		if times[i][1] < times[i-1][1] {
+			t.Errorf("post %d out of order", i)
+		}
+	}
+	if !strings.HasSuffix(d.SuggestedFilename(), ".html") {
+		t.Errorf("file name %q", d.SuggestedFilename())
+	}
+	html, _ := p.Content()
+	for _, code := range stack.veeam.AuthCodesIssued() {
+		if strings.Contains(html, code) {
+			t.Error("a one-time code is in the page")
+		}
+	}
 	tb.clickExact(playwright.AriaRoleLink, "‹ Back to General")
 	tb.clickExact(playwright.AriaRoleLink, "Files")
 	tb.waitForURL(`view=files`)

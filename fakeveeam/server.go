@@ -33,6 +33,9 @@ type Options struct {
 	Now func() time.Time
 	// TokenLifetime is the operator access token lifetime. Default 60 min, as VB365's AuthTokenLifeTime.
 	TokenLifetime time.Duration
+	// AuthCodeLifetime is how long a one-time code of POST /v8/token/AuthCode
+	// stays valid (default one minute).
+	AuthCodeLifetime time.Duration
 	// RefreshTokenLifetime is not documented for VB365 (api-notes §1.1); default 24 h.
 	RefreshTokenLifetime time.Duration
 	// SessionIdleTimeout stops a restore session nobody has used for this long. Default 30 min.
@@ -74,6 +77,9 @@ type Server struct {
 
 	mail *exchangeData
 	docs *docData
+	// authCodes are the one-time codes handed out; exports the post export tasks.
+	authCodes map[string]*authCode
+	exports   map[string]*exportTask
 	// teamsData is every team's channels, posts, files and tabs.
 	teamsData *teamsData
 
@@ -126,6 +132,9 @@ func New(opts Options) (*Server, error) {
 	if opts.LargeLibrarySite != "" && opts.LargeLibraryDocs == 0 {
 		opts.LargeLibraryDocs = 50_000
 	}
+	if opts.AuthCodeLifetime == 0 {
+		opts.AuthCodeLifetime = time.Minute
+	}
 	if opts.RestoreItemDuration == 0 {
 		opts.RestoreItemDuration = 400 * time.Millisecond
 	}
@@ -137,6 +146,8 @@ func New(opts Options) (*Server, error) {
 		opts:        opts,
 		dir:         dir,
 		access:      map[string]*grant{},
+		authCodes:   map[string]*authCode{},
+		exports:     map[string]*exportTask{},
 		refresh:     map[string]*grant{},
 		sessions:    map[string]*restoreSession{},
 		tokenReq:    map[string]int{},
@@ -189,6 +200,7 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v8/RestorePortalSettings", s.restorePortalSettings)
 	m.HandleFunc("POST /v8/token", s.token)
+	m.HandleFunc("POST /v8/token/AuthCode", s.authed(s.newAuthCode))
 	m.HandleFunc("POST /v8/token/logout", s.authed(s.logout))
 	m.HandleFunc("GET /v8/Organization/LoggedInUser", s.authed(s.loggedInUser))
 	m.HandleFunc("GET /v8/Organization/LoggedInUser/OperatorInfo", s.authed(s.operatorInfo))
@@ -220,6 +232,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+mb+"/exportToPst", s.authed(s.inMailbox(s.exportFolder)))
 	s.oneDriveRoutes(m)
 	s.teamsRoutes(m)
+	s.exportRoutes(m)
 	s.sharePointRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))

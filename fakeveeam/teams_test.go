@@ -1,10 +1,12 @@
 package fakeveeam_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +184,79 @@ func TestTeamsFilesVersionsAndTabs(t *testing.T) {
 	tok2, older := f.docSession(isaiah, "Vet", f.clock.Now().Add(-2*24*time.Hour))
 	if !slices.Contains(tabs(tok2, teamPath(older, "Mark 8 Project Team")), fakeveeam.StoryRemovedTab) {
 		t.Error("the removed tab is not in the point before")
+	}
+}
+
+func TestExportPostsWithOneTimeCodes(t *testing.T) {
+	f := setup(t, fakeveeam.Options{AuthCodeLifetime: time.Minute})
+	tok, sid := f.docSession(lee, "Vet", time.Time{})
+	team := teamPath(sid, "Sales and Marketing")
+	general := channelsOf(f, tok, team)["General"]
+	var parents teamsPage[postJSON]
+	f.getJSON(team+"/posts?limit=500&parentId=-1&channelId="+url.QueryEscape(general.ID), tok, &parents)
+	var thread postJSON
+	for _, p := range parents.Results {
+		if p.Subject == fakeveeam.StoryThread {
+			thread = p
+		}
+	}
+	var replies teamsPage[postJSON]
+	f.getJSON(team+"/posts?limit=500&parentId="+strconv.FormatInt(thread.PostID, 10)+"&channelId="+url.QueryEscape(general.ID), tok, &replies)
+	posts := []map[string]any{{"postId": thread.PostID, "channelId": general.ID}}
+	for i := len(replies.Results) - 1; i >= 0; i-- { // out of order on purpose
+		posts = append(posts, map[string]any{"postId": replies.Results[i].PostID, "channelId": general.ID})
+	}
+	body, _ := json.Marshal(map[string]any{"posts": posts})
+	status, raw := f.post(team+"/posts/operatorStartExportTask", tok, "application/json", body)
+	var task struct{ ExportTaskID string }
+	if status != 200 || json.Unmarshal(raw, &task) != nil || task.ExportTaskID == "" {
+		t.Fatalf("start: %d %s", status, raw)
+	}
+	code := func(tok string) string {
+		t.Helper()
+		var c struct{ AuthCode string }
+		status, raw := f.post("/v8/token/AuthCode", tok, "", nil)
+		if status != 200 || json.Unmarshal(raw, &c) != nil || c.AuthCode == "" {
+			t.Fatalf("auth code: %d %s", status, raw)
+		}
+		return c.AuthCode
+	}
+	download := team + "/posts/operatorExport/" + task.ExportTaskID + "?authCode="
+	first := code(tok)
+	status, doc := f.get(download+url.QueryEscape(first), tok)
+	if status != 200 {
+		t.Fatalf("download: %d %s", status, doc)
+	}
+	// Twelve posts, oldest first, the parent first.
+	html := string(doc)
+	if n := strings.Count(html, `<article class="post"`); n != fakeveeam.StoryThreadPosts {
+		t.Errorf("%d posts in the export", n)
+	}
+	last := -1
+	for _, p := range append([]postJSON{thread}, replies.Results...) {
+		i := strings.Index(html, `data-post-id="`+strconv.FormatInt(p.PostID, 10)+`"`)
+		if i < last {
+			t.Errorf("post %d out of order", p.PostID)
+		}
+		last = i
+	}
+	// A code works once, for its owner, while fresh.
+	if status, _ := f.get(download+url.QueryEscape(first), tok); status != http.StatusForbidden {
+		t.Errorf("a reused code: %d", status)
+	}
+	megTok := f.login(megan).AccessToken
+	if status, _ := f.get(download+url.QueryEscape(code(megTok)), tok); status != http.StatusForbidden {
+		t.Errorf("another operator's code: %d", status)
+	}
+	stale := code(tok)
+	f.clock.Advance(2 * time.Minute)
+	if status, _ := f.get(download+url.QueryEscape(stale), tok); status != http.StatusForbidden {
+		t.Errorf("an expired code: %d", status)
+	}
+	// Posts of two channels cannot go in one export.
+	announcements := channelsOf(f, tok, team)["Announcements"]
+	body, _ = json.Marshal(map[string]any{"posts": []map[string]any{{"postId": thread.PostID, "channelId": general.ID}, {"postId": 1, "channelId": announcements.ID}}})
+	if status, _ := f.post(team+"/posts/operatorStartExportTask", tok, "application/json", body); status != http.StatusBadRequest {
+		t.Errorf("two channels: %d", status)
 	}
 }

@@ -35,6 +35,7 @@ var downloadTypes = map[string]string{
 	"msg":  "application/vnd.ms-outlook",
 	"zip":  "application/zip",
 	"pst":  "application/octet-stream",
+	"html": "text/html; charset=utf-8", // Teams exports; sent as attachments, sandboxed
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

@@ -65,6 +65,8 @@ func (h *Handler) routes(e *echo.Echo) {
 	tm.GET("/c/:channel", h.channelPage)
 	tm.GET("/c/:channel/p/:post", h.threadPage)
 	tm.GET("/c/:channel/f/:file", h.teamFilePage)
+	tm.POST("/c/:channel/p/:post/export", h.exportThread, h.audited("export", "teams"))
+	tm.POST("/c/:channel/export", h.exportPosts, h.audited("export", "teams"))
 
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)

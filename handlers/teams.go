@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -115,6 +116,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 	here := ref.channelURL(channel)
 	v.View = c.QueryParam("view")
 	v.PostsURL, v.FilesURL, v.TabsURL = here, here+"?view=files", here+"?view=tabs"
+	v.ExportURL, v.CSRFToken = here+"/export", h.auth.CSRFToken(ctx)
 	when := func(t time.Time) (string, string) {
 		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
 	}
@@ -183,7 +185,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 }
 
 func (h *Handler) postView(ref teamRef, channel string, p veeamapi.TeamsPost, when func(time.Time) (string, string)) templates.PostView {
-	pv := templates.PostView{Author: p.Author, Subject: p.Subject, Deleted: p.IsDeleted, Important: p.IsImportant,
+	pv := templates.PostView{ID: strconv.FormatInt(p.PostID, 10), Author: p.Author, Subject: p.Subject, Deleted: p.IsDeleted, Important: p.IsImportant,
 		ThreadURL: ref.channelURL(channel) + "/p/" + strconv.FormatInt(p.PostID, 10)}
 	pv.When, pv.WhenISO = when(p.CreatedTime)
 	for _, a := range p.Attachments {
@@ -218,7 +220,8 @@ func (h *Handler) threadPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tv := templates.ThreadView{Team: v, Parent: h.postView(ref, channel, *parent, when), BackURL: ref.channelURL(channel)}
+	tv := templates.ThreadView{Team: v, Parent: h.postView(ref, channel, *parent, when), BackURL: ref.channelURL(channel),
+		ExportURL: ref.channelURL(channel) + "/p/" + strconv.FormatInt(postID, 10) + "/export", CSRFToken: h.auth.CSRFToken(ctx)}
 	for offset := 0; offset < 5000; {
 		p, err := ref.data.Posts(ctx, channel, postID, veeamapi.PageOptions{Offset: offset, Limit: 500})
 		if err != nil {
@@ -273,4 +276,118 @@ func (h *Handler) teamFilePage(c *echo.Context) error {
 			ModifiedBy: x.ModifiedBy, When: x.Modified.In(loc).Format("Mon 2 Jan 2006, 15:04"), WhenISO: x.Modified.UTC().Format(time.RFC3339)})
 	}
 	return render(c, http.StatusOK, templates.TeamFilePage(h.meta(c, f.Name+" · "+v.Channel), fv))
+}
+
+// maxExportPosts caps one export.
+const maxExportPosts = 1000
+
+// exportThread handles POST …/c/:channel/p/:post/export: a conversation as HTML.
+func (h *Handler) exportThread(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	channel, err := h.pathKey(c, "channel")
+	if err != nil {
+		return err
+	}
+	postID, err := strconv.ParseInt(c.Param("post"), 10, 64)
+	if err != nil || postID <= 0 {
+		return notFoundOrNotYours(fmt.Errorf("post %q", c.Param("post")))
+	}
+	ctx := c.Request().Context()
+	parent, err := ref.data.Post(ctx, channel, postID)
+	if err != nil {
+		return err
+	}
+	posts := []veeamapi.TeamsPost{*parent}
+	for offset := 0; len(posts) < maxExportPosts; {
+		p, err := ref.data.Posts(ctx, channel, postID, veeamapi.PageOptions{Offset: offset, Limit: 500})
+		if err != nil {
+			return err
+		}
+		posts = append(posts, p.Results...)
+		offset += len(p.Results)
+		if _, more := p.Next(); !more || len(p.Results) == 0 {
+			break
+		}
+	}
+	title := parent.Subject
+	if title == "" {
+		title = "Conversation"
+	}
+	return h.exportHTML(c, ref, channel, posts, title)
+}
+
+// exportPosts handles POST …/c/:channel/export (post=…): the ticked posts as HTML.
+func (h *Handler) exportPosts(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	channel, err := h.pathKey(c, "channel")
+	if err != nil {
+		return err
+	}
+	form, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	ids := form["post"]
+	if len(ids) == 0 {
+		return &Error{Status: http.StatusBadRequest, Title: "Nothing selected", Message: "Tick the posts to export first."}
+	}
+	if len(ids) > maxExportPosts {
+		return badRequest(fmt.Sprintf("Export at most %s posts at once.", thousands(maxExportPosts)))
+	}
+	ctx := c.Request().Context()
+	var posts []veeamapi.TeamsPost
+	for _, raw := range ids {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			return badRequest("The form names a post the portal does not know.")
+		}
+		p, err := ref.data.Post(ctx, channel, id)
+		if err != nil {
+			return err
+		}
+		posts = append(posts, *p)
+	}
+	v, err := h.teamFrame(c, ref, channel)
+	if err != nil {
+		return err
+	}
+	return h.exportHTML(c, ref, channel, posts, v.Channel+" - "+countLabel(len(posts)))
+}
+
+// exportHTML has VB365 prepare the export, spends a one-time code on it —
+// server-side: the code never reaches the browser — and streams the HTML.
+func (h *Handler) exportHTML(c *echo.Context, ref teamRef, channel string, posts []veeamapi.TeamsPost, title string) error {
+	ctx := c.Request().Context()
+	ae := auditOf(c)
+	ae.SubjectID = ref.id
+	if v, err := h.teamFrame(c, ref, channel); err == nil {
+		ae.Subject = v.Name
+		ae.Options = "posts of " + v.Channel + " as HTML"
+	}
+	for _, p := range posts {
+		name := p.Subject
+		if name == "" {
+			name = "reply by " + p.Author
+		}
+		ae.Items = append(ae.Items, audit.Item{ID: strconv.FormatInt(p.PostID, 10), Name: name})
+	}
+	task, err := ref.data.StartPostsExport(ctx, posts)
+	if err != nil {
+		return err
+	}
+	code, err := h.operator().AuthCode(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := ref.data.DownloadPostsExport(ctx, task, code)
+	if err != nil {
+		return downloadError(err)
+	}
+	return h.stream(c, d, fileName(title, "html"), "html", len(posts))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -526,6 +527,27 @@ func TestTeamsAgainstTheFakeServer(t *testing.T) {
 	}
 	if tabs, err := td.Tabs(ctx, general.ID, veeamapi.PageOptions{}); err != nil || len(tabs.Results) == 0 {
 		t.Errorf("tabs: %v", err)
+	}
+	// Export the thread: a task, a one-time code, the HTML; the code works once.
+	task, err := td.StartPostsExport(ctx, append([]veeamapi.TeamsPost{*thread}, replies.Results...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := op.AuthCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := td.DownloadPostsExport(ctx, task, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(d.Body)
+	d.Body.Close()
+	if n := strings.Count(string(html), `<article class="post"`); n != fakeveeam.StoryThreadPosts {
+		t.Errorf("%d posts exported", n)
+	}
+	if _, err := td.DownloadPostsExport(ctx, task, code); !errors.Is(err, veeamapi.ErrForbidden) {
+		t.Errorf("a reused code: %v", err)
 	}
 	if _, err := op.TeamData(s.ID, demotenant.ID("team", "Retail")).Channels(ctx, veeamapi.PageOptions{}); !errors.Is(err, veeamapi.ErrNotFound) {
 		t.Errorf("a team outside the scope: %v", err)

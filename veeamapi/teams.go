@@ -151,3 +151,51 @@ func (t *TeamData) FileVersions(ctx context.Context, channelID, fileID string, p
 func (t *TeamData) Tabs(ctx context.Context, channelID string, page PageOptions) (*Page[TeamsTab], error) {
 	return getOne[Page[TeamsTab]](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs", page.query())
 }
+
+// AuthCode asks for a one-time authorization code, which the export
+// downloads take instead of a URL the browser could reuse. The portal never
+// hands it to the browser.
+//
+// VB365: POST /v8/token/AuthCode
+func (o *Operator) AuthCode(ctx context.Context) (string, error) {
+	var out struct {
+		AuthCode string `json:"authCode"`
+	}
+	if err := o.post(ctx, "/v8/token/AuthCode", nil, &out); err != nil {
+		return "", err
+	}
+	return out.AuthCode, nil
+}
+
+// StartPostsExport prepares an HTML export of posts of one channel and
+// returns the export task's id.
+//
+// VB365: POST …/organization/teams/{teamId}/posts/operatorStartExportTask
+func (t *TeamData) StartPostsExport(ctx context.Context, posts []TeamsPost) (string, error) {
+	type ref struct {
+		PostID    int64  `json:"postId"`
+		ChannelID string `json:"channelId"`
+		TeamID    string `json:"teamId,omitempty"`
+	}
+	body := struct {
+		Posts []ref `json:"posts"`
+	}{}
+	for _, p := range posts {
+		body.Posts = append(body.Posts, ref{PostID: p.PostID, ChannelID: p.ChannelID, TeamID: p.TeamID})
+	}
+	var out struct {
+		ExportTaskID string `json:"exportTaskId"`
+	}
+	if err := t.o.post(ctx, t.base+"/posts/operatorStartExportTask", body, &out); err != nil {
+		return "", err
+	}
+	return out.ExportTaskID, nil
+}
+
+// DownloadPostsExport streams an export's HTML, spending a one-time code.
+//
+// VB365: GET …/organization/teams/{teamId}/posts/operatorExport/{requestExportId}?authCode=
+func (t *TeamData) DownloadPostsExport(ctx context.Context, taskID, authCode string) (*Download, error) {
+	return t.o.download(ctx, request{method: "GET", path: t.base + pathf("/posts/operatorExport/%s", taskID),
+		query: url.Values{"authCode": {authCode}}})
+}

@@ -179,6 +179,7 @@ func TestCSRFMatrix(t *testing.T) {
 		{od.base + "/restore-list", url.Values{"item": {doc.key}}},
 		{"/restore-list/remove", url.Values{"all": {"1"}}},
 		{"/restore-list/run", url.Values{"reason": {"csrf"}}},
+		{"/sessions/" + sid + "/teams/bm9wZQ/c/bm9wZQ/export", url.Values{"post": {"1"}}},
 		{m.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}}},
 		{m.base + "/restore", url.Values{"scope": {"selected"}, "item": {x.key}, "target": {"folder"}, "folder_name": {"CSRF"}, "confirm": {"1"}}},
 		{x.href + "/download", url.Values{"kind": {"msg"}}},

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/base64"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -139,5 +142,76 @@ func TestBrowseATeam(t *testing.T) {
 	}
 	if r := b.get(thread[:strings.LastIndex(thread, "/")] + "/abc"); r.StatusCode != http.StatusNotFound {
 		t.Errorf("a bad post id: %d", r.StatusCode)
+	}
+}
+
+// TestExportAConversation: the thread of twelve posts arrives as one HTML
+// file, in order; the one-time code stays on the server; the export is audited.
+func TestExportAConversation(t *testing.T) {
+	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_AUDITORS": demotenant.AuditorRole}})
+	b := s.signedIn(lee)
+	sid, _ := b.explore("teams")
+	team := b.openTeam(sid, "Sales and Marketing")
+	general := b.get(linkNamed(t, team, "table.channel-items a", "General"))
+	thread := ""
+	for page := general; thread == ""; {
+		page.doc(t).Find("ul.posts article").Each(func(_ int, s *goquery.Selection) {
+			if strings.TrimSpace(s.Find("h3").Text()) == fakeveeam.StoryThread {
+				thread = s.Find(`a[href*="/p/"]`).AttrOr("href", "")
+			}
+		})
+		next := page.doc(t).Find(`nav.pager a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.Contains(s.Text(), "Next page")
+		}).AttrOr("href", "")
+		if thread == "" && next == "" {
+			t.Fatal("no story thread")
+		}
+		if thread == "" {
+			page = b.get(next)
+		}
+	}
+	tp := b.get(thread)
+	export := tp.doc(t).Find(`form[action$="/export"]`).AttrOr("action", "")
+	r := b.post(export, nil)
+	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(r.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("export: %d %v", r.StatusCode, r.Header)
+	}
+	if n := strings.Count(r.body, `<article class="post"`); n != fakeveeam.StoryThreadPosts {
+		t.Errorf("%d posts exported", n)
+	}
+	// Oldest first, the parent post first.
+	times := regexp.MustCompile(`<time datetime="([^"]+)"`).FindAllStringSubmatch(r.body, -1)
+	for i := 1; i < len(times); i++ {
+		if times[i][1] < times[i-1][1] {
+			t.Errorf("post %d is out of order", i)
+		}
+	}
+	if !strings.Contains(r.body, "<h3>"+html.EscapeString(fakeveeam.StoryThread)+"</h3>") {
+		t.Error("the parent post is not in the export")
+	}
+	for _, code := range s.veeam.AuthCodesIssued() {
+		if strings.Contains(r.body, code) || strings.Contains(strings.Join(r.Header.Values("Location"), ""), code) || strings.Contains(s.logs.String(), code) {
+			t.Error("the one-time code left the server")
+		}
+	}
+	// Two ticked posts of the channel.
+	var picks []string
+	general.doc(t).Find(`ul.posts input[name="post"]`).Each(func(i int, s *goquery.Selection) {
+		if i < 2 {
+			picks = append(picks, s.AttrOr("value", ""))
+		}
+	})
+	sel := b.post(general.Request.URL.Path+"/export", url.Values{"post": picks})
+	if sel.StatusCode != http.StatusOK || strings.Count(sel.body, `<article class="post"`) != 2 {
+		t.Errorf("selected posts: %d, %d posts", sel.StatusCode, strings.Count(sel.body, `<article class="post"`))
+	}
+	if r := b.post(general.Request.URL.Path+"/export", url.Values{}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("nothing ticked: %d", r.StatusCode)
+	}
+	got := auditRows(t, s.signedIn(joni), url.Values{"workload": {"teams"}})
+	if len(got) != 3 || got[2]["action"] != "export" || got[2]["outcome"] != "succeeded" || got[2]["item_count"] != "12" ||
+		got[2]["on_behalf_of"] != "Sales and Marketing" || got[0]["outcome"] != "refused" {
+		t.Errorf("the trail: %v", got)
 	}
 }
