@@ -3,11 +3,14 @@ package e2e
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxschmitt/playwright-go"
 
+	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeveeam"
 )
 
@@ -47,6 +50,7 @@ func TestLeeBrowsesATeam(t *testing.T) {
 		t.Error(err)
 	}
 	tb.audit()
+	tb.screenshot("teams-conversation")
 	// The conversation as one HTML file, in order; the one-time code stays on the server.
 	d, err := p.ExpectDownload(func() error { return tb.exact(playwright.AriaRoleButton, "Export the conversation (.html)").Click() })
 	if err != nil {
@@ -101,5 +105,86 @@ func TestLeeBrowsesATeam(t *testing.T) {
 	tb.audit()
 	if dialogs != 0 {
 		t.Errorf("%d dialogs opened", dialogs)
+	}
+}
+
+func prodTeamChannel(team, name string) (fakeveeam.ProductionTeamChannel, bool) {
+	for _, c := range stack.veeam.ProductionTeam(demotenant.ID("team", team)) {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return fakeveeam.ProductionTeamChannel{}, false
+}
+
+// Lee Gu restores the private channel deleted two days ago, with its members;
+// Isaiah restores the tab removed yesterday; Alex restores the channel file
+// he overwrote this morning from last night's point.
+func TestTeamsRestoresInTheBrowser(t *testing.T) {
+	lee := startSignedIn(t, "Lee Gu", "Europe/Dublin")
+	p := lee.page
+	lee.openPointOfDay("teams", time.Now().AddDate(0, 0, -4))
+	lee.clickExact(playwright.AriaRoleLink, "Sales and Marketing")
+	lee.clickExact(playwright.AriaRoleLink, fakeveeam.StoryDeletedChannel)
+	lee.waitForURL(`/c/[A-Za-z0-9_-]+$`)
+	lee.clickExact(playwright.AriaRoleButton, "Restore this channel…")
+	lee.waitForURL(`/restore/new$`)
+	if err := expect.Locator(p.GetByLabel("The channel's members")).ToBeChecked(); err != nil {
+		t.Error(err)
+	}
+	if err := p.GetByLabel("Reason (required)").Fill("INC-42: the deal desk channel was deleted by mistake"); err != nil {
+		t.Fatal(err)
+	}
+	lee.audit()
+	lee.clickExact(playwright.AriaRoleButton, "Restore the channel "+fakeveeam.StoryDeletedChannel)
+	lee.waitForURL(`/restores/[0-9a-f-]{36}$`)
+	lee.waitFinished()
+	lee.audit()
+	if ch, ok := prodTeamChannel("Sales and Marketing", fakeveeam.StoryDeletedChannel); !ok || len(ch.Members) == 0 {
+		t.Errorf("the channel in production: %+v", ch)
+	}
+
+	isaiah := startSignedIn(t, "Isaiah Langer", "Europe/London")
+	q := isaiah.page
+	isaiah.openPointOfDay("teams", time.Now().AddDate(0, 0, -2))
+	isaiah.clickExact(playwright.AriaRoleLink, "Mark 8 Project Team")
+	isaiah.clickExact(playwright.AriaRoleLink, "General")
+	isaiah.clickExact(playwright.AriaRoleLink, "Tabs")
+	isaiah.waitForURL(`view=tabs`)
+	if err := q.GetByLabel("Select "+fakeveeam.StoryRemovedTab, playwright.PageGetByLabelOptions{Exact: playwright.Bool(true)}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	isaiah.clickExact(playwright.AriaRoleButton, "Restore selected tabs…")
+	isaiah.waitForURL(`/restore/new$`)
+	q.GetByLabel("Reason (required)").Fill("the launch checklist tab disappeared")
+	isaiah.clickExact(playwright.AriaRoleButton, "Restore 1 item")
+	isaiah.waitForURL(`/restores/`)
+	isaiah.waitFinished()
+	if g, _ := prodTeamChannel("Mark 8 Project Team", "General"); !slices.Contains(g.Tabs, fakeveeam.StoryRemovedTab) {
+		t.Errorf("tabs now: %v", g.Tabs)
+	}
+
+	alex := startSignedIn(t, "Alex Wilber", "Europe/London")
+	r := alex.page
+	alex.openPointOfDay("teams", time.Now())
+	alex.clickExact(playwright.AriaRoleLink, "Mark 8 Project Team")
+	alex.clickExact(playwright.AriaRoleLink, "General")
+	alex.clickExact(playwright.AriaRoleLink, "Files")
+	alex.waitForURL(`view=files`)
+	alex.clickExact(playwright.AriaRoleLink, fakeveeam.StoryChannelFile)
+	alex.waitForURL(`/f/[A-Za-z0-9_-]+$`)
+	alex.see(r.Locator("table.versions"), "Version 3.0")
+	alex.audit()
+	alex.clickExact(playwright.AriaRoleButton, "Restore this file…")
+	alex.waitForURL(`/restore/new$`)
+	r.GetByLabel("Reason (required)").Fill("I overwrote the launch plan")
+	alex.clickExact(playwright.AriaRoleButton, "Restore 1 item")
+	alex.waitForURL(`/restores/`)
+	alex.waitFinished()
+	g, _ := prodTeamChannel("Mark 8 Project Team", "General")
+	for _, f := range g.Files {
+		if f.Name == fakeveeam.StoryChannelFile && f.Size == 2048 {
+			t.Errorf("the file is still the overwritten one: %+v", f)
+		}
 	}
 }

@@ -44,6 +44,8 @@ type restoreTarget struct {
 	item    *mailItem // Exchange
 	version int       // of item or doc
 	doc     *docNode  // OneDrive, SharePoint
+	teams   *teamTarget
+	teamsID string
 }
 
 // mailWork is an Exchange restore.

@@ -233,6 +233,7 @@ func (s *Server) routes() {
 	s.oneDriveRoutes(m)
 	s.teamsRoutes(m)
 	s.exportRoutes(m)
+	s.teamsRestoreRoutes(m)
 	s.sharePointRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))

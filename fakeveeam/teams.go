@@ -79,6 +79,8 @@ type teamTab struct {
 type teamData struct {
 	team     demotenant.Team
 	channels []*teamChannel
+	prodOnce sync.Once
+	prod     *teamProduction // the team now: see production
 }
 
 // teamsData is every team's content, generated on first use.

@@ -260,3 +260,114 @@ func TestExportPostsWithOneTimeCodes(t *testing.T) {
 		t.Errorf("two channels: %d", status)
 	}
 }
+
+func productionChannel(f *fixture, team, name string) (fakeveeam.ProductionTeamChannel, bool) {
+	for _, c := range f.veeam.ProductionTeam(demotenant.ID("team", team)) {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return fakeveeam.ProductionTeamChannel{}, false
+}
+
+func waitRestore(f *fixture, tok, id string) {
+	f.t.Helper()
+	for range 200 {
+		var s struct{ State string }
+		f.getJSON("/v8/RestoreSessions/"+id, tok, &s)
+		if s.State != "Working" {
+			return
+		}
+		f.clock.Advance(time.Second)
+	}
+	f.t.Fatal("the restore did not end")
+}
+
+func TestTeamsRestores(t *testing.T) {
+	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Millisecond})
+	// Lee brings back the deleted private channel with its members.
+	if _, ok := productionChannel(f, "Sales and Marketing", fakeveeam.StoryDeletedChannel); ok {
+		t.Fatal("the channel is in production before the restore")
+	}
+	tok, sid := f.docSession(lee, "Vet", f.clock.Now().Add(-4*24*time.Hour))
+	team := teamPath(sid, "Sales and Marketing")
+	deal := channelsOf(f, tok, team)[fakeveeam.StoryDeletedChannel]
+	start := func(path string, body any) string {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		status, raw := f.post(path, tok, "application/json", b)
+		var out struct{ SessionID string }
+		if status != 200 || json.Unmarshal(raw, &out) != nil {
+			t.Fatalf("%s: %d %s", path, status, raw)
+		}
+		waitRestore(f, tok, out.SessionID)
+		var st struct {
+			RestoredItemsCount int
+			Items              []struct{ ItemType, Status string }
+		}
+		f.getJSON("/v8/RestoreSessions/"+out.SessionID+"/Statistics", tok, &st)
+		if st.RestoredItemsCount == 0 || len(st.Items) == 0 || !strings.HasPrefix(st.Items[0].ItemType, "Teams") {
+			t.Errorf("statistics: %+v", st)
+		}
+		return out.SessionID
+	}
+	start(team+"/channels/"+url.PathEscape(deal.ID)+"/operatorRestore",
+		map[string]any{"restoreChangedItems": true, "restoreMissingItems": true, "restoreMembers": true, "reason": "INC-1"})
+	back, ok := productionChannel(f, "Sales and Marketing", fakeveeam.StoryDeletedChannel)
+	if !ok || !back.Restored || len(back.Members) == 0 || back.Type != "Private" || back.Posts == 0 {
+		t.Errorf("the channel after the restore: %+v", back)
+	}
+	// Isaiah brings back the removed tab.
+	itok, isid := f.docSession(isaiah, "Vet", f.clock.Now().Add(-2*24*time.Hour))
+	mark8 := teamPath(isid, "Mark 8 Project Team")
+	general := channelsOf(f, itok, mark8)["General"]
+	var tabs teamsPage[tabJSON]
+	f.getJSON(mark8+"/channels/"+url.PathEscape(general.ID)+"/tabs", itok, &tabs)
+	var removed string
+	for _, x := range tabs.Results {
+		if x.DisplayName == fakeveeam.StoryRemovedTab {
+			removed = x.ID
+		}
+	}
+	tok = itok
+	start(mark8+"/channels/"+url.PathEscape(general.ID)+"/tabs/operatorRestore",
+		map[string]any{"tabs": []map[string]string{{"id": removed}}, "restoreChangedTabs": false, "restoreMissingTabs": true})
+	if g, _ := productionChannel(f, "Mark 8 Project Team", "General"); !slices.Contains(g.Tabs, fakeveeam.StoryRemovedTab) {
+		t.Errorf("tabs after the restore: %v", g.Tabs)
+	}
+	// The badly overwritten file gets its previous version back.
+	var files teamsPage[fileJSON]
+	f.getJSON(mark8+"/files?channelId="+url.QueryEscape(general.ID), itok, &files)
+	var plan fileJSON
+	for _, x := range files.Results {
+		if x.Name == fakeveeam.StoryChannelFile {
+			plan = x
+		}
+	}
+	before := fakeveeam.ProductionTeamFile{}
+	g, _ := productionChannel(f, "Mark 8 Project Team", "General")
+	for _, x := range g.Files {
+		if x.Name == fakeveeam.StoryChannelFile {
+			before = x
+		}
+	}
+	start(mark8+"/files/operatorRestore", map[string]any{"files": []map[string]string{{"id": plan.ID, "channelId": general.ID}},
+		"fileVersion": "Last", "restoreChangedItems": true, "restoreMissingItems": true})
+	g, _ = productionChannel(f, "Mark 8 Project Team", "General")
+	for _, x := range g.Files {
+		if x.Name == fakeveeam.StoryChannelFile && (x.Versions != before.Versions+1 || x.Size != plan.SizeBytes || before.Size != 2048) {
+			t.Errorf("the file: before %+v, after %+v, the point's %d bytes", before, x, plan.SizeBytes)
+		}
+	}
+	// Bad bodies.
+	for path, body := range map[string]any{
+		mark8 + "/files/operatorRestore":                                            map[string]any{"files": []any{}, "fileVersion": "Last", "restoreChangedItems": true, "restoreMissingItems": true},
+		mark8 + "/channels/" + url.PathEscape(general.ID) + "/operatorRestore":      map[string]any{"restoreMissingItems": true},
+		mark8 + "/channels/" + url.PathEscape(general.ID) + "/tabs/operatorRestore": map[string]any{"restoreMissingTabs": true},
+	} {
+		b, _ := json.Marshal(body)
+		if status, _ := f.malformed("POST", path, itok, "application/json", b); status != http.StatusBadRequest {
+			t.Errorf("%s: %d", path, status)
+		}
+	}
+}

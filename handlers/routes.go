@@ -67,6 +67,8 @@ func (h *Handler) routes(e *echo.Echo) {
 	tm.GET("/c/:channel/f/:file", h.teamFilePage)
 	tm.POST("/c/:channel/p/:post/export", h.exportThread, h.audited("export", "teams"))
 	tm.POST("/c/:channel/export", h.exportPosts, h.audited("export", "teams"))
+	tm.POST("/c/:channel/restore/new", h.teamRestore(false))
+	tm.POST("/c/:channel/restore", h.teamRestore(true), h.audited("restore", "teams"))
 
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)

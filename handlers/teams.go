@@ -116,7 +116,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 	here := ref.channelURL(channel)
 	v.View = c.QueryParam("view")
 	v.PostsURL, v.FilesURL, v.TabsURL = here, here+"?view=files", here+"?view=tabs"
-	v.ExportURL, v.CSRFToken = here+"/export", h.auth.CSRFToken(ctx)
+	v.ExportURL, v.RestoreURL, v.CSRFToken = here+"/export", here+"/restore/new", h.auth.CSRFToken(ctx)
 	when := func(t time.Time) (string, string) {
 		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
 	}
@@ -159,7 +159,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 			return err
 		}
 		for _, f := range res.items {
-			row := templates.TeamFileRow{Name: f.Name, Folder: f.IsFolder(), ModifiedBy: f.ModifiedBy}
+			row := templates.TeamFileRow{Key: key(f.ID), Name: f.Name, Folder: f.IsFolder(), ModifiedBy: f.ModifiedBy}
 			row.When, row.WhenISO = when(f.Modified)
 			if f.IsFolder() {
 				row.URL = here + "?view=files&folder=" + key(f.ID)
@@ -176,7 +176,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 			return err
 		}
 		for _, t := range p.Results {
-			v.Tabs = append(v.Tabs, templates.TabRow{Name: t.DisplayName, Type: t.Type, Target: t.ContentURL})
+			v.Tabs = append(v.Tabs, templates.TabRow{ID: t.ID, Name: t.DisplayName, Type: t.Type, Target: t.ContentURL})
 		}
 	default:
 		return badRequest("Choose posts, files or tabs.")
@@ -269,7 +269,7 @@ func (h *Handler) teamFilePage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fv := templates.TeamFileView{Team: v, Name: f.Name, Size: humanSize(f.SizeBytes), Version: f.UIVersion, ModifiedBy: f.ModifiedBy,
+	fv := templates.TeamFileView{Team: v, Key: key(fileID), RestoreURL: ref.channelURL(channel) + "/restore/new", CSRFToken: h.auth.CSRFToken(ctx), Name: f.Name, Size: humanSize(f.SizeBytes), Version: f.UIVersion, ModifiedBy: f.ModifiedBy,
 		Modified: f.Modified.In(loc).Format("Monday 2 January 2006, 15:04 MST"), BackURL: ref.channelURL(channel) + "?view=files"}
 	for _, x := range versions.Results {
 		fv.Versions = append(fv.Versions, templates.DocVersionRow{Label: "Version " + x.UIVersion, Size: humanSize(x.SizeBytes),

@@ -199,3 +199,82 @@ func (t *TeamData) DownloadPostsExport(ctx context.Context, taskID, authCode str
 	return t.o.download(ctx, request{method: "GET", path: t.base + pathf("/posts/operatorExport/%s", taskID),
 		query: url.Values{"authCode": {authCode}}})
 }
+
+type sessionIDResponse struct {
+	SessionID string `json:"sessionId"`
+}
+
+// RestoreChannel restores a channel to the team: missing and/or changed
+// content, and for private and shared channels their members.
+//
+// VB365: POST …/organization/teams/{teamId}/channels/{channelId}/operatorRestore
+func (t *TeamData) RestoreChannel(ctx context.Context, channelID string, changed, missing, members bool, reason string) (string, error) {
+	body := map[string]any{"restoreChangedItems": changed, "restoreMissingItems": missing, "restoreMembers": members}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	var out sessionIDResponse
+	err := t.o.post(ctx, t.base+"/channels/"+url.PathEscape(channelID)+"/operatorRestore", body, &out)
+	return out.SessionID, err
+}
+
+// RestoreTabs restores tabs of one channel (all of them when tabIDs is empty).
+//
+// VB365: POST …/organization/teams/{teamId}/channels/{channelId}/tabs/operatorRestore
+func (t *TeamData) RestoreTabs(ctx context.Context, channelID string, tabIDs []string, changed, missing bool, reason string) (string, error) {
+	body := map[string]any{"restoreChangedTabs": changed, "restoreMissingTabs": missing}
+	if len(tabIDs) > 0 {
+		var tabs []map[string]string
+		for _, id := range tabIDs {
+			tabs = append(tabs, map[string]string{"id": id})
+		}
+		body["tabs"] = tabs
+	}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	var out sessionIDResponse
+	err := t.o.post(ctx, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs/operatorRestore", body, &out)
+	return out.SessionID, err
+}
+
+// RestoreFiles restores channel files, in their restore-point version or with their history.
+//
+// VB365: POST …/organization/teams/{teamId}/files/operatorRestore
+func (t *TeamData) RestoreFiles(ctx context.Context, files []TeamsFile, allVersions, changed, missing bool, reason string) (string, error) {
+	version := "Last"
+	if allVersions {
+		version = "All"
+	}
+	var refs []map[string]string
+	for _, f := range files {
+		refs = append(refs, map[string]string{"id": f.ID, "channelId": f.ChannelID})
+	}
+	body := map[string]any{"files": refs, "fileVersion": version, "restoreChangedItems": changed, "restoreMissingItems": missing}
+	if len(files) > 0 {
+		body["channelId"] = files[0].ChannelID
+	}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	var out sessionIDResponse
+	err := t.o.post(ctx, t.base+"/files/operatorRestore", body, &out)
+	return out.SessionID, err
+}
+
+// RestorePosts restores posts of one channel.
+//
+// VB365: POST …/organization/teams/{teamId}/posts/operatorRestore
+func (t *TeamData) RestorePosts(ctx context.Context, channelID string, posts []TeamsPost, reason string) (string, error) {
+	var refs []map[string]any
+	for _, p := range posts {
+		refs = append(refs, map[string]any{"postId": p.PostID, "channelId": channelID})
+	}
+	body := map[string]any{"channelId": channelID, "posts": refs}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	var out sessionIDResponse
+	err := t.o.post(ctx, t.base+"/posts/operatorRestore", body, &out)
+	return out.SessionID, err
+}

@@ -180,6 +180,7 @@ func TestCSRFMatrix(t *testing.T) {
 		{"/restore-list/remove", url.Values{"all": {"1"}}},
 		{"/restore-list/run", url.Values{"reason": {"csrf"}}},
 		{"/sessions/" + sid + "/teams/bm9wZQ/c/bm9wZQ/export", url.Values{"post": {"1"}}},
+		{"/sessions/" + sid + "/teams/bm9wZQ/c/bm9wZQ/restore", url.Values{"kind": {"channel"}, "confirm": {"1"}}},
 		{m.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}}},
 		{m.base + "/restore", url.Values{"scope": {"selected"}, "item": {x.key}, "target": {"folder"}, "folder_name": {"CSRF"}, "confirm": {"1"}}},
 		{x.href + "/download", url.Values{"kind": {"msg"}}},

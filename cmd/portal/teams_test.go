@@ -215,3 +215,139 @@ func TestExportAConversation(t *testing.T) {
 		t.Errorf("the trail: %v", got)
 	}
 }
+
+// teamRestore runs the Teams wizard from a channel page's form and returns the restore page.
+func (b *browser) teamRestore(channel string, selection, choices url.Values) response {
+	t := b.s.t
+	t.Helper()
+	wizard := b.post(channel+"/restore/new", selection)
+	if wizard.StatusCode != http.StatusOK {
+		t.Fatalf("wizard: %d %s", wizard.StatusCode, wizard.body)
+	}
+	form := url.Values{}
+	wizard.doc(t).Find(`form.wizard input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	for k, v := range choices {
+		form[k] = v
+	}
+	form.Set("confirm", "1")
+	return b.post(channel+"/restore", form)
+}
+
+func prodChannel(s *stack, team, name string) (fakeveeam.ProductionTeamChannel, bool) {
+	for _, c := range s.veeam.ProductionTeam(demotenant.ID("team", team)) {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return fakeveeam.ProductionTeamChannel{}, false
+}
+
+func TestTeamsRestoreJourneys(t *testing.T) {
+	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others"}})
+	// Lee restores the deleted private channel with its members.
+	lb := s.signedIn(lee)
+	old := lb.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -4))
+	team := lb.openTeam(old, "Sales and Marketing")
+	deal := linkNamed(t, team, "table.channel-items a", fakeveeam.StoryDeletedChannel)
+	wizard := lb.post(deal+"/restore/new", url.Values{"kind": {"channel"}})
+	if wizard.doc(t).Find("#t-members[checked]").Length() != 1 || wizard.doc(t).Find("#reason[required]").Length() != 1 {
+		t.Errorf("the channel wizard: members offered and chosen, reason required:\n%s", wizard.doc(t).Find("form.wizard").Text())
+	}
+	if r := lb.teamRestore(deal, url.Values{"kind": {"channel"}}, url.Values{"missing": {"1"}, "changed": {"1"}, "members": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("without a reason: %d", r.StatusCode)
+	}
+	r := lb.teamRestore(deal, url.Values{"kind": {"channel"}}, url.Values{"missing": {"1"}, "changed": {"1"}, "members": {"1"}, "reason": {"INC-9: deleted by mistake"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("channel restore: %d %s", r.StatusCode, r.body)
+	}
+	if st := lb.waitRestore(r.Header.Get("Location")).doc(t).Find(".status").Text(); !strings.Contains(st, "Finished") {
+		t.Errorf("status %q", st)
+	}
+	if ch, ok := prodChannel(s, "Sales and Marketing", fakeveeam.StoryDeletedChannel); !ok || !ch.Restored || len(ch.Members) == 0 {
+		t.Errorf("the channel in production: %+v", ch)
+	}
+	// Isaiah restores the removed tab.
+	ib := s.signedIn("IsaiahL@contoso.onmicrosoft.com")
+	isid := ib.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -2))
+	mark8 := ib.openTeam(isid, "Mark 8 Project Team")
+	general := linkNamed(t, mark8, "table.channel-items a", "General")
+	tabs := ib.get(general + "?view=tabs")
+	tabID := ""
+	tabs.doc(t).Find("table.team-tabs tbody tr").Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find(`td[data-label="Tab"]`).Text()) == fakeveeam.StoryRemovedTab {
+			tabID = s.Find(`input[name="tab"]`).AttrOr("value", "")
+		}
+	})
+	if tabID == "" {
+		t.Fatal("no removed tab in the point before")
+	}
+	r = ib.teamRestore(general, url.Values{"kind": {"tabs"}, "tab": {tabID}}, url.Values{"missing": {"1"}, "reason": {"the checklist is gone"}})
+	ib.waitRestore(r.Header.Get("Location"))
+	if g, _ := prodChannel(s, "Mark 8 Project Team", "General"); !slices.Contains(g.Tabs, fakeveeam.StoryRemovedTab) {
+		t.Errorf("tabs now: %v", g.Tabs)
+	}
+	// Alex restores the previous version of the channel file he overwrote.
+	ab := s.signedIn("AlexW@contoso.onmicrosoft.com")
+	asid, _ := ab.explore("teams")
+	ageneral := linkNamed(t, ab.openTeam(asid, "Mark 8 Project Team"), "table.channel-items a", "General")
+	files := ab.get(ageneral + "?view=files")
+	fileKey, fileURL := "", ""
+	files.doc(t).Find("table.team-files tbody tr").Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find(`td[data-label="Name"] a`).Text()) == fakeveeam.StoryChannelFile {
+			fileKey, fileURL = s.Find(`input[name="file"]`).AttrOr("value", ""), s.Find(`td[data-label="Name"] a`).AttrOr("href", "")
+		}
+	})
+	if fileKey == "" {
+		t.Fatal("no story file")
+	}
+	if d := ab.get(fileURL).doc(t); d.Find(`form input[name="file"]`).AttrOr("value", "") != fileKey || d.Find("table.versions tbody tr").Length() != 3 {
+		t.Error("the file page offers no restore or lacks versions")
+	}
+	r = ab.teamRestore(ageneral, url.Values{"kind": {"files"}, "file": {fileKey}}, url.Values{"changed": {"1"}, "versions": {"last"}, "reason": {"overwrote it"}})
+	ab.waitRestore(r.Header.Get("Location"))
+	g, _ := prodChannel(s, "Mark 8 Project Team", "General")
+	for _, f := range g.Files {
+		if f.Name == fakeveeam.StoryChannelFile && (f.Versions != 5 || f.Size == 2048 || !f.Restored) {
+			t.Errorf("the file now: %+v", f)
+		}
+	}
+	// My restores lists them as Teams restores.
+	if list := ab.get("/restores").doc(t).Find("table.items tbody").Text(); !strings.Contains(list, "Teams: Mark 8 Project Team › General") {
+		t.Errorf("My restores: %s", list)
+	}
+	// Lee brings back a post deleted since the restore point.
+	lsid, _ := lb.explore("teams")
+	sgeneral := linkNamed(t, lb.openTeam(lsid, "Sales and Marketing"), "table.channel-items a", "General")
+	deleted := ""
+	for page := lb.get(sgeneral); deleted == ""; {
+		page.doc(t).Find("ul.posts > li").Each(func(_ int, s *goquery.Selection) {
+			if deleted == "" && strings.Contains(s.Find(".badge").Text(), "Deleted since") {
+				deleted = s.Find(`input[name="post"]`).AttrOr("value", "")
+			}
+		})
+		next := page.doc(t).Find(`nav.pager a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.Contains(s.Text(), "Next page")
+		}).AttrOr("href", "")
+		if deleted == "" && next == "" {
+			t.Fatal("no deleted post")
+		}
+		if deleted == "" {
+			page = lb.get(next)
+		}
+	}
+	before, _ := prodChannel(s, "Sales and Marketing", "General")
+	r = lb.teamRestore(sgeneral, url.Values{"kind": {"posts"}, "post": {deleted}}, url.Values{"reason": {"put it back"}})
+	lb.waitRestore(r.Header.Get("Location"))
+	if after, _ := prodChannel(s, "Sales and Marketing", "General"); after.Posts != before.Posts+1 {
+		t.Errorf("posts: %d before, %d after", before.Posts, after.Posts)
+	}
+	// A bad kind, nothing selected.
+	if r := ab.post(ageneral+"/restore/new", url.Values{"kind": {"everything"}}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad kind: %d", r.StatusCode)
+	}
+	if r := ab.post(ageneral+"/restore/new", url.Values{"kind": {"files"}}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("nothing selected: %d", r.StatusCode)
+	}
+}

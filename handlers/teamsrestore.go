@@ -1,0 +1,230 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/audit"
+	"github.com/openrestore/portal/history"
+	"github.com/openrestore/portal/templates"
+	"github.com/openrestore/portal/veeamapi"
+)
+
+// teamRestoreKinds are what a Teams restore acts on.
+var teamRestoreKinds = map[string]string{"channel": "the channel", "tabs": "tabs", "files": "files", "posts": "posts"}
+
+// teamRestore handles POST …/c/:channel/restore/new (the wizard) and POST …/c/:channel/restore.
+func (h *Handler) teamRestore(submit bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ref, err := h.teamRef(c)
+		if err != nil {
+			return err
+		}
+		channel, err := h.pathKey(c, "channel")
+		if err != nil {
+			return err
+		}
+		form, err := postForm(c)
+		if err != nil {
+			return err
+		}
+		kind := form.Get("kind")
+		if _, ok := teamRestoreKinds[kind]; !ok {
+			return badRequest("The form does not say what to restore.")
+		}
+		ctx := c.Request().Context()
+		v, err := h.teamFrame(c, ref, channel)
+		if err != nil {
+			return err
+		}
+		if v.Channel == "" {
+			return notFoundOrNotYours(fmt.Errorf("channel %q", channel))
+		}
+		ae := auditOf(c)
+		ae.Subject, ae.SubjectID = v.Name, ref.id
+		// What is chosen, with names for the page and the trail.
+		var names, tabIDs []string
+		var files []veeamapi.TeamsFile
+		var posts []veeamapi.TeamsPost
+		hidden := []templates.Hidden{{Name: "kind", Value: kind}}
+		switch kind {
+		case "channel":
+			names = []string{v.Channel + " (channel)"}
+		case "tabs":
+			p, err := ref.data.Tabs(ctx, channel, veeamapi.PageOptions{Limit: 500})
+			if err != nil {
+				return err
+			}
+			for _, id := range form["tab"] {
+				for _, t := range p.Results {
+					if t.ID == id {
+						tabIDs, names = append(tabIDs, id), append(names, t.DisplayName)
+						hidden = append(hidden, templates.Hidden{Name: "tab", Value: id})
+					}
+				}
+			}
+			if len(tabIDs) != len(form["tab"]) {
+				return notFoundOrNotYours(errors.New("a tab is not in the restore point"))
+			}
+		case "files":
+			for _, k := range form["file"] {
+				id, err := unkey(k)
+				if err != nil {
+					return badRequest("The form names a file the portal does not know.")
+				}
+				f, err := ref.data.File(ctx, channel, id)
+				if err != nil {
+					return err
+				}
+				if f.IsFolder() {
+					return badRequest("Choose files: folders are restored with their channel.")
+				}
+				files, names = append(files, *f), append(names, f.Name)
+				hidden = append(hidden, templates.Hidden{Name: "file", Value: k})
+			}
+		case "posts":
+			for _, raw := range form["post"] {
+				id, err := strconv.ParseInt(raw, 10, 64)
+				if err != nil || id <= 0 {
+					return badRequest("The form names a post the portal does not know.")
+				}
+				p, err := ref.data.Post(ctx, channel, id)
+				if err != nil {
+					return err
+				}
+				name := p.Subject
+				if name == "" {
+					name = "Reply by " + p.Author
+				}
+				posts, names = append(posts, *p), append(names, name)
+				hidden = append(hidden, templates.Hidden{Name: "post", Value: raw})
+			}
+		}
+		if len(names) == 0 {
+			return &Error{Status: http.StatusBadRequest, Title: "Nothing selected", Message: "Tick what to restore first."}
+		}
+		for i, n := range names {
+			id := strconv.Itoa(i)
+			switch {
+			case i < len(tabIDs):
+				id = tabIDs[i]
+			case i < len(files):
+				id = files[i].ID
+			case i < len(posts):
+				id = strconv.FormatInt(posts[i].PostID, 10)
+			case kind == "channel":
+				id = channel
+			}
+			ae.Items = append(ae.Items, audit.Item{ID: id, Name: n})
+		}
+		first := form.Get("confirm") == ""
+		f := teamRestoreForm{missing: true, changed: true, members: true}
+		if !first {
+			f = teamRestoreForm{missing: form.Get("missing") == "1", changed: form.Get("changed") == "1", members: form.Get("members") == "1",
+				allVersions: form.Get("versions") == "all", reason: strings.TrimSpace(form.Get("reason"))}
+		}
+		required := h.cfg.RestoreReason == "required" || h.cfg.RestoreReason == "others"
+		var problems []string
+		if submit && !first {
+			if kind != "posts" && !f.missing && !f.changed {
+				problems = append(problems, "Choose “missing” or “changed” or both: with neither, nothing would be restored.")
+			}
+			problems = append(problems, restoreForm{missing: true, reason: f.reason}.problems(required)...)
+		}
+		ae.Options, ae.Reason = f.options(kind, v.ChannelType), f.reason
+		ae.skip = ae.skip || first
+		if len(problems) > 0 {
+			ae.Outcome, ae.Detail = audit.Refused, strings.Join(problems, " ")
+		}
+		if !submit || first || len(problems) > 0 {
+			wv := templates.TeamRestoreWizardView{Team: v.Name, Channel: v.Channel, BackURL: ref.channelURL(channel), Kind: kind,
+				Action: ref.channelURL(channel) + "/restore", Preview: names, CountLabel: countLabel(len(names)), Selection: hidden,
+				Missing: f.missing, Changed: f.changed, Members: f.members, AllVersions: f.allVersions,
+				MembersOffered: kind == "channel" && v.ChannelType != "Standard", Reason: f.reason, ReasonRequired: required,
+				Errors: problems, CSRFToken: h.auth.CSRFToken(ctx)}
+			if kind == "channel" {
+				wv.CountLabel = "the channel " + v.Channel
+			}
+			status := http.StatusOK
+			if len(problems) > 0 {
+				status = http.StatusUnprocessableEntity
+			}
+			return render(c, status, templates.TeamRestoreWizardPage(h.meta(c, "Restore "+wv.CountLabel), wv))
+		}
+		// Not cancelled with the browser: a restore is not half-started.
+		rctx := context.WithoutCancel(ctx)
+		var id string
+		switch kind {
+		case "channel":
+			id, err = ref.data.RestoreChannel(rctx, channel, f.changed, f.missing, f.members && v.ChannelType != "Standard", f.reason)
+		case "tabs":
+			id, err = ref.data.RestoreTabs(rctx, channel, tabIDs, f.changed, f.missing, f.reason)
+		case "files":
+			id, err = ref.data.RestoreFiles(rctx, files, f.allVersions, f.changed, f.missing, f.reason)
+		case "posts":
+			id, err = ref.data.RestorePosts(rctx, channel, posts, f.reason)
+		}
+		if err != nil {
+			if errors.Is(err, veeamapi.ErrBadRequest) {
+				return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
+					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
+			}
+			return err
+		}
+		ae.Outcome, ae.SessionID = audit.Started, id
+		u := userFrom(c)
+		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams",
+			Source: v.Name + " › " + v.Channel, SourceID: ref.id, Items: len(names), Target: "Original location",
+			Options: f.options(kind, v.ChannelType), Reason: f.reason, ForOthers: true, PointTime: ref.session.PointTime, Started: time.Now().UTC()}
+		h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", "teams", "team", ref.id, "kind", kind,
+			"items", len(names), "oid", u.OID)
+		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
+			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
+			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
+				Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
+		}
+		return seeOther(c, "/restores/"+url.PathEscape(id))
+	}
+}
+
+type teamRestoreForm struct {
+	missing, changed, members, allVersions bool
+	reason                                 string
+}
+
+func (f teamRestoreForm) options(kind, channelType string) string {
+	if kind == "posts" {
+		return "Deleted posts back in their channel"
+	}
+	var o []string
+	if f.missing {
+		o = append(o, "missing")
+	}
+	if f.changed {
+		o = append(o, "changed")
+	}
+	s := strings.Join(o, " and ")
+	if s == "" {
+		s = "nothing chosen"
+	}
+	s = strings.ToUpper(s[:1]) + s[1:] + " " + map[string]string{"channel": "content", "tabs": "tabs", "files": "files"}[kind]
+	if kind == "channel" && f.members && channelType != "Standard" {
+		s += ", with its members"
+	}
+	if kind == "files" {
+		if f.allVersions {
+			s += ", every version"
+		} else {
+			s += ", the restore point's version"
+		}
+	}
+	return s
+}
