@@ -29,6 +29,23 @@ func TestLeeBrowsesATeam(t *testing.T) {
 	tb.waitForURL(`/teams/[A-Za-z0-9_-]+$`)
 	tb.see(p.Locator("table.channel-items"), "Partners")
 	tb.audit()
+	// Search the team's posts.
+	if err := p.GetByLabel("Search words").Fill("pricing"); err != nil {
+		t.Fatal(err)
+	}
+	tb.clickExact(playwright.AriaRoleButton, "Search")
+	tb.waitForURL(`/search\?`)
+	tb.see(p.Locator("ul.hits"), fakeveeam.StoryThread)
+	tb.audit()
+	if _, err := p.GoBack(); err != nil {
+		t.Fatal(err)
+	}
+	tb.clickExact(playwright.AriaRoleButton, "Restore the whole team…")
+	tb.waitForURL(`/restore/new$`)
+	tb.audit()
+	if _, err := p.GoBack(); err != nil {
+		t.Fatal(err)
+	}
 	tb.clickExact(playwright.AriaRoleLink, "General")
 	tb.waitForURL(`/c/[A-Za-z0-9_-]+$`)
 	tb.see(p.Locator("#list-heading"), "General")

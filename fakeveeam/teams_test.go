@@ -371,3 +371,46 @@ func TestTeamsRestores(t *testing.T) {
 		}
 	}
 }
+
+func TestTeamsSearch(t *testing.T) {
+	f := setup(t, fakeveeam.Options{})
+	tok, sid := f.docSession(lee, "Vet", time.Time{})
+	team := teamPath(sid, "Sales and Marketing")
+	search := func(path, typ, q string) (int, []map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"type": typ, "query": q})
+		status, raw := f.post(path+"?limit=200", tok, "application/json", b)
+		var p struct{ Results []map[string]any }
+		json.Unmarshal(raw, &p)
+		return status, p.Results
+	}
+	status, posts := search(team+"/search", "Posts", `subject:"Q4 pricing"`)
+	if status != 200 || len(posts) != 1 || posts[0]["subject"] != fakeveeam.StoryThread {
+		t.Errorf("posts: %d %v", status, posts)
+	}
+	author, _ := posts[0]["author"].(string)
+	_, byAuthor := search(team+"/search", "Posts", `author:"`+author+`" AND created:>=2020-01-01`)
+	if len(byAuthor) == 0 {
+		t.Errorf("no posts by %s", author)
+	}
+	for _, p := range byAuthor {
+		if p["author"] != author {
+			t.Errorf("a post by %v", p["author"])
+		}
+	}
+	general := channelsOf(f, tok, team)["General"]
+	ch := team + "/channels/" + url.PathEscape(general.ID)
+	if _, files := search(ch+"/search", "Files", "ext:docx"); len(files) == 0 {
+		t.Error("no docx files in General")
+	}
+	if _, tabs := search(ch+"/search", "Tabs", "name:Tasks"); len(tabs) != 1 {
+		t.Errorf("tabs: %v", tabs)
+	}
+	bad, _ := json.Marshal(map[string]string{"type": "Chats", "query": "x"})
+	if status, _ := f.malformed("POST", team+"/search", tok, "application/json", bad); status != http.StatusBadRequest {
+		t.Errorf("a bad type: %d", status)
+	}
+	if status, _ := search(team+"/search", "Posts", "subject:(x"); status != http.StatusBadRequest {
+		t.Errorf("a bad query: %d", status)
+	}
+}

@@ -380,6 +380,10 @@ func (s *Server) teamsRoutes(m *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, paginate(r, out, offset, limit))
 	})
+	inTeam("POST "+tm+"/search", func(w http.ResponseWriter, r *http.Request, ts *teamScope) { s.teamsSearch(w, r, ts, nil) })
+	channel("POST "+tm+"/channels/{channelId}/search", func(w http.ResponseWriter, r *http.Request, ts *teamScope, ch *teamChannel) {
+		s.teamsSearch(w, r, ts, ch)
+	})
 	channel("GET "+tm+"/channels/{channelId}/tabs/{tabId}", func(w http.ResponseWriter, r *http.Request, ts *teamScope, ch *teamChannel) {
 		for _, t := range ts.visibleTabs(ch) {
 			if t.id == r.PathValue("tabId") {

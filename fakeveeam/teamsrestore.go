@@ -240,6 +240,46 @@ func (w *teamsWork) details(job *restoreJob, working bool) []restoreDetails {
 }
 
 func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
+	// Whole teams: every channel of the restore point, with the options.
+	m.HandleFunc("POST /v8/RestoreSessions/{restoreSessionId}/organization/teams/operatorRestore", s.authed(s.inSessionC("Vet",
+		func(w http.ResponseWriter, r *http.Request, rs *restoreSession, c *caller) {
+			var body struct {
+				Teams []struct {
+					ID string `json:"id"`
+				} `json:"teams"`
+				Changed       *bool   `json:"restoreChangedItems"`
+				Members       *bool   `json:"restoreMembers"`
+				Missing       *bool   `json:"restoreMissingItems"`
+				Settings      *bool   `json:"restoreSettings"`
+				Impersonation *string `json:"impersonationAccountName"`
+				Reason        string  `json:"reason"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Changed == nil || body.Members == nil || body.Missing == nil ||
+				body.Settings == nil || len(body.Teams) != 1 {
+				badRequest(w, "Specify one team and restoreChangedItems, restoreMembers, restoreMissingItems and restoreSettings.")
+				return
+			}
+			id := body.Teams[0].ID
+			s.mu.Lock()
+			visible := rs.scope.teams[id]
+			s.mu.Unlock()
+			td, ok := s.teamsData.team(id)
+			if !visible || !ok {
+				notFound(w, fmt.Sprintf("The team with ID %s was not found.", id))
+				return
+			}
+			ts := &teamScope{rs: rs, td: td, at: rs.point.BackupTime}
+			var targets []restoreTarget
+			for _, ch := range td.channels {
+				if existedAt(ch.created, ch.deleted, ts.at) {
+					targets = append(targets, restoreTarget{name: ch.name, itemType: "TeamsChannel", source: ch.name, target: ch.name,
+						teams: &teamTarget{channel: ch}, teamsID: ch.id})
+				}
+			}
+			work := &teamsWork{td: td, anchor: s.teamsData.anchor, point: ts.at, missing: *body.Missing, changed: *body.Changed, members: *body.Members}
+			s.startRestore(w, rs, c, "Vet", td.team.DisplayName, "the team "+td.team.DisplayName, "the original team", body.Reason, ts.at, targets, work)
+		})))
+
 	tm := "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}"
 	handle := func(pattern string, h func(http.ResponseWriter, *http.Request, *teamScope, *caller)) {
 		m.HandleFunc(pattern, s.authed(func(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -62,7 +62,10 @@ func (h *Handler) routes(e *echo.Echo) {
 	// Teams, within a restore session.
 	tm := e.Group("/sessions/:id/teams/:team", h.requireUser)
 	tm.GET("", h.teamPage)
+	tm.POST("/restore/new", h.wholeTeamRestore(false))
+	tm.POST("/restore", h.wholeTeamRestore(true), h.audited("restore", "teams"))
 	tm.GET("/c/:channel", h.channelPage)
+	tm.GET("/search", h.teamSearchPage)
 	tm.GET("/c/:channel/p/:post", h.threadPage)
 	tm.GET("/c/:channel/f/:file", h.teamFilePage)
 	tm.POST("/c/:channel/p/:post/export", h.exportThread, h.audited("export", "teams"))

@@ -2,15 +2,18 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/audit"
+	"github.com/openrestore/portal/searchquery"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -67,14 +70,15 @@ func (h *Handler) teamFrame(c *echo.Context, ref teamRef, current string) (templ
 		return templates.TeamView{}, err
 	}
 	loc := h.zone(c)
-	v := templates.TeamView{SessionURL: "/sessions/" + url.PathEscape(ref.session.ID), TeamURL: ref.base, Name: f.team.DisplayName,
+	v := templates.TeamView{SessionURL: "/sessions/" + url.PathEscape(ref.session.ID), TeamURL: ref.base, CSRFToken: h.auth.CSRFToken(ctx),
+		TimeZone: loc.String(), Name: f.team.DisplayName,
 		Description: f.team.Description, Address: f.team.GroupEmail, Privacy: f.team.Privacy, Archived: f.team.IsArchived,
 		PointLabel: ref.session.PointTime.In(loc).Format("Monday 2 January 2006, 15:04 MST"), PointISO: ref.session.PointTime.UTC().Format(time.RFC3339)}
 	for _, ch := range f.channels {
 		v.Channels = append(v.Channels, templates.ChannelLink{Name: ch.DisplayName, Type: ch.Type, URL: ref.channelURL(ch.ID),
 			Current: ch.ID == current})
 		if ch.ID == current {
-			v.Channel = ch.DisplayName
+			v.Channel, v.ChannelKey = ch.DisplayName, key(ch.ID)
 			v.ChannelType = ch.Type
 		}
 	}
@@ -390,4 +394,115 @@ func (h *Handler) exportHTML(c *echo.Context, ref teamRef, channel string, posts
 		return downloadError(err)
 	}
 	return h.stream(c, d, fileName(title, "html"), "html", len(posts))
+}
+
+// teamSearchPage handles GET …/teams/:team/search: posts, files or tabs of
+// the team or of one channel (in=), found with VB365's search, paged.
+func (h *Handler) teamSearchPage(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParam
+	channel := ""
+	if k := q("in"); k != "" {
+		if channel, err = unkey(k); err != nil {
+			return badRequest("The search names a channel the portal does not know.")
+		}
+	}
+	v, err := h.teamFrame(c, ref, channel)
+	if err != nil {
+		return err
+	}
+	if channel != "" && v.Channel == "" {
+		return notFoundOrNotYours(fmt.Errorf("channel %q", channel))
+	}
+	loc := h.zone(c)
+	sv := templates.TeamSearchView{Team: v, Action: ref.base + "/search", In: q("in"), Kind: q("type"), Text: q("q"), Author: q("author"),
+		After: q("after"), Before: q("before"), Advanced: q("advanced"), TimeZone: loc.String()}
+	if sv.Kind == "" {
+		sv.Kind = "Posts"
+	}
+	status := http.StatusOK
+	build := func() (string, error) {
+		if sv.Kind != "Posts" && sv.Kind != "Files" && sv.Kind != "Tabs" {
+			return "", badRequest("Choose posts, files or tabs.")
+		}
+		from, err := day(sv.After, loc, 0)
+		if err != nil {
+			return "", err
+		}
+		before, err := day(sv.Before, loc, 1)
+		if err != nil {
+			return "", err
+		}
+		query, err := searchquery.Teams{Kind: sv.Kind, Text: sv.Text, Author: sv.Author, From: from, Before: before, Advanced: sv.Advanced}.Build()
+		if errors.Is(err, searchquery.ErrEmpty) {
+			return "", badRequest("Type words to look for, or fill in a filter.")
+		}
+		if err != nil {
+			return "", badRequest(strings.TrimPrefix(err.Error(), "searchquery: ") + ".")
+		}
+		return query, nil
+	}
+	query, err := build()
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return err
+		}
+		sv.Error, status = e.Message, e.Status
+		return render(c, status, templates.TeamSearchPage(h.meta(c, "Search · "+v.Name), sv))
+	}
+	list := func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.TeamsEntity], error) {
+		return ref.data.Search(ctx, channel, sv.Kind, query, p)
+	}
+	params := url.Values{}
+	for _, k := range []string{"in", "type", "q", "author", "after", "before", "advanced"} {
+		if x := q(k); x != "" {
+			params.Set(k, x)
+		}
+	}
+	res, err := fetchPage(c, list, ref.base+"/search", params)
+	if errors.Is(err, veeamapi.ErrBadRequest) {
+		sv.Error = "The backup server did not accept this search. Check the advanced query: quotes and parentheses must be closed, and property names spelled as in the VB365 search syntax."
+		return render(c, http.StatusBadRequest, templates.TeamSearchPage(h.meta(c, "Search · "+v.Name), sv))
+	}
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, ch := range v.Channels {
+		names[ch.URL] = ch.Name
+	}
+	when := func(t time.Time) (string, string) {
+		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
+	}
+	for _, e := range res.items {
+		chURL := ref.channelURL(e.ChannelID)
+		r := templates.TeamHit{Channel: names[chURL], ChannelURL: chURL}
+		switch sv.Kind {
+		case "Posts":
+			r.Title, r.By = e.Subject, e.Author
+			if r.Title == "" {
+				r.Title = "Reply by " + e.Author
+			}
+			r.When, r.WhenISO = when(e.CreatedTime)
+			thread := e.PostID
+			if e.ParentID != nil && *e.ParentID > 0 {
+				thread = *e.ParentID
+			}
+			r.URL = chURL + "/p/" + strconv.FormatInt(thread, 10)
+			r.Deleted = e.IsDeleted
+		case "Files":
+			r.Title, r.By, r.Detail = e.Name, e.ModifiedBy, humanSize(e.SizeBytes)
+			r.When, r.WhenISO = when(e.Modified)
+			r.URL = chURL + "/f/" + key(e.ID)
+		case "Tabs":
+			r.Title, r.Detail, r.URL = e.DisplayName, e.Type, chURL+"?view=tabs"
+		}
+		sv.Hits = append(sv.Hits, r)
+	}
+	sv.Pager, sv.Searched = res.pager, true
+	return render(c, http.StatusOK, templates.TeamSearchPage(h.meta(c, "Search · "+v.Name), sv))
 }

@@ -196,8 +196,8 @@ func (h *Handler) teamRestore(submit bool) echo.HandlerFunc {
 }
 
 type teamRestoreForm struct {
-	missing, changed, members, allVersions bool
-	reason                                 string
+	missing, changed, members, allVersions, settings bool
+	reason                                           string
 }
 
 func (f teamRestoreForm) options(kind, channelType string) string {
@@ -227,4 +227,101 @@ func (f teamRestoreForm) options(kind, channelType string) string {
 		}
 	}
 	return s
+}
+
+// wholeTeamRestore handles POST …/teams/:team/restore/new and …/restore: a whole team.
+func (h *Handler) wholeTeamRestore(submit bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ref, err := h.teamRef(c)
+		if err != nil {
+			return err
+		}
+		form, err := postForm(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		v, err := h.teamFrame(c, ref, "")
+		if err != nil {
+			return err
+		}
+		ae := auditOf(c)
+		ae.Subject, ae.SubjectID = v.Name, ref.id
+		ae.Items = []audit.Item{{ID: ref.id, Name: v.Name + " (team)"}}
+		first := form.Get("confirm") == ""
+		f := teamRestoreForm{missing: true, changed: true, members: true, settings: true}
+		if !first {
+			f = teamRestoreForm{missing: form.Get("missing") == "1", changed: form.Get("changed") == "1", members: form.Get("members") == "1",
+				settings: form.Get("settings") == "1", reason: strings.TrimSpace(form.Get("reason"))}
+		}
+		required := h.cfg.RestoreReason == "required" || h.cfg.RestoreReason == "others"
+		var problems []string
+		if submit && !first {
+			if !f.missing && !f.changed && !f.members && !f.settings {
+				problems = append(problems, "Choose at least one thing to restore.")
+			}
+			problems = append(problems, restoreForm{missing: true, reason: f.reason}.problems(required)...)
+		}
+		ae.Options, ae.Reason = f.teamOptions(), f.reason
+		ae.skip = ae.skip || first
+		if len(problems) > 0 {
+			ae.Outcome, ae.Detail = audit.Refused, strings.Join(problems, " ")
+		}
+		if !submit || first || len(problems) > 0 {
+			var names []string
+			for _, ch := range v.Channels {
+				names = append(names, ch.Name+" (channel)")
+			}
+			wv := templates.TeamRestoreWizardView{Team: v.Name, Channel: v.Name, BackURL: ref.base, Kind: "team", Action: ref.base + "/restore",
+				Preview: names, CountLabel: "the team " + v.Name, Selection: []templates.Hidden{{Name: "kind", Value: "team"}},
+				Missing: f.missing, Changed: f.changed, Members: f.members, Settings: f.settings, MembersOffered: true,
+				Reason: f.reason, ReasonRequired: required, Errors: problems, CSRFToken: h.auth.CSRFToken(ctx)}
+			status := http.StatusOK
+			if len(problems) > 0 {
+				status = http.StatusUnprocessableEntity
+			}
+			return render(c, status, templates.TeamRestoreWizardPage(h.meta(c, "Restore "+wv.CountLabel), wv))
+		}
+		id, err := h.operator().RestoreTeam(context.WithoutCancel(ctx), ref.session.ID, ref.id, f.changed, f.missing, f.members, f.settings, f.reason)
+		if err != nil {
+			if errors.Is(err, veeamapi.ErrBadRequest) {
+				return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
+					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
+			}
+			return err
+		}
+		ae.Outcome, ae.SessionID = audit.Started, id
+		u := userFrom(c)
+		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams", Source: v.Name,
+			SourceID: ref.id, Items: len(v.Channels), Target: "Original location", Options: f.teamOptions(), Reason: f.reason, ForOthers: true,
+			PointTime: ref.session.PointTime, Started: time.Now().UTC()}
+		h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", "teams", "team", ref.id, "kind", "team", "oid", u.OID)
+		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
+			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
+			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
+				Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
+		}
+		return seeOther(c, "/restores/"+url.PathEscape(id))
+	}
+}
+
+func (f teamRestoreForm) teamOptions() string {
+	var o []string
+	if f.missing {
+		o = append(o, "missing items")
+	}
+	if f.changed {
+		o = append(o, "changed items")
+	}
+	if f.members {
+		o = append(o, "membership and permissions")
+	}
+	if f.settings {
+		o = append(o, "settings")
+	}
+	if len(o) == 0 {
+		return "Nothing chosen"
+	}
+	s := strings.Join(o, ", ")
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -173,3 +173,58 @@ func (d Docs) Build() (string, error) {
 	}
 	return q, nil
 }
+
+// Teams is a search over a team's or channel's posts, files or tabs.
+type Teams struct {
+	// Kind is Posts, Files or Tabs.
+	Kind string
+	// Text is free text: every word must occur (posts: subject, content and
+	// author; files: name and author; tabs: name and kind).
+	Text string
+	// Author wrote the post, or created the file.
+	Author string
+	// From and Before bound when the post was written or the file changed:
+	// From inclusive, Before exclusive. Zero means unbounded.
+	From   time.Time
+	Before time.Time
+	// Advanced is raw query syntax, added as it is (in parentheses).
+	Advanced string
+}
+
+// Build returns the query for t.
+func (t Teams) Build() (string, error) {
+	terms := words(t.Text)
+	dateProp := "created"
+	if t.Kind == "Files" {
+		dateProp = "modified"
+	}
+	if v := strings.TrimSpace(t.Author); v != "" {
+		if t.Kind == "Tabs" {
+			return "", errors.New("searchquery: tabs have no author")
+		}
+		terms = append(terms, "author:"+Quote(v))
+	}
+	if !t.From.IsZero() && !t.Before.IsZero() && !t.From.Before(t.Before) {
+		return "", errors.New("searchquery: the date range ends before it starts")
+	}
+	if (!t.From.IsZero() || !t.Before.IsZero()) && t.Kind == "Tabs" {
+		return "", errors.New("searchquery: tabs have no dates")
+	}
+	if !t.From.IsZero() {
+		terms = append(terms, dateProp+":>="+t.From.UTC().Format(time.RFC3339))
+	}
+	if !t.Before.IsZero() {
+		terms = append(terms, dateProp+":<"+t.Before.UTC().Format(time.RFC3339))
+	}
+	if a := strings.TrimSpace(t.Advanced); a != "" {
+		terms = append(terms, "("+a+")")
+	}
+	if len(terms) == 0 {
+		return "", ErrEmpty
+	}
+	q := strings.Join(terms, " ")
+	if len(q) > MaxLength {
+		return "", fmt.Errorf("searchquery: the search is longer than %d characters", MaxLength)
+	}
+	return q, nil
+}

@@ -114,3 +114,24 @@ func TestBuildDocs(t *testing.T) {
 		t.Error("a backwards range was accepted")
 	}
 }
+
+func TestTeams(t *testing.T) {
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600))
+	for _, c := range []struct {
+		in   Teams
+		want string
+		err  bool
+	}{
+		{Teams{Kind: "Posts", Text: "pricing", Author: "Megan Bowen", From: from}, `pricing author:"Megan Bowen" created:>=2026-10-31T23:00:00Z`, false},
+		{Teams{Kind: "Files", Before: from}, `modified:<2026-10-31T23:00:00Z`, false},
+		{Teams{Kind: "Tabs", Text: "tasks"}, `tasks`, false},
+		{Teams{Kind: "Tabs", Author: "x"}, "", true},
+		{Teams{Kind: "Posts"}, "", true},
+		{Teams{Kind: "Posts", From: from, Before: from}, "", true},
+	} {
+		got, err := c.in.Build()
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("%+v: %q %v, want %q", c.in, got, err, c.want)
+		}
+	}
+}

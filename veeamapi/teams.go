@@ -278,3 +278,63 @@ func (t *TeamData) RestorePosts(ctx context.Context, channelID string, posts []T
 	err := t.o.post(ctx, t.base+"/posts/operatorRestore", body, &out)
 	return out.SessionID, err
 }
+
+// RestoreTeam restores a whole team: every channel's missing and/or changed
+// content, its members and its settings, as chosen.
+//
+// VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/teams/operatorRestore
+func (o *Operator) RestoreTeam(ctx context.Context, sessionID, teamID string, changed, missing, members, settings bool, reason string) (string, error) {
+	body := map[string]any{"teams": []map[string]string{{"id": teamID}}, "restoreChangedItems": changed, "restoreMissingItems": missing,
+		"restoreMembers": members, "restoreSettings": settings, "impersonationAccountName": ""}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	var out sessionIDResponse
+	err := o.post(ctx, pathf("/v8/RestoreSessions/%s/organization/teams/operatorRestore", sessionID), body, &out)
+	return out.SessionID, err
+}
+
+// TeamsEntity is a search result (RESTChannelEntity): a post, a file or a
+// tab, told apart by the search's type.
+type TeamsEntity struct {
+	// Files.
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	SizeBytes  int64     `json:"sizeBytes"`
+	UIVersion  string    `json:"uiVersion"`
+	Modified   time.Time `json:"modified"`
+	ModifiedBy string    `json:"modifiedBy"`
+	FileType   string    `json:"fileType"`
+	// Posts.
+	PostID      int64             `json:"postId"`
+	Author      string            `json:"author"`
+	Subject     string            `json:"subject"`
+	CreatedTime time.Time         `json:"createdTime"`
+	IsDeleted   bool              `json:"isDeleted"`
+	ParentID    *int64            `json:"parentId"`
+	Attachments []TeamsAttachment `json:"attachments"`
+	// Tabs.
+	DisplayName string `json:"displayName"`
+	ContentURL  string `json:"contentUrl"`
+	Type        string `json:"type"`
+	// All.
+	ChannelID string `json:"channelId"`
+	TeamID    string `json:"teamId"`
+}
+
+// Search finds posts, files or tabs (kind Posts, Files, Tabs) of the team,
+// or of one channel when channelID is set, with VB365's search syntax.
+//
+// VB365: POST …/organization/teams/{teamId}/search, …/channels/{channelId}/search
+func (t *TeamData) Search(ctx context.Context, channelID, kind, query string, page PageOptions) (*Page[TeamsEntity], error) {
+	p := t.base + "/search"
+	if channelID != "" {
+		p = t.base + "/channels/" + url.PathEscape(channelID) + "/search"
+	}
+	var out Page[TeamsEntity]
+	err := t.o.call(ctx, request{method: "POST", path: p, query: page.query(), body: map[string]string{"type": kind, "query": query}, idempotent: true}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

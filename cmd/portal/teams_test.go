@@ -351,3 +351,73 @@ func TestTeamsRestoreJourneys(t *testing.T) {
 		t.Errorf("nothing selected: %d", r.StatusCode)
 	}
 }
+
+func TestRestoreAWholeTeam(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	old := b.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -4))
+	team := b.openTeam(old, "Sales and Marketing")
+	action := team.doc(t).Find(`form[action$="/restore/new"]`).AttrOr("action", "")
+	wizard := b.post(action, nil)
+	d := wizard.doc(t)
+	if d.Find("#t-members[checked]").Length() != 1 || d.Find("#t-settings[checked]").Length() != 1 || !strings.Contains(d.Find("ul.preview").Text(), fakeveeam.StoryDeletedChannel) {
+		t.Fatalf("the team wizard:\n%s", d.Find("main").Text())
+	}
+	form := url.Values{"confirm": {"1"}, "missing": {"1"}, "changed": {"1"}, "members": {"1"}, "settings": {"1"}, "reason": {"the team lost a channel"}}
+	r := b.post(strings.TrimSuffix(action, "/new"), form)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restore: %d %s", r.StatusCode, r.body)
+	}
+	b.waitRestore(r.Header.Get("Location"))
+	if ch, ok := prodChannel(s, "Sales and Marketing", fakeveeam.StoryDeletedChannel); !ok || !ch.Restored {
+		t.Errorf("the deleted channel: %+v %v", ch, ok)
+	}
+	if r := b.post(strings.TrimSuffix(action, "/new"), url.Values{"confirm": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("nothing chosen: %d", r.StatusCode)
+	}
+}
+
+func TestSearchATeam(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn(lee)
+	sid, _ := b.explore("teams")
+	team := b.openTeam(sid, "Sales and Marketing")
+	action := team.doc(t).Find(`form.search-form`).AttrOr("action", "")
+	hits := func(q url.Values) (response, []string) {
+		r := b.get(action + "?" + q.Encode())
+		return r, texts(r.doc(t), "ul.hits > li > a")
+	}
+	r, got := hits(url.Values{"q": {"pricing"}, "type": {"Posts"}})
+	if r.StatusCode != http.StatusOK || !slices.Contains(got, fakeveeam.StoryThread) {
+		t.Fatalf("posts: %d %v", r.StatusCode, got)
+	}
+	thread := r.doc(t).Find("ul.hits > li > a").First().AttrOr("href", "")
+	if p := b.get(thread); p.StatusCode != http.StatusOK || p.doc(t).Find("ol.replies li").Length() == 0 {
+		t.Errorf("the hit does not open its conversation: %d", p.StatusCode)
+	}
+	// In one channel: its files, by type.
+	general := b.get(linkNamed(t, team, "table.channel-items a", "General"))
+	in := general.doc(t).Find(`form.search-form input[name="in"]`).AttrOr("value", "")
+	if _, got := hits(url.Values{"in": {in}, "type": {"Files"}, "advanced": {"ext:docx"}}); len(got) == 0 {
+		t.Error("no docx files in General")
+	}
+	if _, got := hits(url.Values{"type": {"Tabs"}, "q": {"Tasks"}}); len(got) == 0 {
+		t.Error("no Tasks tab")
+	}
+	for _, c := range []struct {
+		q    url.Values
+		want string
+	}{
+		{url.Values{"type": {"Posts"}}, "Type words"},
+		{url.Values{"type": {"Tabs"}, "author": {"x"}}, "tabs have no author"},
+		{url.Values{"type": {"Posts"}, "q": {"x"}, "after": {"2026-02-30"}}, "not valid"},
+		{url.Values{"type": {"Chats"}, "q": {"x"}}, "Choose posts, files or tabs"},
+		{url.Values{"type": {"Posts"}, "advanced": {"subject:(x"}}, "did not accept"},
+	} {
+		r, _ := hits(c.q)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, c.want) || r.doc(t).Find("form.search-form").Length() != 1 {
+			t.Errorf("%v: %d, want 400 with %q", c.q, r.StatusCode, c.want)
+		}
+	}
+	checkNoInjectedMarkup(t, 0, b.get(action+"?"+url.Values{"q": {"script"}, "type": {"Posts"}}.Encode()).body)
+}
