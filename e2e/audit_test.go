@@ -127,25 +127,37 @@ func TestLeeRestoresForMeganFromTheRestoreList(t *testing.T) {
 	}
 	lee.clickExact(playwright.AriaRoleButton, "Add to restore list")
 	lee.waitForURL(`/restore-list\?added=1$`)
+	// A Teams file.
+	lee.openPointOfDay("teams", time.Now())
+	lee.clickExact(playwright.AriaRoleLink, "Sales and Marketing")
+	lee.clickExact(playwright.AriaRoleLink, "General")
+	lee.clickExact(playwright.AriaRoleLink, "Files")
+	lee.waitForURL(`view=files`)
+	if err := p.GetByLabel("Select Read me.txt", playwright.PageGetByLabelOptions{Exact: playwright.Bool(true)}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	lee.clickExact(playwright.AriaRoleButton, "Add to restore list")
+	lee.waitForURL(`/restore-list\?added=1$`)
 	groups := p.Locator("section.list-group h2")
 	lee.see(groups.Nth(0), "Exchange: Megan Bowen")
 	lee.see(groups.Nth(1), "OneDrive: Megan Bowen")
+	lee.see(groups.Nth(2), "Teams: Sales and Marketing")
 	lee.audit()
 	lee.screenshot("restore-list")
 
 	// One submit, with a reason.
 	const reason = "INC-5150: Megan asked for them back"
-	lee.clickExact(playwright.AriaRoleButton, "Restore 2 items") // the reason is required: the browser keeps the form
-	if !strings.HasSuffix(p.URL(), "/restore-list?added=1") {
+	lee.clickExact(playwright.AriaRoleButton, "Restore 3 items") // the reason is required: the browser keeps the form
+	if !strings.HasSuffix(p.URL(), "/restore-list?added=1") {    // still the page the last add ended on
 		t.Errorf("the list was sent without a reason: %s", p.URL())
 	}
 	if err := p.GetByLabel("Reason (required)").Fill(reason); err != nil {
 		t.Fatal(err)
 	}
-	lee.clickExact(playwright.AriaRoleButton, "Restore 2 items")
+	lee.clickExact(playwright.AriaRoleButton, "Restore 3 items")
 	lee.waitForURL(`/restore-list$`)
 	runs := p.Locator("#list-runs tbody tr")
-	for i := range 2 {
+	for i := range 3 {
 		if err := expect.Locator(runs.Nth(i).Locator(".pill")).ToContainText("Finished", playwright.LocatorAssertionsToContainTextOptions{Timeout: playwright.Float(20000)}); err != nil {
 			t.Errorf("restore %d did not finish: %v", i, err)
 		}
@@ -161,6 +173,8 @@ func TestLeeRestoresForMeganFromTheRestoreList(t *testing.T) {
 
 	joni := startSignedIn(t, "Joni Sherman", "Europe/Dublin")
 	q := joni.page
+	joni.open("/audit?actor=Lee&workload=teams")
+	joni.see(q.Locator("table.audit-events tbody tr").First(), "Read me.txt")
 	joni.open("/audit?subject=Megan&actor=Lee")
 	rows := q.Locator("table.audit-events tbody tr")
 	if err := expect.Locator(rows).ToHaveCount(2); err != nil {

@@ -40,6 +40,13 @@ func TestLeeBrowsesATeam(t *testing.T) {
 	if _, err := p.GoBack(); err != nil {
 		t.Fatal(err)
 	}
+	tb.clickExact(playwright.AriaRoleLink, "Tabs of every channel")
+	tb.waitForURL(`/tabs$`)
+	tb.see(p.Locator("table.team-tabs"), "General")
+	tb.audit()
+	if _, err := p.GoBack(); err != nil {
+		t.Fatal(err)
+	}
 	tb.clickExact(playwright.AriaRoleButton, "Restore the whole team…")
 	tb.waitForURL(`/restore/new$`)
 	tb.audit()

@@ -349,6 +349,40 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 		}
 		start(w, ts, c, &teamsWork{missing: *body.Missing, changed: *body.Changed}, targets, "tabs of "+ch.name, body.Reason)
 	})
+	handle("POST "+tm+"/tabs/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+		var body struct {
+			Tabs []struct {
+				ID        string `json:"id"`
+				ChannelID string `json:"channelId"`
+			} `json:"tabs"`
+			Changed *bool  `json:"restoreChangedTabs"`
+			Missing *bool  `json:"restoreMissingTabs"`
+			Reason  string `json:"reason"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Changed == nil || body.Missing == nil || len(body.Tabs) == 0 {
+			badRequest(w, "tabs, restoreChangedTabs and restoreMissingTabs are required.")
+			return
+		}
+		var targets []restoreTarget
+		for _, ref := range body.Tabs {
+			ch, ok := ts.channel(ref.ChannelID)
+			var tab *teamTab
+			if ok {
+				for _, tb := range ts.visibleTabs(ch) {
+					if tb.id == ref.ID {
+						tab = tb
+					}
+				}
+			}
+			if tab == nil {
+				notFound(w, fmt.Sprintf("The tab with ID %s was not found.", ref.ID))
+				return
+			}
+			targets = append(targets, restoreTarget{name: tab.name, itemType: "TeamsTab", source: ch.name + "/" + tab.name, target: ch.name + "/" + tab.name,
+				teams: &teamTarget{channel: ch, tab: tab}, teamsID: tab.id})
+		}
+		start(w, ts, c, &teamsWork{missing: *body.Missing, changed: *body.Changed}, targets, "tabs", body.Reason)
+	})
 	handle("POST "+tm+"/files/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
 		var body struct {
 			ChannelID string `json:"channelId"`

@@ -230,7 +230,7 @@ func (h *Handler) rootList(ctx context.Context, op *veeamapi.Operator, w workloa
 		return v, err
 	}
 	if w.api == veeamapi.Teams {
-		v.Description = "Browse a team's channels, posts, files and tabs. Restoring and exporting Teams data comes next."
+		v.Description = "Open a team to browse, search, restore and export its channels, posts, files and tabs."
 	}
 	v.Pager = pager("/sessions/"+url.PathEscape(id), offset, len(v.Rows), more)
 	return v, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/audit"
+	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -378,6 +379,36 @@ func (h *Handler) runGroup(c *echo.Context, g *listGroup, o url.Values, reason s
 	for _, x := range g.entries {
 		keys = append(keys, x.Key)
 	}
+	if e.Workload == "teams" {
+		td := h.operator().TeamData(session.ID, e.Owner)
+		var files []veeamapi.TeamsFile
+		for _, k := range keys {
+			raw, err := unkey(k)
+			if err != nil {
+				return fail(err)
+			}
+			ch, id, _ := strings.Cut(raw, "\x00")
+			f, err := td.File(ctx, ch, id)
+			if err != nil {
+				return fail(err)
+			}
+			files = append(files, *f)
+		}
+		f := teamRestoreForm{missing: o.Get("missing") == "1", changed: o.Get("changed") == "1", reason: reason}
+		ev.Options = f.options("files", "")
+		id, err := td.RestoreFiles(context.WithoutCancel(ctx), files, false, f.changed, f.missing, reason)
+		if err != nil {
+			return fail(err)
+		}
+		run.RestoreID, ev.SessionID, ev.Outcome = id, id, audit.Started
+		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams", Source: e.OwnerName,
+			SourceID: e.Owner, Items: len(files), Target: "Original location", Options: ev.Options, Reason: reason, ForOthers: true,
+			PointTime: e.PointTime, Started: time.Now().UTC()}
+		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
+			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
+		}
+		return run
+	}
 	if e.Workload == "exchange" {
 		ref := mailboxRef{session: session, mailbox: e.Owner,
 			base: "/sessions/" + url.PathEscape(session.ID) + "/mailboxes/" + url.PathEscape(e.Owner)}
@@ -498,4 +529,49 @@ func (h *Handler) restoreListRuns(c *echo.Context) error {
 		code = stopPolling
 	}
 	return render(c, code, templates.ListRuns(runs, running))
+}
+
+// addTeamFilesToList handles POST …/teams/:team/c/:channel/restore-list: the ticked files.
+func (h *Handler) addTeamFilesToList(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	channel, err := h.pathKey(c, "channel")
+	if err != nil {
+		return err
+	}
+	form, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	keys := form["file"]
+	if len(keys) == 0 {
+		return &Error{Status: http.StatusBadRequest, Title: "Nothing selected", Message: "Tick the files to add to the restore list first."}
+	}
+	if len(keys) > maxListAdd {
+		return badRequest(fmt.Sprintf("Add at most %d items at once.", maxListAdd))
+	}
+	v, err := h.teamFrame(c, ref, channel)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var entries []listEntry
+	for _, k := range keys {
+		id, err := unkey(k)
+		if err != nil {
+			return badRequest("The form names a file the portal does not know.")
+		}
+		f, err := ref.data.File(ctx, channel, id)
+		if err != nil {
+			return err
+		}
+		if f.IsFolder() {
+			return badRequest("Choose files: folders are restored with their channel.")
+		}
+		entries = append(entries, listEntry{Workload: "teams", Session: ref.session.ID, Owner: ref.id, OwnerName: v.Name,
+			Key: key(channel + "\x00" + id), Name: f.Name + " (" + v.Channel + ")", PointTime: ref.session.PointTime, Others: true})
+	}
+	return h.addToList(c, entries)
 }

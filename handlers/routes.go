@@ -66,11 +66,15 @@ func (h *Handler) routes(e *echo.Echo) {
 	tm.POST("/restore", h.wholeTeamRestore(true), h.audited("restore", "teams"))
 	tm.GET("/c/:channel", h.channelPage)
 	tm.GET("/search", h.teamSearchPage)
+	tm.GET("/tabs", h.teamTabsPage)
+	tm.POST("/tabs/restore/new", h.teamTabsRestore(false))
+	tm.POST("/tabs/restore", h.teamTabsRestore(true), h.audited("restore", "teams"))
 	tm.GET("/c/:channel/p/:post", h.threadPage)
 	tm.GET("/c/:channel/f/:file", h.teamFilePage)
 	tm.POST("/c/:channel/p/:post/export", h.exportThread, h.audited("export", "teams"))
 	tm.POST("/c/:channel/export", h.exportPosts, h.audited("export", "teams"))
 	tm.POST("/c/:channel/restore/new", h.teamRestore(false))
+	tm.POST("/c/:channel/restore-list", h.addTeamFilesToList)
 	tm.POST("/c/:channel/restore", h.teamRestore(true), h.audited("restore", "teams"))
 
 	// Restores the user started.

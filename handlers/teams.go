@@ -120,7 +120,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 	here := ref.channelURL(channel)
 	v.View = c.QueryParam("view")
 	v.PostsURL, v.FilesURL, v.TabsURL = here, here+"?view=files", here+"?view=tabs"
-	v.ExportURL, v.RestoreURL, v.CSRFToken = here+"/export", here+"/restore/new", h.auth.CSRFToken(ctx)
+	v.ExportURL, v.RestoreURL, v.ListURL, v.CSRFToken = here+"/export", here+"/restore/new", here+"/restore-list", h.auth.CSRFToken(ctx)
 	when := func(t time.Time) (string, string) {
 		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
 	}

@@ -325,3 +325,147 @@ func (f teamRestoreForm) teamOptions() string {
 	s := strings.Join(o, ", ")
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// teamTab is a tab with its channel, on the team's tabs page.
+type teamTab struct {
+	channel string
+	tab     veeamapi.TeamsTab
+}
+
+// allTabs lists the tabs of every channel of the team.
+func (h *Handler) allTabs(ctx context.Context, ref teamRef, v templates.TeamView) ([]teamTab, error) {
+	var out []teamTab
+	for _, ch := range v.Channels {
+		id, err := unkey(ch.URL[strings.LastIndex(ch.URL, "/")+1:])
+		if err != nil {
+			return nil, err
+		}
+		p, err := ref.data.Tabs(ctx, id, veeamapi.PageOptions{Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range p.Results {
+			out = append(out, teamTab{channel: ch.Name, tab: t})
+		}
+	}
+	return out, nil
+}
+
+// teamTabsPage handles GET …/teams/:team/tabs: every channel's tabs, to restore several at once.
+func (h *Handler) teamTabsPage(c *echo.Context) error {
+	ref, err := h.teamRef(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.teamFrame(c, ref, "")
+	if err != nil {
+		return err
+	}
+	tabs, err := h.allTabs(c.Request().Context(), ref, v)
+	if err != nil {
+		return err
+	}
+	tv := templates.TeamTabsView{Team: v, Action: ref.base + "/tabs/restore/new", CSRFToken: h.auth.CSRFToken(c.Request().Context())}
+	for _, t := range tabs {
+		tv.Tabs = append(tv.Tabs, templates.TabRow{ID: t.tab.ChannelID + "\x00" + t.tab.ID, Name: t.tab.DisplayName, Type: t.tab.Type,
+			Target: t.tab.ContentURL, Channel: t.channel})
+	}
+	for i := range tv.Tabs {
+		tv.Tabs[i].ID = key(tv.Tabs[i].ID)
+	}
+	return render(c, http.StatusOK, templates.TeamTabsPage(h.meta(c, "Tabs · "+v.Name), tv))
+}
+
+// teamTabsRestore handles POST …/teams/:team/tabs/restore/new and …/tabs/restore: tabs of several channels.
+func (h *Handler) teamTabsRestore(submit bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ref, err := h.teamRef(c)
+		if err != nil {
+			return err
+		}
+		form, err := postForm(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		v, err := h.teamFrame(c, ref, "")
+		if err != nil {
+			return err
+		}
+		all, err := h.allTabs(ctx, ref, v)
+		if err != nil {
+			return err
+		}
+		var chosen []veeamapi.TeamsTab
+		var names []string
+		hidden := []templates.Hidden{}
+		for _, k := range form["tab"] {
+			raw, err := unkey(k)
+			if err != nil {
+				return badRequest("The form names a tab the portal does not know.")
+			}
+			chID, tabID, _ := strings.Cut(raw, "\x00")
+			found := false
+			for _, t := range all {
+				if t.tab.ChannelID == chID && t.tab.ID == tabID {
+					chosen, names, found = append(chosen, t.tab), append(names, t.tab.DisplayName+" ("+t.channel+")"), true
+					hidden = append(hidden, templates.Hidden{Name: "tab", Value: k})
+				}
+			}
+			if !found {
+				return notFoundOrNotYours(errors.New("a tab is not in the restore point"))
+			}
+		}
+		if len(chosen) == 0 {
+			return &Error{Status: http.StatusBadRequest, Title: "Nothing selected", Message: "Tick the tabs to restore first."}
+		}
+		ae := auditOf(c)
+		ae.Subject, ae.SubjectID = v.Name, ref.id
+		for i, t := range chosen {
+			ae.Items = append(ae.Items, audit.Item{ID: t.ID, Name: names[i]})
+		}
+		first := form.Get("confirm") == ""
+		f := teamRestoreForm{missing: true, changed: true}
+		if !first {
+			f = teamRestoreForm{missing: form.Get("missing") == "1", changed: form.Get("changed") == "1", reason: strings.TrimSpace(form.Get("reason"))}
+		}
+		required := h.cfg.RestoreReason == "required" || h.cfg.RestoreReason == "others"
+		var problems []string
+		if submit && !first {
+			if !f.missing && !f.changed {
+				problems = append(problems, "Choose “missing” or “changed” or both: with neither, nothing would be restored.")
+			}
+			problems = append(problems, restoreForm{missing: true, reason: f.reason}.problems(required)...)
+		}
+		ae.Options, ae.Reason = f.options("tabs", ""), f.reason
+		ae.skip = ae.skip || first
+		if len(problems) > 0 {
+			ae.Outcome, ae.Detail = audit.Refused, strings.Join(problems, " ")
+		}
+		if !submit || first || len(problems) > 0 {
+			wv := templates.TeamRestoreWizardView{Team: v.Name, Channel: "several channels", BackURL: ref.base + "/tabs", Kind: "tabs",
+				Action: ref.base + "/tabs/restore", Preview: names, CountLabel: countLabel(len(names)), Selection: hidden,
+				Missing: f.missing, Changed: f.changed, Reason: f.reason, ReasonRequired: required, Errors: problems, CSRFToken: h.auth.CSRFToken(ctx)}
+			status := http.StatusOK
+			if len(problems) > 0 {
+				status = http.StatusUnprocessableEntity
+			}
+			return render(c, status, templates.TeamRestoreWizardPage(h.meta(c, "Restore "+wv.CountLabel), wv))
+		}
+		id, err := ref.data.RestoreTabsAcross(context.WithoutCancel(ctx), chosen, f.changed, f.missing, f.reason)
+		if err != nil {
+			return err
+		}
+		ae.Outcome, ae.SessionID = audit.Started, id
+		u := userFrom(c)
+		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams", Source: v.Name + " › tabs",
+			SourceID: ref.id, Items: len(chosen), Target: "Original location", Options: f.options("tabs", ""), Reason: f.reason, ForOthers: true,
+			PointTime: ref.session.PointTime, Started: time.Now().UTC()}
+		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
+			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
+			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
+				Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
+		}
+		return seeOther(c, "/restores/"+url.PathEscape(id))
+	}
+}

@@ -338,3 +338,20 @@ func (t *TeamData) Search(ctx context.Context, channelID, kind, query string, pa
 	}
 	return &out, nil
 }
+
+// RestoreTabsAcross restores tabs of several channels of the team.
+//
+// VB365: POST …/organization/teams/{teamId}/tabs/operatorRestore
+func (t *TeamData) RestoreTabsAcross(ctx context.Context, tabs []TeamsTab, changed, missing bool, reason string) (string, error) {
+	var refs []map[string]string
+	for _, tb := range tabs {
+		refs = append(refs, map[string]string{"id": tb.ID, "channelId": tb.ChannelID})
+	}
+	body := map[string]any{"tabs": refs, "restoreChangedTabs": changed, "restoreMissingTabs": missing}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	var out sessionIDResponse
+	err := t.o.post(ctx, t.base+"/tabs/operatorRestore", body, &out)
+	return out.SessionID, err
+}

@@ -176,3 +176,43 @@ func TestRestoreListRemoveAndEmpty(t *testing.T) {
 		t.Error("another user sees the list")
 	}
 }
+
+func TestRestoreListTakesTeamsFiles(t *testing.T) {
+	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others"}})
+	b := s.signedIn("AlexW@contoso.onmicrosoft.com")
+	sid, _ := b.explore("teams")
+	general := linkNamed(t, b.openTeam(sid, "Mark 8 Project Team"), "table.channel-items a", "General")
+	files := b.get(general + "?view=files")
+	key := ""
+	files.doc(t).Find("table.team-files tbody tr").Each(func(_ int, sel *goquery.Selection) {
+		if strings.TrimSpace(sel.Find(`td[data-label="Name"] a`).Text()) == fakeveeam.StoryChannelFile {
+			key = sel.Find(`input[name="file"]`).AttrOr("value", "")
+		}
+	})
+	if r := b.post(general+"/restore-list", url.Values{"file": {key}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: %d %s", r.StatusCode, r.body)
+	}
+	page := b.get("/restore-list")
+	if g := texts(page.doc(t), "section.list-group h2"); len(g) != 1 || !strings.Contains(g[0], "Teams: Mark 8 Project Team") {
+		t.Fatalf("groups: %v", g)
+	}
+	form := url.Values{"reason": {"overwrote the plan"}}
+	page.doc(t).Find(`#list-run-form input[checked]`).Each(func(_ int, sel *goquery.Selection) {
+		form.Add(sel.AttrOr("name", ""), sel.AttrOr("value", ""))
+	})
+	if r := b.post("/restore-list/run", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run: %d", r.StatusCode)
+	}
+	for deadline := time.Now().Add(10 * time.Second); b.get("/restore-list/runs", "HX-Request: true").StatusCode != 286; {
+		if time.Now().After(deadline) {
+			t.Fatal("the restore did not end")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g, _ := prodChannel(s, "Mark 8 Project Team", "General")
+	for _, f := range g.Files {
+		if f.Name == fakeveeam.StoryChannelFile && (f.Size == 2048 || !f.Restored) {
+			t.Errorf("the file: %+v", f)
+		}
+	}
+}

@@ -421,3 +421,43 @@ func TestSearchATeam(t *testing.T) {
 	}
 	checkNoInjectedMarkup(t, 0, b.get(action+"?"+url.Values{"q": {"script"}, "type": {"Posts"}}.Encode()).body)
 }
+
+// TestRestoreTabsOfSeveralChannels restores tabs of two channels in one restore.
+func TestRestoreTabsOfSeveralChannels(t *testing.T) {
+	s := startStack(t, quick)
+	b := s.signedIn("IsaiahL@contoso.onmicrosoft.com")
+	sid := b.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -2))
+	team := b.openTeam(sid, "Mark 8 Project Team")
+	tabs := b.get(linkNamed(t, team, "a.button", "Tabs of every channel"))
+	var picked []string
+	channels := map[string]bool{}
+	tabs.doc(t).Find("table.team-tabs tbody tr").Each(func(_ int, s *goquery.Selection) {
+		ch := strings.TrimSpace(s.Find(`td[data-label="Channel"]`).Text())
+		name := strings.TrimSpace(s.Find(`td[data-label="Tab"]`).Text())
+		if name == fakeveeam.StoryRemovedTab || (ch == "Announcements" && !channels[ch]) {
+			picked = append(picked, s.Find(`input[name="tab"]`).AttrOr("value", ""))
+			channels[ch] = true
+		}
+	})
+	if len(picked) != 2 || len(channels) != 2 {
+		t.Fatalf("picked %v from %v", picked, channels)
+	}
+	action := tabs.doc(t).Find("form").FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.HasSuffix(s.AttrOr("action", ""), "/tabs/restore/new")
+	}).AttrOr("action", "")
+	wizard := b.post(action, url.Values{"tab": picked})
+	if n := wizard.doc(t).Find("ul.preview li").Length(); n != 2 {
+		t.Errorf("the wizard lists %d tabs", n)
+	}
+	r := b.post(strings.TrimSuffix(action, "/new"), url.Values{"tab": picked, "missing": {"1"}, "changed": {"1"}, "confirm": {"1"}, "reason": {"two channels"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restore: %d %s", r.StatusCode, r.body)
+	}
+	b.waitRestore(r.Header.Get("Location"))
+	if g, _ := prodChannel(s, "Mark 8 Project Team", "General"); !slices.Contains(g.Tabs, fakeveeam.StoryRemovedTab) {
+		t.Errorf("General's tabs: %v", g.Tabs)
+	}
+	if r := b.post(action, url.Values{"tab": {"bm9wZQ"}}); r.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown tab: %d", r.StatusCode)
+	}
+}
