@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -204,28 +205,9 @@ func auditFilter(q func(string) string, loc *time.Location) (audit.Filter, error
 	if _, ok := auditOutcomeLabels[f.Outcome]; f.Outcome != "" && !ok {
 		return f, badRequest("Choose an outcome from the list.")
 	}
-	for _, d := range []struct {
-		name string
-		into *time.Time
-		next bool
-	}{{"from", &f.From, false}, {"to", &f.To, true}} {
-		v := q(d.name)
-		if v == "" {
-			continue
-		}
-		t, err := time.ParseInLocation("2006-01-02", v, loc)
-		if err != nil {
-			return f, badRequest(fmt.Sprintf("The date %q is not valid: use a date such as 2026-11-20.", v))
-		}
-		if d.next {
-			t = t.AddDate(0, 0, 1) // until the end of that day
-		}
-		*d.into = t
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return f, badRequest("“From” is after “Until”.")
-	}
-	return f, nil
+	var err error
+	f.From, f.To, err = dayRange(q, loc)
+	return f, err
 }
 
 // auditPage handles GET /audit: the trail, filtered, fifty events a page.
@@ -306,24 +288,16 @@ func (h *Handler) auditPage(c *echo.Context) error {
 		v.Summary = fmt.Sprintf("Events %s to %s of %s.", thousands(offset+1), thousands(offset+len(v.Rows)), thousands(total))
 	}
 	if offset > 0 {
-		p := cloneValues(params)
+		p := maps.Clone(params)
 		p.Set("offset", strconv.Itoa(max(offset-auditPageSize, 0)))
 		v.PrevURL = "/audit?" + p.Encode()
 	}
 	if offset+len(v.Rows) < total {
-		p := cloneValues(params)
+		p := maps.Clone(params)
 		p.Set("offset", strconv.Itoa(offset+auditPageSize))
 		v.NextURL = "/audit?" + p.Encode()
 	}
 	return render(c, http.StatusOK, templates.AuditPage(m, v))
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }
 
 // auditCSV handles GET /audit.csv: every event matching the filters, as CSV, streamed.

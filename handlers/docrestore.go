@@ -429,8 +429,7 @@ func (h *Handler) launchDocRestores(c *echo.Context, ref docsRef, title, subtitl
 		}
 		if err != nil {
 			if errors.Is(err, veeamapi.ErrBadRequest) {
-				return ids, &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
-					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
+				return ids, restoreRefused(err)
 			}
 			if len(ids) > 0 {
 				return ids, &Error{Status: http.StatusBadGateway, Title: "Only part of the restore started", Err: err,
@@ -439,18 +438,11 @@ func (h *Handler) launchDocRestores(c *echo.Context, ref docsRef, title, subtitl
 			return ids, err
 		}
 		ids = append(ids, id)
-		rec := history.Record{
-			ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: ref.workload,
-			Source: title, SourceID: ref.id, Items: len(g.docs), Target: f.target(ref.sharePoint()),
-			Options: f.options(ref.sharePoint()), Reason: f.reason, PointTime: ref.session.PointTime, Started: time.Now().UTC(),
-			ForOthers: ref.sharePoint() || !ownOneDrive(subtitle, u.UPN),
-		}
-		h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", ref.workload, "source", ref.id,
-			"items", len(g.docs), "target", map[bool]string{true: "list", false: "original"}[f.toList], "oid", u.OID)
-		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
-			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-			return ids, &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
-				Message: "The backup server is restoring the items. The portal could not add the restore to “My restores”; tell your helpdesk."}
+		rec := history.Record{ID: id, Workload: ref.workload, Source: title, SourceID: ref.id, Items: len(g.docs),
+			Target: f.target(ref.sharePoint()), Options: f.options(ref.sharePoint()), Reason: f.reason, PointTime: ref.session.PointTime,
+			ForOthers: ref.sharePoint() || !ownOneDrive(subtitle, u.UPN)}
+		if err := h.recordRestore(c, rec, "target", map[bool]string{true: "list", false: "original"}[f.toList]); err != nil {
+			return ids, err
 		}
 	}
 	return ids, nil

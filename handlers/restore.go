@@ -367,27 +367,41 @@ func (h *Handler) launchMailRestore(c *echo.Context, ref mailboxRef, mb *veeamap
 	// A restore is not half-started: the call outlives a browser that goes away.
 	id, err := h.operator().RestoreItems(context.WithoutCancel(ctx), ref.session.ID, ref.mailbox, opts)
 	if err != nil {
-		if errors.Is(err, veeamapi.ErrBadRequest) {
-			return "", &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
-				Message: "Nothing was restored. Check the folder name and try again; if it goes on, tell your helpdesk."}
-		}
-		return "", err
+		return "", restoreRefused(err)
 	}
+	rec := history.Record{ID: id, Workload: "exchange", Source: mailboxLabel(mb), SourceID: ref.mailbox, Items: len(ids),
+		Target: f.target(), Options: f.options(), Reason: f.reason, ForOthers: !ownMailbox(c, mb), PointTime: ref.session.PointTime}
+	return id, h.recordRestore(c, rec, "target", map[bool]string{true: "folder", false: "original"}[f.toFolder])
+}
+
+// restoreRefused explains a restore VB365 refused as a bad request; other
+// errors go on to the error handler as they are.
+func restoreRefused(err error) error {
+	if errors.Is(err, veeamapi.ErrBadRequest) {
+		return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
+			Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
+	}
+	return err
+}
+
+// recordRestore puts a restore that VB365 has started into My restores, as
+// the signed-in user's, and logs it. The restore runs regardless of the
+// outcome: a failure to record it says so rather than pretend it failed.
+func (h *Handler) recordRestore(c *echo.Context, rec history.Record, attrs ...any) error {
+	ctx := c.Request().Context()
 	u := userFrom(c)
-	rec := history.Record{
-		ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "exchange",
-		Source: mailboxLabel(mb), SourceID: ref.mailbox, Items: len(ids), Target: f.target(), Options: f.options(),
-		Reason: f.reason, ForOthers: !ownMailbox(c, mb), PointTime: ref.session.PointTime, Started: time.Now().UTC(),
+	rec.TenantID, rec.UserOID, rec.UserUPN = u.TenantID, u.OID, u.UPN
+	if rec.Started.IsZero() {
+		rec.Started = time.Now().UTC()
 	}
-	h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", "exchange", "mailbox", ref.mailbox,
-		"items", len(ids), "target", map[bool]string{true: "folder", false: "original"}[f.toFolder], "oid", u.OID)
+	h.log.InfoContext(ctx, "restore_started", append([]any{"restore_session", rec.ID, "workload", rec.Workload, "source", rec.SourceID,
+		"items", rec.Items, "oid", u.OID}, attrs...)...)
 	if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
-		// The restore runs regardless; say so rather than pretend it failed.
-		h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-		return id, &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
-			Message: "The backup server is restoring the items. The portal could not add the restore to “My restores”; tell your helpdesk."}
+		h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", rec.ID, "error", err)
+		return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
+			Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
 	}
-	return id, nil
+	return nil
 }
 
 // postForm parses the request body's form; the query string is not part of it.

@@ -210,7 +210,6 @@ func groupList(list []listEntry) []*listGroup {
 
 // listRun is the outcome of one group's restore, shown after a submit.
 type listRun struct {
-	Group     string `json:"g"`
 	Label     string `json:"l"`
 	RestoreID string `json:"r,omitempty"`
 	Error     string `json:"e,omitempty"`
@@ -341,7 +340,7 @@ func (h *Handler) runRestoreList(c *echo.Context) error {
 func (h *Handler) runGroup(c *echo.Context, g *listGroup, o url.Values, reason string) listRun {
 	ctx := c.Request().Context()
 	e := g.entries[0]
-	run := listRun{Group: g.id, Label: workloadLabels[e.Workload] + ": " + e.OwnerName, Items: len(g.entries)}
+	run := listRun{Label: workloadLabels[e.Workload] + ": " + e.OwnerName, Items: len(g.entries)}
 	u := userFrom(c)
 	ev := audit.Event{Time: time.Now().UTC(), TenantID: u.TenantID, ActorOID: u.OID, ActorUPN: u.UPN, ActorName: u.Name,
 		Subject: e.OwnerName, SubjectID: e.Owner, Workload: e.Workload, Action: "restore", Reason: reason}
@@ -401,11 +400,10 @@ func (h *Handler) runGroup(c *echo.Context, g *listGroup, o url.Values, reason s
 			return fail(err)
 		}
 		run.RestoreID, ev.SessionID, ev.Outcome = id, id, audit.Started
-		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams", Source: e.OwnerName,
-			SourceID: e.Owner, Items: len(files), Target: "Original location", Options: ev.Options, Reason: reason, ForOthers: true,
-			PointTime: e.PointTime, Started: time.Now().UTC()}
-		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
-			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
+		rec := history.Record{ID: id, Workload: "teams", Source: e.OwnerName, SourceID: e.Owner, Items: len(files),
+			Target: "Original location", Options: ev.Options, Reason: reason, ForOthers: true, PointTime: e.PointTime}
+		if err := h.recordRestore(c, rec); err != nil {
+			return fail(err) // started, but not in My restores: the group stays for the helpdesk to see
 		}
 		return run
 	}

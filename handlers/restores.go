@@ -364,27 +364,14 @@ func restoreFilter(q func(string) string, loc *time.Location) (history.Filter, u
 			params.Set(k, x)
 		}
 	}
-	for _, d := range []struct {
-		name string
-		into *time.Time
-		next bool
-	}{{"from", &f.From, false}, {"to", &f.To, true}} {
-		x := q(d.name)
-		if x == "" {
-			continue
-		}
-		t, err := time.ParseInLocation("2006-01-02", x, loc)
-		if err != nil {
-			return f, nil, badRequest(fmt.Sprintf("The date %q is not valid: use a date such as 2026-11-20.", x))
-		}
-		if d.next {
-			t = t.AddDate(0, 0, 1)
-		}
-		*d.into = t
-		params.Set(d.name, x)
+	var err error
+	if f.From, f.To, err = dayRange(q, loc); err != nil {
+		return f, nil, err
 	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return f, nil, badRequest("“Started from” is after “Started until”.")
+	for _, k := range []string{"from", "to"} {
+		if x := q(k); x != "" {
+			params.Set(k, x)
+		}
 	}
 	return f, params, nil
 }

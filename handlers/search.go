@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -80,9 +81,24 @@ func day(v string, loc *time.Location, add int) (time.Time, error) {
 	}
 	t, err := time.ParseInLocation("2006-01-02", v, loc)
 	if err != nil {
-		return time.Time{}, badRequest("A date of the search is not valid; pick it from the calendar.")
+		return time.Time{}, badRequest(fmt.Sprintf("The date %q is not valid; pick it from the calendar.", v))
 	}
 	return t.AddDate(0, 0, add), nil
+}
+
+// dayRange reads the days from= and to= of a filter in loc: the start of
+// the first and the end of the last (both days included); zero when absent.
+func dayRange(q func(string) string, loc *time.Location) (from, to time.Time, err error) {
+	if from, err = day(q("from"), loc, 0); err != nil {
+		return from, to, err
+	}
+	if to, err = day(q("to"), loc, 1); err != nil {
+		return from, to, err
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, badRequest("The first day is after the last.")
+	}
+	return from, to, nil
 }
 
 // searchPage handles GET /sessions/:id/mailboxes/:mb/search: the form and a

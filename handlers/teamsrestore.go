@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -173,23 +172,14 @@ func (h *Handler) teamRestore(submit bool) echo.HandlerFunc {
 			id, err = ref.data.RestorePosts(rctx, channel, posts, f.reason)
 		}
 		if err != nil {
-			if errors.Is(err, veeamapi.ErrBadRequest) {
-				return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
-					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
-			}
-			return err
+			return restoreRefused(err)
 		}
 		ae.Outcome, ae.SessionID = audit.Started, id
-		u := userFrom(c)
-		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams",
+		rec := history.Record{ID: id, Workload: "teams",
 			Source: v.Name + " › " + v.Channel, SourceID: ref.id, Items: len(names), Target: "Original location",
-			Options: f.options(kind, v.ChannelType), Reason: f.reason, ForOthers: true, PointTime: ref.session.PointTime, Started: time.Now().UTC()}
-		h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", "teams", "team", ref.id, "kind", kind,
-			"items", len(names), "oid", u.OID)
-		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
-			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
-				Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
+			Options: f.options(kind, v.ChannelType), Reason: f.reason, ForOthers: true, PointTime: ref.session.PointTime}
+		if err := h.recordRestore(c, rec); err != nil {
+			return err
 		}
 		return seeOther(c, "/restores/"+url.PathEscape(id))
 	}
@@ -284,22 +274,14 @@ func (h *Handler) wholeTeamRestore(submit bool) echo.HandlerFunc {
 		}
 		id, err := h.operator().RestoreTeam(context.WithoutCancel(ctx), ref.session.ID, ref.id, f.changed, f.missing, f.members, f.settings, f.reason)
 		if err != nil {
-			if errors.Is(err, veeamapi.ErrBadRequest) {
-				return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
-					Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
-			}
-			return err
+			return restoreRefused(err)
 		}
 		ae.Outcome, ae.SessionID = audit.Started, id
-		u := userFrom(c)
-		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams", Source: v.Name,
+		rec := history.Record{ID: id, Workload: "teams", Source: v.Name,
 			SourceID: ref.id, Items: len(v.Channels), Target: "Original location", Options: f.teamOptions(), Reason: f.reason, ForOthers: true,
-			PointTime: ref.session.PointTime, Started: time.Now().UTC()}
-		h.log.InfoContext(ctx, "restore_started", "restore_session", id, "workload", "teams", "team", ref.id, "kind", "team", "oid", u.OID)
-		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
-			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
-				Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
+			PointTime: ref.session.PointTime}
+		if err := h.recordRestore(c, rec); err != nil {
+			return err
 		}
 		return seeOther(c, "/restores/"+url.PathEscape(id))
 	}
@@ -454,17 +436,14 @@ func (h *Handler) teamTabsRestore(submit bool) echo.HandlerFunc {
 		}
 		id, err := ref.data.RestoreTabsAcross(context.WithoutCancel(ctx), chosen, f.changed, f.missing, f.reason)
 		if err != nil {
-			return err
+			return restoreRefused(err)
 		}
 		ae.Outcome, ae.SessionID = audit.Started, id
-		u := userFrom(c)
-		rec := history.Record{ID: id, TenantID: u.TenantID, UserOID: u.OID, UserUPN: u.UPN, Workload: "teams", Source: v.Name + " › tabs",
+		rec := history.Record{ID: id, Workload: "teams", Source: v.Name + " › tabs",
 			SourceID: ref.id, Items: len(chosen), Target: "Original location", Options: f.options("tabs", ""), Reason: f.reason, ForOthers: true,
-			PointTime: ref.session.PointTime, Started: time.Now().UTC()}
-		if err := h.history.Add(context.WithoutCancel(ctx), rec); err != nil {
-			h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", id, "error", err)
-			return &Error{Status: http.StatusInternalServerError, Title: "The restore started, but the portal could not record it", Err: err,
-				Message: "The backup server is restoring. The portal could not add the restore to “My restores”; tell your helpdesk."}
+			PointTime: ref.session.PointTime}
+		if err := h.recordRestore(c, rec); err != nil {
+			return err
 		}
 		return seeOther(c, "/restores/"+url.PathEscape(id))
 	}
