@@ -12,8 +12,9 @@ import (
 
 // Story documents the demo and the tests look for. Every OneDrive has them.
 const (
-	// StoryOverwrittenDoc was overwritten by mistake half a day before the
-	// anchor: its version of any earlier restore point is the good one.
+	// StoryOverwrittenDoc was overwritten by mistake after the last nightly
+	// backup before the anchor: its version of every restore point is the
+	// good one.
 	StoryOverwrittenDoc = "Documents/Budget/Q3 budget.xlsx"
 	// StoryDeletedFolder was deleted with everything in it three days before the anchor.
 	StoryDeletedFolder = "Documents/Onboarding 2026"
@@ -57,7 +58,7 @@ func (d *docData) oneDrive(id string) (*docTree, bool) {
 	}
 	for _, u := range d.dir.org.Users {
 		if OneDriveID(u.OID) == id {
-			t := generateOneDrive(u, d.anchor)
+			t := generateOneDrive(u, d.dir.org.Users, d.anchor)
 			d.trees[id] = t
 			return t, true
 		}
@@ -81,7 +82,7 @@ func (d *docData) site(siteID string) ([]*docTree, bool) {
 		if d.opts.LargeLibrarySite != "" && strings.EqualFold(d.opts.LargeLibrarySite, st.Title) {
 			large = d.opts.LargeLibraryDocs
 		}
-		ts := generateSite(&st, d.anchor, large)
+		ts := generateSite(&st, d.dir.org.Users, d.anchor, large)
 		for _, t := range ts {
 			d.trees[t.id] = t
 		}
@@ -240,12 +241,13 @@ func newTree(id string, kind treeKind, name, url string, created time.Time) *doc
 	return &docTree{id: id, kind: kind, name: name, url: url, created: created, byID: map[string]*docNode{}}
 }
 
-func generateOneDrive(u demotenant.User, anchor time.Time) *docTree {
+// generateOneDrive makes u's OneDrive; people are the organisation's.
+func generateOneDrive(u demotenant.User, people []demotenant.User, anchor time.Time) *docTree {
 	personal := strings.NewReplacer("@", "_", ".", "_").Replace(strings.ToLower(u.UPN))
 	t := newTree(OneDriveID(u.OID), treeOneDrive, u.DisplayName, "https://contoso-my.sharepoint.com/personal/"+personal, anchor.Add(-700*day))
 	t.owner = u
 	g := &docSeeder{r: rng("onedrive", u.OID), t: t, anchor: anchor, owner: u.DisplayName, folder: map[string]*docNode{}}
-	for _, p := range demotenant.Contoso().Users {
+	for _, p := range people {
 		if p.Department == u.Department || p.OID == u.OID {
 			g.people = append(g.people, p)
 		}
@@ -269,7 +271,7 @@ func generateOneDrive(u demotenant.User, anchor time.Time) *docTree {
 	g.version(budget, anchor.Add(-45*day), u.DisplayName, 182_340)
 	g.version(budget, anchor.Add(-20*day), g.person(), 205_118)
 	g.version(budget, anchor.Add(-10*day), u.DisplayName, 241_907)
-	g.version(budget, anchor.Add(-12*time.Hour), u.DisplayName, 9_216) // overwritten by mistake
+	g.version(budget, sinceLastBackup("Veod", anchor), u.DisplayName, 9_216) // overwritten by mistake after last night's backup
 
 	onboarding := anchor.Add(-90 * day)
 	g.mkdirs(StoryDeletedFolder+"/Forms", onboarding)
@@ -294,10 +296,10 @@ func generateOneDrive(u demotenant.User, anchor time.Time) *docTree {
 }
 
 // generateSite makes a site's document libraries and lists.
-func generateSite(st *demotenant.Site, anchor time.Time, largeDocs int) []*docTree {
+func generateSite(st *demotenant.Site, people []demotenant.User, anchor time.Time, largeDocs int) []*docTree {
 	r := rng("site", st.ID)
 	var members []demotenant.User
-	for _, u := range demotenant.Contoso().Users {
+	for _, u := range people {
 		if u.Role == demotenant.EndUser {
 			members = append(members, u)
 		}

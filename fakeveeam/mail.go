@@ -205,7 +205,7 @@ func (x *exchangeData) mailbox(id string) (*mailboxData, bool) {
 			if MailboxID(u.OID, archive) != id || (archive && !u.HasArchive) {
 				continue
 			}
-			m := generateMailbox(u, archive, x.anchor, x.opts)
+			m := generateMailbox(u, x.dir.org.Users, archive, x.anchor, x.opts)
 			x.mailboxes[id] = m
 			return m, true
 		}

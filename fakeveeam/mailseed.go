@@ -95,9 +95,8 @@ var archiveFolders = []seedFolder{
 // LargeFolderPath is where the scale option puts its items.
 const LargeFolderPath = "Inbox/Notifications"
 
-func generateMailbox(u demotenant.User, archive bool, anchor time.Time, opts *Options) *mailboxData {
-	m := &mailboxData{id: MailboxID(u.OID, archive), owner: u, archive: archive, folder: map[string]*mailFolder{}}
-	r := rng("mailbox", m.id)
+// generateMailbox makes a mailbox of u's, whose colleagues are people.
+func generateMailbox(u demotenant.User, people []demotenant.User, archive bool, anchor time.Time, opts *Options) *mailboxData {
 	layout := primaryFolders
 	if archive {
 		layout = archiveFolders
@@ -106,18 +105,8 @@ func generateMailbox(u demotenant.User, archive bool, anchor time.Time, opts *Op
 	if large {
 		layout = append(append([]seedFolder(nil), layout...), seedFolder{LargeFolderPath, "None", "None", 0})
 	}
-	byPath := map[string]*mailFolder{}
-	for _, sf := range layout {
-		parent, name := "", sf.path
-		if i := strings.LastIndex(sf.path, "/"); i >= 0 {
-			parent, name = byPath[sf.path[:i]].id, sf.path[i+1:]
-		}
-		f := &mailFolder{id: ewsID("AAMkAGI2F", m.id, sf.path), name: name, parent: parent, path: sf.path, typ: sf.typ, category: sf.category}
-		m.folders = append(m.folders, f)
-		m.folder[f.id] = f
-		byPath[sf.path] = f
-	}
-	g := &seeder{r: r, m: m, anchor: anchor, owner: u}
+	m, byPath := layoutMailbox(u, archive, layout)
+	g := &seeder{r: rng("mailbox", m.id), m: m, anchor: anchor, owner: u, people: people}
 	for _, sf := range layout {
 		g.fill(byPath[sf.path], sf.count)
 	}
@@ -133,12 +122,31 @@ func generateMailbox(u demotenant.User, archive bool, anchor time.Time, opts *Op
 	return m
 }
 
+// layoutMailbox makes an empty mailbox with the folders of layout, and
+// returns them by path too.
+func layoutMailbox(u demotenant.User, archive bool, layout []seedFolder) (*mailboxData, map[string]*mailFolder) {
+	m := &mailboxData{id: MailboxID(u.OID, archive), owner: u, archive: archive, folder: map[string]*mailFolder{}}
+	byPath := map[string]*mailFolder{}
+	for _, sf := range layout {
+		parent, name := "", sf.path
+		if i := strings.LastIndex(sf.path, "/"); i >= 0 {
+			parent, name = byPath[sf.path[:i]].id, sf.path[i+1:]
+		}
+		f := &mailFolder{id: ewsID("AAMkAGI2F", m.id, sf.path), name: name, parent: parent, path: sf.path, typ: sf.typ, category: sf.category}
+		m.folders = append(m.folders, f)
+		m.folder[f.id] = f
+		byPath[sf.path] = f
+	}
+	return m, byPath
+}
+
 // seeder generates one mailbox's items.
 type seeder struct {
 	r      *rand.Rand
 	m      *mailboxData
 	anchor time.Time
 	owner  demotenant.User
+	people []demotenant.User // the owner's colleagues
 	n      int
 }
 
@@ -163,7 +171,7 @@ func (g *seeder) when() time.Time {
 
 // person is a colleague (or the owner) as "Name <address>".
 func (g *seeder) colleague() string {
-	u := pick(g.r, demotenant.Contoso().Users)
+	u := pick(g.r, g.people)
 	return fmt.Sprintf("%s <%s>", u.DisplayName, u.UPN)
 }
 

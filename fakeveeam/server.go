@@ -69,6 +69,9 @@ type Options struct {
 type Server struct {
 	opts Options
 	dir  *directory
+	// anchor is when the data's history ends and production begins: the
+	// stories ("deleted three days ago") are told from it.
+	anchor time.Time
 	mux  *http.ServeMux
 	srv  *http.Server
 
@@ -155,7 +158,8 @@ func New(opts Options) (*Server, error) {
 		docSearches: map[string]*docSearchSet{},
 		downloads:   []Download{},
 	}
-	anchor := opts.Now()
+	anchor := dataAnchor(opts.Now())
+	s.anchor = anchor
 	s.mail = newExchangeData(dir, &s.opts, anchor)
 	s.docs = newDocData(dir, &s.opts, anchor)
 	s.teamsData = newTeamsData(dir, anchor)

@@ -27,7 +27,8 @@ const (
 	// removed a day before the anchor.
 	StoryRemovedTab = "Launch checklist"
 	// StoryChannelFile is a file of the Mark 8 Project Team's General
-	// channel, overwritten badly six hours before the anchor.
+	// channel, overwritten badly after the last Teams backup before the
+	// anchor: every restore point holds a good version.
 	StoryChannelFile = "Launch plan.docx"
 	// StoryThread is a thread of twelve posts (a parent and eleven replies)
 	// in the Sales and Marketing team's General channel.
@@ -262,7 +263,7 @@ func generateTeam(t demotenant.Team, org demotenant.Tenant, anchor time.Time) *t
 			url: "https://tasks.office.com/contoso/Home/PlanViews/launch-checklist", created: created.Add(100 * day), removed: anchor.Add(-1 * day)}
 		general.tabs = append(general.tabs, removed)
 		plan := file(general, "root", StoryChannelFile, anchor.Add(-30*day), 3)
-		plan.versions = append(plan.versions, teamFileVersion{at: anchor.Add(-6 * time.Hour), by: person(), size: 2_048})
+		plan.versions = append(plan.versions, teamFileVersion{at: sinceLastBackup("Vet", anchor), by: person(), size: 2_048})
 	}
 	return td
 }
