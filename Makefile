@@ -13,8 +13,9 @@ AXE_VERSION := 4.14.1
 HTMX_VERSION := 2.0.11
 HTMX_SHA256  := d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717
 # The playwright driver must match the pinned playwright-go (its run.go says which).
+# `go mod download -json` fetches the module first on a machine that has never built the project.
 PW_VERSION = $(shell sed -n 's/^[[:space:]]*playwrightCliVersion[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
-	"$$($(GO) list -m -f '{{.Dir}}' github.com/mxschmitt/playwright-go)/run.go" | head -1)
+	"$$($(GO) mod download -json github.com/mxschmitt/playwright-go | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$$/\1/p')/run.go" | head -1)
 PW_DIR     = $(CACHE)/playwright-driver/$(PW_VERSION)
 
 .PHONY: help

@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
+	testclock "github.com/openrestore/portal/internal/clock"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 const (
@@ -45,6 +46,43 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// clockStore is an scs store that keeps time on the test's clock, as the
+// portal's own store does on the portal's.
+type clockStore struct {
+	now  func() time.Time
+	mu   sync.Mutex
+	rows map[string]storedSession
+}
+
+type storedSession struct {
+	data   []byte
+	expiry time.Time
+}
+
+func (s *clockStore) Find(token string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.rows[token]
+	if !ok || s.now().After(r.expiry) { // as scs's own stores: valid up to its expiry
+		return nil, false, nil
+	}
+	return r.data, true, nil
+}
+
+func (s *clockStore) Commit(token string, b []byte, expiry time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[token] = storedSession{data: b, expiry: expiry}
+	return nil
+}
+
+func (s *clockStore) Delete(token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.rows, token)
+	return nil
 }
 
 // stubVeeam is an Exchanger that checks the assertions it gets and counts calls.
@@ -126,7 +164,7 @@ type harness struct {
 	entra    *fakeentra.Server
 	auth     *Authenticator
 	sessions *scs.SessionManager
-	store    *memstore.MemStore
+	store    *clockStore
 	veeam    *stubVeeam
 	clock    *clock
 	srv      *httptest.Server
@@ -134,18 +172,19 @@ type harness struct {
 
 func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 	t.Helper()
-	clk := &clock{now: time.Now().Truncate(time.Second)}
+	clk := &clock{now: testclock.TestStart}
 	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now, Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { entra.Close() })
-	h := &harness{t: t, entra: entra, clock: clk, store: memstore.NewWithCleanupInterval(0)}
+	h := &harness{t: t, entra: entra, clock: clk, store: &clockStore{now: clk.Now, rows: map[string]storedSession{}}}
 	h.veeam = &stubVeeam{t: t, now: clk.Now}
 	h.sessions = scs.New()
 	h.sessions.Store = h.store
 	h.sessions.Cookie.Name = "__Host-session"
 	h.sessions.Cookie.Secure = true
+	h.sessions.Cookie.Persist = false // as the portal has it: the cookie holds no expiry of the portal's clock
 	h.sessions.Lifetime = 8 * time.Hour
 
 	mux := http.NewServeMux()
@@ -429,7 +468,7 @@ func TestBadCallbacksRedeemNothing(t *testing.T) {
 		})
 		// Undo the time travel of the expiry case.
 		h.clock.mu.Lock()
-		h.clock.now = time.Now().Truncate(time.Second)
+		h.clock.now = testclock.TestStart
 		h.clock.mu.Unlock()
 	}
 }
@@ -675,7 +714,7 @@ func TestConcurrentRenewalsShareOneCall(t *testing.T) {
 					results <- tok
 				})
 			}
-			time.Sleep(100 * time.Millisecond) // let them all reach the renewal
+			wait.For(t, "a renewal to reach VB365", func() bool { _, refreshes, _ := h.veeam.counts(); return refreshes == 1 })
 			close(gate)
 			wg.Wait()
 			close(results)
@@ -723,7 +762,7 @@ func TestSignOut(t *testing.T) {
 }
 
 func TestUnreachableIssuer(t *testing.T) {
-	clk := &clock{now: time.Now()}
+	clk := &clock{now: testclock.TestStart}
 	a, err := New(Config{
 		ClientID: demotenant.ApplicationID, Authority: "http://127.0.0.1:1/" + demotenant.TenantID,
 		ClientSecret: "s", RedirectURL: "http://127.0.0.1:8080/auth/callback", PostLogoutRedirectURL: "http://127.0.0.1:8080/",

@@ -150,11 +150,15 @@ func (a *Authenticator) Finish(ctx context.Context, q url.Values) (string, error
 	if claims.AuthTime > 0 {
 		authTime = time.Unix(claims.AuthTime, 0)
 	}
-	entraLifetime := tok.Expiry.Sub(now)
+	// x/oauth2 computes Expiry on the system clock; the portal's may differ.
+	entraLifetime := time.Duration(tok.ExpiresIn) * time.Second
+	if entraLifetime <= 0 {
+		entraLifetime = tok.Expiry.Sub(time.Now())
+	}
 	signedIn := &state{
 		User: &User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,
 			Roles: claims.Roles, Groups: claims.Groups},
-		Entra:      &tokenState{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry, RenewAt: renewAt(now, entraLifetime), ObtainedAt: now},
+		Entra:      &tokenState{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: now.Add(entraLifetime), RenewAt: renewAt(now, entraLifetime), ObtainedAt: now},
 		Veeam:      grantState(grant, now),
 		AuthTime:   authTime,
 		SignedInAt: now,

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mxschmitt/playwright-go"
 )
@@ -118,7 +117,7 @@ func TestLeeRestoresForMeganFromTheRestoreList(t *testing.T) {
 	lee.see(p.Locator("section.list-group"), strings.TrimSpace(subject))
 
 	// A document.
-	lee.openPointOfDay("onedrive", time.Now())
+	lee.openPointOfDay("onedrive", lee.daysAgo(0))
 	lee.clickExact(playwright.AriaRoleLink, "Megan Bowen")
 	lee.waitForURL(`/n/root$`)
 	lee.openFolders("Documents/Budget")
@@ -128,7 +127,7 @@ func TestLeeRestoresForMeganFromTheRestoreList(t *testing.T) {
 	lee.clickExact(playwright.AriaRoleButton, "Add to restore list")
 	lee.waitForURL(`/restore-list\?added=1$`)
 	// A Teams file.
-	lee.openPointOfDay("teams", time.Now())
+	lee.openPointOfDay("teams", lee.daysAgo(0))
 	lee.clickExact(playwright.AriaRoleLink, "Sales and Marketing")
 	lee.clickExact(playwright.AriaRoleLink, "General")
 	lee.clickExact(playwright.AriaRoleLink, "Files")

@@ -61,9 +61,9 @@ func (tb *tab) openPointOfDay(workload string, day time.Time) {
 	tb.t.Fatalf("no %s restore point in the five days up to %s", workload, day.Format("2006-01-02"))
 }
 
-// lastTuesday is the Tuesday before today, in loc.
-func lastTuesday(loc *time.Location) time.Time {
-	now := time.Now().In(loc)
+// lastTuesday is the Tuesday before today, in the browser's zone.
+func (tb *tab) lastTuesday() time.Time {
+	now := tb.daysAgo(0)
 	back := (int(now.Weekday()) - int(time.Tuesday) + 7) % 7
 	if back == 0 {
 		back = 7
@@ -84,14 +84,13 @@ func productionPaths(docs []fakeveeam.ProductionDoc) []string {
 // "keep both": her OneDrive holds her current file and the restored one.
 func TestMeganRestoresLastTuesdaysBudgetKeepingBoth(t *testing.T) {
 	const zone = "Europe/Berlin"
-	loc, _ := time.LoadLocation(zone)
 	oneDrive := fakeveeam.OneDriveID(demotenant.ID("user", "MeganB@contoso.onmicrosoft.com"))
 	tb := startSignedIn(t, "Megan Bowen", zone)
 	p := tb.page
 	if err := p.SetViewportSize(1520, 1000); err != nil {
 		t.Fatal(err)
 	}
-	tb.openPointOfDay("onedrive", lastTuesday(loc))
+	tb.openPointOfDay("onedrive", tb.lastTuesday())
 	tb.clickExact(playwright.AriaRoleLink, "Megan Bowen")
 	tb.waitForURL(`/onedrives/[A-Za-z0-9_-]+/n/root$`)
 	tb.see(p.Locator("h1"), "Megan Bowen")
@@ -161,14 +160,13 @@ func TestMeganRestoresLastTuesdaysBudgetKeepingBoth(t *testing.T) {
 // everything in it. He signs out when done.
 func TestDiegoRestoresADeletedFolder(t *testing.T) {
 	const zone = "Europe/London"
-	loc, _ := time.LoadLocation(zone)
 	oneDrive := fakeveeam.OneDriveID(demotenant.ID("user", "DiegoS@contoso.onmicrosoft.com"))
 	tb := startSignedIn(t, "Diego Siciliani", zone)
 	p := tb.page
 	if err := p.SetViewportSize(390, 844); err != nil {
 		t.Fatal(err)
 	}
-	tb.openPointOfDay("onedrive", time.Now().In(loc).AddDate(0, 0, -5))
+	tb.openPointOfDay("onedrive", tb.daysAgo(5))
 	tb.clickExact(playwright.AriaRoleLink, "Diego Siciliani")
 	tb.waitForURL(`/n/root$`)
 	tb.openFolders("Documents/" + path.Base(fakeveeam.StoryDeletedFolder))
@@ -215,14 +213,13 @@ func TestDiegoRestoresADeletedFolder(t *testing.T) {
 // everyone's data, so he gives a reason.
 func TestLeeRestoresADeletedListItemWithItsAttachment(t *testing.T) {
 	const zone = "America/New_York"
-	loc, _ := time.LoadLocation(zone)
 	site := demotenant.ID("site", "https://contoso.sharepoint.com/sites/SalesAndMarketing")
 	tb := startSignedIn(t, "Lee Gu", zone)
 	p := tb.page
 	if err := p.SetViewportSize(1520, 1000); err != nil {
 		t.Fatal(err)
 	}
-	tb.openPointOfDay("sharepoint", time.Now().In(loc).AddDate(0, 0, -4))
+	tb.openPointOfDay("sharepoint", tb.daysAgo(4))
 	tb.clickExact(playwright.AriaRoleLink, "Sales and Marketing")
 	tb.waitForURL(`/sites/[A-Za-z0-9_-]+$`)
 	tb.see(p.Locator("ul.containers"), fakeveeam.StoryVisitsList)
@@ -286,7 +283,7 @@ func TestLeeRestoresADeletedListItemWithItsAttachment(t *testing.T) {
 func TestLargeDocumentDownloadArrivesIntact(t *testing.T) {
 	tb := startSignedIn(t, "Alex Wilber", "Europe/London")
 	p := tb.page
-	tb.openPointOfDay("onedrive", time.Now())
+	tb.openPointOfDay("onedrive", tb.daysAgo(0))
 	tb.clickExact(playwright.AriaRoleLink, "Alex Wilber")
 	tb.waitForURL(`/n/root$`)
 	tb.openFolders("Videos")
@@ -329,7 +326,7 @@ func TestLargeDocumentDownloadArrivesIntact(t *testing.T) {
 func TestLargeLibraryPagesToTheEnd(t *testing.T) {
 	tb := startSignedIn(t, "Lee Gu", "Asia/Tokyo")
 	p := tb.page
-	tb.openPointOfDay("sharepoint", time.Now())
+	tb.openPointOfDay("sharepoint", tb.daysAgo(0))
 	tb.clickExact(playwright.AriaRoleLink, "Sales Proposals")
 	tb.waitForURL(`/sites/[A-Za-z0-9_-]+$`)
 	if err := tb.inTree(fakeveeam.LargeLibraryName).Click(); err != nil {
@@ -360,7 +357,7 @@ func TestHostileFileNamesShowAsText(t *testing.T) {
 	p := tb.page
 	dialogs := 0
 	p.OnDialog(func(d playwright.Dialog) { dialogs++; d.Dismiss() })
-	tb.openPointOfDay("onedrive", time.Now())
+	tb.openPointOfDay("onedrive", tb.daysAgo(0))
 	tb.clickExact(playwright.AriaRoleLink, "Grady Archie")
 	tb.waitForURL(`/n/root$`)
 	tb.openFolders("Downloads")

@@ -77,7 +77,7 @@ func TestAdeleRestoresTheMessageSheDeleted(t *testing.T) {
 	}
 
 	// A restore point from a week ago, before she deleted it.
-	lastWeek := time.Now().In(loc).AddDate(0, 0, -7).Format("2006-01-02")
+	lastWeek := tb.daysAgo(7).Format("2006-01-02")
 	tb.open("/?workload=exchange&day=" + lastWeek)
 	if err := p.Locator(".point-list button").First().Click(); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestAdeleRestoresTheMessageSheDeleted(t *testing.T) {
 	tb.audit()
 
 	// Search: words of the subject, and the days around when it arrived, in her zone.
-	received := stack.started.Add(-9*24*time.Hour - 3*time.Hour).In(loc)
+	received := stack.veeam.Anchor().Add(-9*24*time.Hour - 3*time.Hour).In(loc)
 	if err := p.GetByLabel("Search words").Fill("floor plan"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxschmitt/playwright-go"
 )
@@ -24,6 +25,12 @@ type tab struct {
 	t    *testing.T
 	ctx  playwright.BrowserContext
 	page playwright.Page
+	zone *time.Location // the browser's
+}
+
+// daysAgo is the day days days ago on the stack's clock, in the browser's zone.
+func (tb *tab) daysAgo(days int) time.Time {
+	return stack.now().In(tb.zone).AddDate(0, 0, -days)
 }
 
 func newTab(t *testing.T, timeZone string) *tab {
@@ -42,7 +49,11 @@ func newTab(t *testing.T, timeZone string) *tab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := &tab{t: t, ctx: ctx, page: page}
+	zone, err := time.LoadLocation(timeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &tab{t: t, ctx: ctx, page: page, zone: zone}
 	t.Cleanup(func() {
 		if t.Failed() {
 			os.MkdirAll(stack.artifacts, 0o755)

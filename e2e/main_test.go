@@ -27,6 +27,7 @@ import (
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/clock"
 )
 
 // env is the stack and browser shared by the journeys.
@@ -38,10 +39,12 @@ type env struct {
 	axe       string
 	artifacts string
 	output    *lockedBuffer
-	// started is just before the fake VB365 server started: its mail's
-	// timeline is anchored then.
-	started time.Time
+	// clock is what the portal and both fakes run on.
+	clock *clock.Clock
 }
+
+// now is the stack's time.
+func (e *env) now() time.Time { return e.clock.Now() }
 
 var stack *env
 
@@ -74,7 +77,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "e2e: "+msg)
 			os.Exit(1)
 		}
-		fmt.Fprintln(os.Stderr, "e2e: skipping the browser tests: "+msg+" (run `make e2e`, which installs what they need)")
+		announceSkip("e2e: SKIPPED the browser tests: " + msg + "; `make test` (or `make e2e`) installs what they need and runs them")
 		os.Exit(0)
 	}
 	chromium := envOr("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -97,6 +100,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// announceSkip says why the browser tests did not run where a person
+// running plain `go test ./...` sees it: go test shows a passing package's
+// output only with -v, so the message also goes to the terminal itself, and
+// the package's summary line ends in "[no tests to run]".
+func announceSkip(msg string) {
+	fmt.Fprintln(os.Stderr, msg)
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		fmt.Fprintln(tty, msg)
+		tty.Close()
+	}
+	fmt.Println("testing: warning: no tests to run")
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -117,14 +133,17 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		return 0, fmt.Errorf("build the portal: %v\n%s", err, out)
 	}
 
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	c, err := clock.ForTests(os.Getenv)
+	if err != nil {
+		return 0, err
+	}
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: c.Now})
 	if err != nil {
 		return 0, err
 	}
 	defer entra.Close()
-	started := time.Now()
 	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{
-		EntraAuthority: entra.Authority(),
+		EntraAuthority: entra.Authority(), Now: c.Now,
 		// Pradeep's Inbox/Notifications holds 100,000 messages.
 		LargeMailbox: "PradeepG@contoso.onmicrosoft.com",
 		// Sales Proposals has an Archive library of 50,000 documents.
@@ -145,6 +164,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		"PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
 		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug",
 		"PORTAL_RESTORE_REASON=others", "PORTAL_AUDITORS="+demotenant.AuditorRole,
+		"PORTAL_CLOCK_START="+c.Now().Format(time.RFC3339Nano),
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
@@ -205,7 +225,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	defer browser.Close()
 	artifacts := envOr("E2E_ARTIFACTS", filepath.Join(root, ".cache", "e2e-artifacts"))
 	stack = &env{portalURL: portalURL, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out,
-		started: started}
+		clock: c}
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", out)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mxschmitt/playwright-go"
 
@@ -147,7 +146,7 @@ func prodTeamChannel(team, name string) (fakeveeam.ProductionTeamChannel, bool) 
 func TestTeamsRestoresInTheBrowser(t *testing.T) {
 	lee := startSignedIn(t, "Lee Gu", "Europe/Dublin")
 	p := lee.page
-	lee.openPointOfDay("teams", time.Now().AddDate(0, 0, -4))
+	lee.openPointOfDay("teams", lee.daysAgo(4))
 	lee.clickExact(playwright.AriaRoleLink, "Sales and Marketing")
 	lee.clickExact(playwright.AriaRoleLink, fakeveeam.StoryDeletedChannel)
 	lee.waitForURL(`/c/[A-Za-z0-9_-]+$`)
@@ -170,7 +169,7 @@ func TestTeamsRestoresInTheBrowser(t *testing.T) {
 
 	isaiah := startSignedIn(t, "Isaiah Langer", "Europe/London")
 	q := isaiah.page
-	isaiah.openPointOfDay("teams", time.Now().AddDate(0, 0, -2))
+	isaiah.openPointOfDay("teams", isaiah.daysAgo(2))
 	isaiah.clickExact(playwright.AriaRoleLink, "Mark 8 Project Team")
 	isaiah.clickExact(playwright.AriaRoleLink, "General")
 	isaiah.clickExact(playwright.AriaRoleLink, "Tabs")
@@ -190,7 +189,7 @@ func TestTeamsRestoresInTheBrowser(t *testing.T) {
 
 	alex := startSignedIn(t, "Alex Wilber", "Europe/London")
 	r := alex.page
-	alex.openPointOfDay("teams", time.Now())
+	alex.openPointOfDay("teams", alex.daysAgo(0))
 	alex.clickExact(playwright.AriaRoleLink, "Mark 8 Project Team")
 	alex.clickExact(playwright.AriaRoleLink, "General")
 	alex.clickExact(playwright.AriaRoleLink, "Files")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/internal/clock"
 )
 
 const redirectURI = "http://127.0.0.1:8080/auth/callback"
@@ -197,7 +198,7 @@ func TestTokenRefusals(t *testing.T) {
 }
 
 func TestExpiredCode(t *testing.T) {
-	now := time.Now()
+	now := clock.TestStart
 	s := start(t, fakeentra.Options{Now: func() time.Time { return now }})
 	cfg := config(s)
 	verifier := oauth2.GenerateVerifier()

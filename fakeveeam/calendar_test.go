@@ -191,15 +191,22 @@ func TestTheStoriesAreInThePointsTheJourneysOpen(t *testing.T) {
 		check(t, anchor, "the budget is good in the latest OneDrive point", []restorePoint{latest(pts, "Veod")}, good)
 		// Site: the Fabrikam visit, deleted two days ago, is in the points of four days ago.
 		var visit *docNode
+		topItems := 0 // the list's items outside folders, in the latest point
 		for _, tr := range generateSite(salesSite, org.Users, anchor, 0) {
 			for _, n := range tr.all {
 				if n.name == StoryDeletedListItem || (len(n.versions) > 0 && n.versions[0].title == StoryDeletedListItem) {
 					visit = n
 				}
 			}
+			if tr.name == StoryVisitsList {
+				topItems = len(tr.visible(nil, latest(pts, "Vesp").BackupTime, false, false, true))
+			}
 		}
 		if visit == nil {
 			t.Fatalf("at %s: no %q list item", anchor, StoryDeletedListItem)
+		}
+		if topItems == 0 {
+			t.Errorf("at %s: the %s list holds nothing outside its folders", anchor, StoryVisitsList)
 		}
 		// Teams: Deal desk (deleted two days ago) four days back; the
 		// Launch checklist tab (removed yesterday) two days back; Launch

@@ -3,6 +3,7 @@ package fakeveeam
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -353,13 +354,13 @@ func generateSite(st *demotenant.Site, people []demotenant.User, anchor time.Tim
 
 	if strings.HasSuffix(st.URL, "/SalesAndMarketing") {
 		visits, vg := list(StoryVisitsList, "Lists/Customer visits", "Who visited which customer, with the notes")
-		vg.mkdirs("2025", created)
 		n := 0
 		for i := range 18 {
 			when := anchor.Add(-time.Duration(5+r.IntN(300)) * day)
-			dir := ""
-			if when.Year() < anchor.Year() {
-				dir = "2025"
+			dir := "" // the last four months' visits; earlier ones are filed by year
+			if when.Before(anchor.Add(-120 * day)) {
+				dir = strconv.Itoa(when.Year())
+				vg.mkdirs(dir, created)
 			}
 			n++
 			vg.item(dir, fmt.Sprintf("%s visit %d", pick(r, companies), i+1), n, when, []string{"Visit notes.docx"})

@@ -3,6 +3,8 @@ package fakeveeam
 import (
 	"testing"
 	"time"
+
+	"github.com/openrestore/portal/internal/clock"
 )
 
 func TestSearchLanguage(t *testing.T) {
@@ -83,7 +85,7 @@ func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{`floor plan`, `subject:"a b" OR NOT (x y)`, `received:2026-11-01..2026-11-02`, `"\"`} {
 		f.Add(s)
 	}
-	it := &mailItem{kind: kindMessage, created: time.Now(), versions: []version{{fields: &itemFields{Subject: "x"}}}}
+	it := &mailItem{kind: kindMessage, created: clock.TestStart, versions: []version{{fields: &itemFields{Subject: "x"}}}}
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := parseQuery(s)
 		if err == nil {

@@ -72,8 +72,8 @@ type Server struct {
 	// anchor is when the data's history ends and production begins: the
 	// stories ("deleted three days ago") are told from it.
 	anchor time.Time
-	mux  *http.ServeMux
-	srv  *http.Server
+	mux    *http.ServeMux
+	srv    *http.Server
 
 	verifierMu sync.Mutex
 	verifier   *oidc.IDTokenVerifier
@@ -92,6 +92,7 @@ type Server struct {
 	sessions     map[string]*restoreSession
 	faults       []*faultEntry
 	requests     []Request
+	answering    map[*http.Request]bool // requests being answered now
 	tokenReq     map[string]int
 	searches     map[string]*searchSet
 	docSearches  map[string]*docSearchSet
@@ -157,6 +158,7 @@ func New(opts Options) (*Server, error) {
 		searches:    map[string]*searchSet{},
 		docSearches: map[string]*docSearchSet{},
 		downloads:   []Download{},
+		answering:   map[*http.Request]bool{},
 	}
 	anchor := dataAnchor(opts.Now())
 	s.anchor = anchor
@@ -193,6 +195,10 @@ func (s *Server) Close() error {
 	}
 	return s.srv.Close()
 }
+
+// Anchor is the moment the demo data's stories are told from ("deleted
+// three days ago"): when the server started, on its clock.
+func (s *Server) Anchor() time.Time { return s.anchor }
 
 // URL is the server's base URL.
 func (s *Server) URL() string { return s.opts.BaseURL }
@@ -250,10 +256,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mu.Lock()
+	s.answering[r] = true
+	s.mu.Unlock()
 	defer func() {
 		end := time.Now()
 		owner := s.bearerOwner(r)
 		s.mu.Lock()
+		delete(s.answering, r)
 		s.requests = append(s.requests, Request{
 			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, User: owner, Status: rec.status,
 			Start: start, End: end,
@@ -285,6 +295,21 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// InFlight counts the requests with this method (any if empty) and a path
+// starting with path that the server is answering right now: a test can
+// act while a request is held by a delay or a hang.
+func (s *Server) InFlight(method, path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for r := range s.answering {
+		if (method == "" || r.Method == method) && strings.HasPrefix(r.URL.Path, path) {
+			n++
+		}
+	}
+	return n
 }
 
 // ResetRequests forgets the requests received so far.

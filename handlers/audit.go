@@ -67,7 +67,7 @@ var subjectParams = []string{"mb", "owner"}
 
 func (h *Handler) recordAudit(c *echo.Context, e *auditEntry, err error, panicked bool) {
 	u := userFrom(c)
-	e.Time = time.Now().UTC()
+	e.Time = h.cfg.Now().UTC()
 	e.TenantID, e.ActorOID, e.ActorUPN, e.ActorName = u.TenantID, u.OID, u.UPN, u.Name
 	if e.SubjectID == "" {
 		for _, p := range subjectParams {
@@ -311,7 +311,7 @@ func (h *Handler) auditCSV(c *echo.Context) error {
 	}
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", contentDisposition("audit-"+time.Now().UTC().Format("2006-01-02")+".csv"))
+	w.Header().Set("Content-Disposition", contentDisposition("audit-"+h.cfg.Now().UTC().Format("2006-01-02")+".csv"))
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("Cache-Control", "no-store")
 	cw, err := audit.NewCSVWriter(w)

@@ -33,8 +33,8 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newBrowseCache() *browseCache {
-	return &browseCache{entries: map[string]cacheEntry{}, now: time.Now}
+func newBrowseCache(now func() time.Time) *browseCache {
+	return &browseCache{entries: map[string]cacheEntry{}, now: now}
 }
 
 func (c *browseCache) get(key string) (any, bool) {

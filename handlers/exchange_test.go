@@ -243,7 +243,7 @@ func TestItemRowsNewestFirst(t *testing.T) {
 }
 
 func TestBrowseCache(t *testing.T) {
-	c := newBrowseCache()
+	c := newBrowseCache(time.Now)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	calls := 0

@@ -43,6 +43,8 @@ type Config struct {
 	// Auditors are the Entra app roles (values) or group object ids whose
 	// members may read the audit trail.
 	Auditors []string
+	// Now is the clock of what the portal records and shows. Default: time.Now.
+	Now func() time.Time
 }
 
 // Deps are the services the handlers use.
@@ -83,6 +85,9 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = 1 << 20
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	switch cfg.RestoreReason {
 	case "":
 		cfg.RestoreReason = "optional"
@@ -91,7 +96,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 		return nil, nil, fmt.Errorf("handlers: unknown restore reason policy %q", cfg.RestoreReason)
 	}
 	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, audit: d.Audit, log: d.Log, static: d.Static,
-		browse: newBrowseCache()}
+		browse: newBrowseCache(cfg.Now)}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err
@@ -157,12 +162,12 @@ func (h *Handler) backupServerReachable(ctx context.Context) bool {
 	r := &h.readiness
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if time.Since(r.checked) < readinessTTL {
+	if h.cfg.Now().Sub(r.checked) < readinessTTL {
 		return r.ok
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	_, err := h.veeam.RestorePortalSettings(ctx)
-	r.checked, r.ok = time.Now(), err == nil
+	r.checked, r.ok = h.cfg.Now(), err == nil
 	return r.ok
 }

@@ -392,7 +392,7 @@ func (h *Handler) recordRestore(c *echo.Context, rec history.Record, attrs ...an
 	u := userFrom(c)
 	rec.TenantID, rec.UserOID, rec.UserUPN = u.TenantID, u.OID, u.UPN
 	if rec.Started.IsZero() {
-		rec.Started = time.Now().UTC()
+		rec.Started = h.cfg.Now().UTC()
 	}
 	h.log.InfoContext(ctx, "restore_started", append([]any{"restore_session", rec.ID, "workload", rec.Workload, "source", rec.SourceID,
 		"items", rec.Items, "oid", u.OID}, attrs...)...)

@@ -342,7 +342,7 @@ func (h *Handler) runGroup(c *echo.Context, g *listGroup, o url.Values, reason s
 	e := g.entries[0]
 	run := listRun{Label: workloadLabels[e.Workload] + ": " + e.OwnerName, Items: len(g.entries)}
 	u := userFrom(c)
-	ev := audit.Event{Time: time.Now().UTC(), TenantID: u.TenantID, ActorOID: u.OID, ActorUPN: u.UPN, ActorName: u.Name,
+	ev := audit.Event{Time: h.cfg.Now().UTC(), TenantID: u.TenantID, ActorOID: u.OID, ActorUPN: u.UPN, ActorName: u.Name,
 		Subject: e.OwnerName, SubjectID: e.Owner, Workload: e.Workload, Action: "restore", Reason: reason}
 	for _, x := range g.entries {
 		ev.Items = append(ev.Items, audit.Item{ID: x.Key, Name: x.Name})

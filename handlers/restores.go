@@ -272,7 +272,7 @@ func (h *Handler) finish(ctx context.Context, op *veeamapi.Operator, rec history
 
 // recordEnd writes how a restore ended into its record, once.
 func (h *Handler) recordEnd(ctx context.Context, rec history.Record, s *veeamapi.RestoreSession, st *veeamapi.Statistics) (first bool) {
-	end := time.Now().UTC()
+	end := h.cfg.Now().UTC()
 	if s.EndTime != nil {
 		end = *s.EndTime
 	}
@@ -300,7 +300,7 @@ func (h *Handler) notices(c *echo.Context) error {
 	ctx := c.Request().Context()
 	u := userFrom(c)
 	running, _, err := h.history.List(ctx, u.TenantID, u.OID,
-		history.Filter{Status: history.StatusRunning, From: time.Now().Add(-24 * time.Hour)}, 0, 5)
+		history.Filter{Status: history.StatusRunning, From: h.cfg.Now().Add(-24 * time.Hour)}, 0, 5)
 	if err != nil {
 		return err
 	}

@@ -12,14 +12,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func newStore(t *testing.T) *SQLite {
+func newStore(t *testing.T, now func() time.Time) *SQLite {
 	t.Helper()
 	db, err := OpenSQLite(filepath.Join(t.TempDir(), "sessions.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := NewSQLite(t.Context(), db, 0)
+	s, err := NewSQLite(t.Context(), db, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,10 +28,9 @@ func newStore(t *testing.T) *SQLite {
 }
 
 func TestSQLiteStore(t *testing.T) {
-	s := newStore(t)
+	now := time.Date(2026, 6, 17, 10, 30, 0, 0, time.UTC)
+	s := newStore(t, func() time.Time { return now })
 	ctx := t.Context()
-	now := time.Now()
-	s.now = func() time.Time { return now }
 	if err := s.CommitCtx(ctx, "token-a", []byte("A"), now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

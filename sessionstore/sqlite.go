@@ -46,8 +46,9 @@ func OpenSQLite(path string) (*sql.DB, error) {
 }
 
 // NewSQLite creates the sessions table if needed and starts removing expired
-// sessions every cleanup interval (none if zero). Close stops that.
-func NewSQLite(ctx context.Context, db *sql.DB, cleanup time.Duration) (*SQLite, error) {
+// sessions every cleanup interval (none if zero). Close stops that. now is
+// the clock session deadlines are set on (nil: time.Now).
+func NewSQLite(ctx context.Context, db *sql.DB, cleanup time.Duration, now func() time.Time) (*SQLite, error) {
 	_, err := db.ExecContext(ctx, `
 		CREATE TABLE IF NOT EXISTS sessions (
 			token_hash TEXT PRIMARY KEY,
@@ -58,7 +59,10 @@ func NewSQLite(ctx context.Context, db *sql.DB, cleanup time.Duration) (*SQLite,
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: create table: %w", err)
 	}
-	s := &SQLite{db: db, now: time.Now, stop: make(chan struct{})}
+	if now == nil {
+		now = time.Now
+	}
+	s := &SQLite{db: db, now: now, stop: make(chan struct{})}
 	if cleanup > 0 {
 		s.done.Go(func() {
 			t := time.NewTicker(cleanup)
@@ -90,7 +94,7 @@ func hashToken(token string) string {
 // FindCtx returns the data of an unexpired session.
 func (s *SQLite) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token_hash = ? AND expiry_ms > ?`,
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token_hash = ? AND expiry_ms >= ?`,
 		hashToken(token), s.now().UnixMilli()).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
@@ -122,7 +126,7 @@ func (s *SQLite) DeleteCtx(ctx context.Context, token string) error {
 
 // DeleteExpired removes expired sessions and reports how many there were.
 func (s *SQLite) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expiry_ms <= ?`, s.now().UnixMilli())
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expiry_ms < ?`, s.now().UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("sessionstore: delete expired: %w", err)
 	}
@@ -132,7 +136,7 @@ func (s *SQLite) DeleteExpired(ctx context.Context) (int64, error) {
 // Count reports how many unexpired sessions are stored.
 func (s *SQLite) Count(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expiry_ms > ?`, s.now().UnixMilli()).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expiry_ms >= ?`, s.now().UnixMilli()).Scan(&n)
 	return n, err
 }
 

@@ -36,6 +36,7 @@ type Client struct {
 	tokenTimeout time.Duration
 	backoff      time.Duration
 	now          func() time.Time
+	wait         func(ctx context.Context, d time.Duration) error // between retries
 	userAgent    string
 	rootCAs      *x509.CertPool
 	transport    http.RoundTripper
@@ -79,6 +80,11 @@ func WithClock(now func() time.Time) Option {
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option {
 	return func(c *Client) error { c.userAgent = ua; return nil }
+}
+
+// withWait replaces the wait between retries (tests record it).
+func withWait(wait func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) error { c.wait = wait; return nil }
 }
 
 // withBackoff sets the first retry delay (tests).
@@ -127,7 +133,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		base: base, timeout: DefaultTimeout, tokenTimeout: DefaultTokenTimeout,
-		backoff: 200 * time.Millisecond, now: time.Now, userAgent: "vb365-restore-portal",
+		backoff: 200 * time.Millisecond, now: time.Now, wait: sleep, userAgent: "vb365-restore-portal",
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {
@@ -242,7 +248,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			if ctx.Err() != nil || !retry {
 				return nil, fmt.Errorf("veeamapi: %s %s: %w: %w", r.method, req.URL.Path, ErrUnavailable, err)
 			}
-			if err := c.sleep(ctx, c.jitter(attempt)); err != nil {
+			if err := c.wait(ctx, c.jitter(attempt)); err != nil {
 				return nil, fmt.Errorf("veeamapi: %s %s: %w: %w", r.method, req.URL.Path, ErrUnavailable, err)
 			}
 			continue
@@ -254,7 +260,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			}
 			if delay <= maxRetryAfter {
 				drain(resp)
-				if err := c.sleep(ctx, delay); err != nil {
+				if err := c.wait(ctx, delay); err != nil {
 					return nil, fmt.Errorf("veeamapi: %s %s: %w: %w", r.method, req.URL.Path, ErrUnavailable, err)
 				}
 				continue
@@ -331,7 +337,8 @@ func (c *Client) jitter(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceiling) + 1))
 }
 
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openrestore/portal/internal/spectest"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 // setup returns a client whose every request (and the stub's every answer) is
@@ -232,17 +233,17 @@ func TestRetryGivesUpAfterTwoRetries(t *testing.T) {
 }
 
 func TestLongRetryAfterIsNotWaitedFor(t *testing.T) {
-	c, mux, _ := setup(t)
+	var waits []time.Duration
+	c, mux, _ := setup(t, withWait(func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }))
 	var n atomic.Int32
 	mux.HandleFunc("GET /v8/Organization/LoggedInUser", func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		w.Header().Set("Retry-After", "120")
 		writeJSON(w, 429, `{"message":"slow down","errorCode":null}`)
 	})
-	start := time.Now()
 	_, err := c.Operator(&staticTokens{token: "AT"}).LoggedInUser(t.Context())
-	if !errors.Is(err, ErrUnavailable) || n.Load() != 1 || time.Since(start) > 2*time.Second {
-		t.Errorf("err %v, %d attempts, %s", err, n.Load(), time.Since(start))
+	if !errors.Is(err, ErrUnavailable) || n.Load() != 1 || len(waits) != 0 {
+		t.Errorf("err %v, %d attempts, waited %v", err, n.Load(), waits)
 	}
 }
 
@@ -268,13 +269,9 @@ func TestTimeout(t *testing.T) {
 	mux.HandleFunc("GET /v8/Organization/LoggedInUser", func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	})
-	start := time.Now()
 	_, err := c.Operator(&staticTokens{token: "AT"}).LoggedInUser(t.Context())
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("error = %v", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %s", d)
+		t.Errorf("error = %v, want the call's own deadline", err)
 	}
 }
 
@@ -325,7 +322,7 @@ func TestRefresherMakesOneCall(t *testing.T) {
 				errs <- err
 			})
 		}
-		time.Sleep(50 * time.Millisecond) // let the callers pile up on the one call
+		wait.For(t, "the refresh to reach the server", func() bool { return calls.Load() == 1 })
 		close(release)
 		wg.Wait()
 		close(errs)
@@ -780,10 +777,9 @@ func TestDownloadErrorsAndStalls(t *testing.T) {
 	}
 	d.Body.(*idleReader).idle = 100 * time.Millisecond
 	d.Body.(*idleReader).timer.Reset(100 * time.Millisecond)
-	start := time.Now()
-	_, err = io.ReadAll(d.Body)
+	_, err = io.ReadAll(d.Body) // the server stalls until the test ends: only the idle timer ends this
 	d.Body.Close()
-	if err == nil || !errors.Is(err, ErrUnavailable) || time.Since(start) > 2*time.Second {
-		t.Errorf("stalled download: %v after %s", err, time.Since(start))
+	if err == nil || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("stalled download: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/internal/spectest"
+	"github.com/openrestore/portal/internal/wait"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -39,12 +42,13 @@ func (h *tokenHolder) Refresh(ctx context.Context, _ string) (string, error) {
 // of the spec have to agree with it and with each other.
 func TestAgainstTheFakeServer(t *testing.T) {
 	spec := spectest.Load(t)
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	clk := testClock(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer entra.Close()
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,15 +157,26 @@ func TestAgainstTheFakeServer(t *testing.T) {
 	}
 }
 
+// testClock is the clock the fakes run on in these tests.
+func testClock(t *testing.T) *clock.Clock {
+	t.Helper()
+	c, err := clock.ForTests(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestExchangeAgainstTheFakeServer walks the Exchange calls the portal makes.
 func TestExchangeAgainstTheFakeServer(t *testing.T) {
 	spec := spectest.Load(t)
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	clk := testClock(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer entra.Close()
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), RestoreItemDuration: time.Millisecond})
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), Now: clk.Now, RestoreItemDuration: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +193,7 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := c.Operator(&tokenHolder{tok: tok, r: veeamapi.NewRefresher(c)})
-	lastWeek := time.Now().Add(-7 * 24 * time.Hour)
+	lastWeek := clk.Now().Add(-7 * 24 * time.Hour)
 	sess, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: veeamapi.Exchange, DateTime: &lastWeek})
 	if err != nil {
 		t.Fatal(err)
@@ -219,18 +234,12 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stats *veeamapi.Statistics
-	for range 100 {
+	wait.For(t, "the message to be restored", func() bool {
 		if stats, err = op.RestoreSessionStatistics(ctx, restore); err != nil {
 			t.Fatal(err)
 		}
-		if stats.Restored == 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if stats.Restored != 1 {
-		t.Errorf("statistics = %+v", stats)
-	}
+		return stats.Restored == 1
+	})
 	if rs, err := op.RestoreSession(ctx, restore); err != nil || rs.State != veeamapi.SessionStopped || rs.Reason != "deleted by mistake" {
 		t.Errorf("restore session = %+v %v", rs, err)
 	}
@@ -271,12 +280,13 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 // exchange checked against the OpenAPI document.
 func TestDocumentsAgainstTheFakeServer(t *testing.T) {
 	spec := spectest.Load(t)
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	clk := testClock(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer entra.Close()
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), RestoreItemDuration: 10 * time.Millisecond})
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), Now: clk.Now, RestoreItemDuration: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,24 +308,20 @@ func TestDocumentsAgainstTheFakeServer(t *testing.T) {
 	op := c.Operator(&tokenHolder{tok: tok, r: veeamapi.NewRefresher(c)})
 	wait := func(id string) *veeamapi.Statistics {
 		t.Helper()
-		for range 200 {
+		wait.For(t, "the restore to end", func() bool {
 			rs, err := op.RestoreSession(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rs.State == veeamapi.SessionStopped {
-				st, err := op.RestoreSessionStatistics(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return st
-			}
-			time.Sleep(10 * time.Millisecond)
+			return rs.State == veeamapi.SessionStopped
+		})
+		st, err := op.RestoreSessionStatistics(ctx, id)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatal("the restore did not end")
-		return nil
+		return st
 	}
-	weekAgo := time.Now().Add(-5 * 24 * time.Hour)
+	weekAgo := clk.Now().Add(-5 * 24 * time.Hour)
 
 	// OneDrive: Megan's, as Lee (the Sales helpdesk).
 	sess, err := op.Explore(ctx, veeamapi.ExploreOptions{Type: veeamapi.OneDrive, DateTime: &weekAgo})
@@ -444,12 +450,13 @@ func TestDocumentsAgainstTheFakeServer(t *testing.T) {
 
 func TestTeamsAgainstTheFakeServer(t *testing.T) {
 	spec := spectest.Load(t)
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	clk := testClock(t)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer entra.Close()
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 const joni = "JoniS@contoso.onmicrosoft.com" // the demo's auditor
@@ -89,9 +90,7 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 	cancel()
 	remove()
 	auditor := s.signedIn(joni)
-	for deadline := time.Now().Add(5 * time.Second); len(auditRows(t, auditor, url.Values{"actor": {"Adele"}})) < 6 && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
+	wait.For(t, "six of Adele's attempts in the trail", func() bool { return len(auditRows(t, auditor, url.Values{"actor": {"Adele"}})) >= 6 })
 	// 7. A download VB365 breaks off.
 	export := m.page.doc(t).Find(`form[action$="/export"]`).AttrOr("action", "")
 	remove = s.veeam.Inject(fakeveeam.Fault{Path: "/v8/RestoreSessions/", CutAfter: 1 << 10, Times: 1})
@@ -107,14 +106,10 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 	b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {rows[0].key}})
 
 	var got []map[string]string
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	wait.For(t, "seven of Adele's attempts in the trail", func() bool {
 		got = auditRows(t, auditor, url.Values{"actor": {"Adele"}})
-		if len(got) >= 7 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(got) >= 7
+	})
 	var outcomes []string
 	for i := len(got) - 1; i >= 0; i-- { // oldest first
 		r := got[i]
@@ -154,6 +149,7 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 
 func TestAuditPageIsForAuditors(t *testing.T) {
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_AUDITORS": demotenant.AuditorRole}})
+	begin := s.now().UTC()
 	b := s.signedIn(adele)
 	for _, p := range []string{"/audit", "/audit.csv"} {
 		if r := b.get(p); r.StatusCode != http.StatusForbidden {
@@ -194,7 +190,7 @@ func TestAuditPageIsForAuditors(t *testing.T) {
 		t.Errorf("denied: %v", got)
 	}
 	// Filters by day are days of the auditor's zone.
-	today := time.Now().UTC().Format("2006-01-02")
+	today := begin.Format("2006-01-02")
 	if got := auditRows(t, auditor, url.Values{"from": {today}, "to": {today}}); len(got) != 1 {
 		t.Errorf("today: %d events", len(got))
 	}
@@ -216,7 +212,7 @@ func TestDocumentRestoresAndDownloadsAreAudited(t *testing.T) {
 	b.waitRestore(r.Header.Get("Location"))
 	b.post(q3.href+"/download", url.Values{"version": {"1"}})
 	lb := s.signedIn(lee)
-	spSid := lb.exploreDay("sharepoint", time.Now().UTC().AddDate(0, 0, -4))
+	spSid := lb.exploreDaysAgo("sharepoint", 4)
 	site := lb.openDocs(spSid, "Sales and Marketing")
 	item := findDoc(t, site.open(fakeveeam.StoryVisitsList), fakeveeam.StoryDeletedListItem)
 	lb.post(item.href+"/download", nil)

@@ -116,12 +116,13 @@ func startPortalProcess(b *testing.B, vo fakeveeam.Options) *stack {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+	c := testClock(b)
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: c.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { entra.Close() })
-	vo.EntraAuthority = entra.Authority()
+	vo.EntraAuthority, vo.Now = entra.Authority(), c.Now
 	veeam, err := fakeveeam.Start("127.0.0.1:0", vo)
 	if err != nil {
 		b.Fatal(err)
@@ -139,7 +140,7 @@ func startPortalProcess(b *testing.B, vo fakeveeam.Options) *stack {
 		cmd = exec.CommandContext(ctx, bin)
 	}
 	cmd.Env = append(os.Environ(), "PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
-		"PORTAL_DATA_DIR="+b.TempDir(), "PORTAL_LOG_FORMAT=json")
+		"PORTAL_DATA_DIR="+b.TempDir(), "PORTAL_LOG_FORMAT=json", "PORTAL_CLOCK_START="+c.Now().Format(time.RFC3339Nano))
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -159,7 +160,7 @@ func startPortalProcess(b *testing.B, vo fakeveeam.Options) *stack {
 			}
 		}
 	}()
-	s := &stack{t: b, entra: entra, veeam: veeam, pid: cmd.Process.Pid}
+	s := &stack{t: b, clock: c, entra: entra, veeam: veeam, pid: cmd.Process.Pid}
 	select {
 	case s.url = <-listening:
 	case <-time.After(30 * time.Second):

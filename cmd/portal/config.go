@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -43,6 +44,7 @@ type config struct {
 	ShutdownGrace    time.Duration
 	DrainDelay       time.Duration
 	Demo             bool
+	ClockStart       string
 	PrintConfig      bool
 
 	// Filled in by validate.
@@ -50,6 +52,7 @@ type config struct {
 	veeamCAs   *x509.CertPool
 	proxies    []netip.Prefix
 	secretFrom string
+	clockStart time.Time
 }
 
 // parseConfig reads flags over environment defaults. Problems with values
@@ -108,6 +111,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", duration("PORTAL_DRAIN_DELAY", 0), "how long /readyz fails before shutdown starts, for load balancers [PORTAL_DRAIN_DELAY]")
 	fs.BoolVar(&c.Demo, "demo", boolean("PORTAL_DEMO"), "run the demo stack: in-process fake Entra ID and fake VB365 [PORTAL_DEMO]")
+	fs.StringVar(&c.ClockStart, "clock-start", env("PORTAL_CLOCK_START", ""), "for tests and demonstrations against the fakes: run as if the time were this RFC 3339 instant at start; refused with a VB365 server beyond loopback [PORTAL_CLOCK_START]")
 	fs.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
@@ -238,6 +242,17 @@ func (c *config) validate() []string {
 	if c.ShutdownGrace <= 0 {
 		p = append(p, "PORTAL_SHUTDOWN_GRACE must be positive")
 	}
+	if t, err := clock.ParseStart(c.ClockStart); err != nil {
+		p = append(p, "PORTAL_CLOCK_START: "+err.Error())
+	} else if !t.IsZero() {
+		if u, err := veeamapi.CheckBaseURL(c.VeeamURL); err == nil && !veeamapi.IsLoopback(u.Hostname()) {
+			p = append(p, "PORTAL_CLOCK_START is for tests and demonstrations: it is refused with a VB365 server beyond loopback")
+		}
+		if c.SessionStore == "memory" {
+			p = append(p, "PORTAL_CLOCK_START needs PORTAL_SESSION_STORE=sqlite: the memory store keeps time on the system clock")
+		}
+		c.clockStart = t
+	}
 	return p
 }
 
@@ -274,7 +289,7 @@ func (c *config) print(w io.Writer) {
 		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},
 		{"restore-reason", c.RestoreReason}, {"auditors", c.Auditors},
 		{"log-format", c.LogFormat}, {"log-level", c.LogLevel}, {"shutdown-grace", c.ShutdownGrace.String()},
-		{"drain-delay", c.DrainDelay.String()}, {"demo", strconv.FormatBool(c.Demo)},
+		{"drain-delay", c.DrainDelay.String()}, {"demo", strconv.FormatBool(c.Demo)}, {"clock-start", c.ClockStart},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-20s %s\n", r[0], r[1])

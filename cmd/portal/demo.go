@@ -5,6 +5,7 @@ import (
 	"io"
 	"path"
 	"text/tabwriter"
+	"time"
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
@@ -19,12 +20,12 @@ type demoStack struct {
 
 // startDemo starts both fakes on loopback ports and points cfg at them:
 // the portal then talks to them exactly as it would to the real services.
-func startDemo(cfg *config) (*demoStack, error) {
-	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{})
+func startDemo(cfg *config, now func() time.Time) (*demoStack, error) {
+	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: now})
 	if err != nil {
 		return nil, err
 	}
-	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), LargeMailbox: largeMailbox,
+	veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority(), Now: now, LargeMailbox: largeMailbox,
 		LargeLibrarySite: largeLibrarySite})
 	if err != nil {
 		entra.Close()

@@ -217,6 +217,9 @@ func TestBrowseSharePointSite(t *testing.T) {
 			item = r
 		}
 	}
+	if item.href == "" {
+		t.Fatalf("the list shows no item: %+v", docRowsOf(t, visits))
+	}
 	d := b.get(item.href).doc(t)
 	if facts := d.Find("dl.facts").Text(); !strings.Contains(facts, "Title") || !strings.Contains(facts, "Version") {
 		t.Errorf("an item's details: %s", facts)
@@ -280,7 +283,7 @@ func TestRestoreEarlierVersionKeepBoth(t *testing.T) {
 func TestRestoreOverwriteFromAnOlderPoint(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
-	sid := b.exploreDay("onedrive", time.Now().UTC().AddDate(0, 0, -6))
+	sid := b.exploreDaysAgo("onedrive", 6)
 	od := b.openDocs(sid, "Megan Bowen")
 	q3 := findDoc(t, od.open("Documents/Budget"), "Q3 budget.xlsx")
 	if q3.size != "242 KB" {
@@ -305,7 +308,7 @@ func TestRestoreDeletedFolder(t *testing.T) {
 	if _, ok := productionDoc(s.veeam.ProductionDocs(oneDriveOf(adele)), fakeveeam.StoryDeletedFolder); ok {
 		t.Fatal("the folder is in production before the restore")
 	}
-	sid := b.exploreDay("onedrive", time.Now().UTC().AddDate(0, 0, -5))
+	sid := b.exploreDaysAgo("onedrive", 5)
 	od := b.openDocs(sid, "Adele Vance")
 	folder := findDoc(t, od.open("Documents"), path.Base(fakeveeam.StoryDeletedFolder))
 	wizard := b.post(od.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {folder.key}})
@@ -340,7 +343,7 @@ func TestRestoreDeletedListItemWithAttachments(t *testing.T) {
 	if got := listTitles(s.veeam.ProductionList(siteID, fakeveeam.StoryVisitsList)); slices.Contains(got, fakeveeam.StoryDeletedListItem) {
 		t.Fatalf("the item is in production before the restore: %v", got)
 	}
-	sid := b.exploreDay("sharepoint", time.Now().UTC().AddDate(0, 0, -4))
+	sid := b.exploreDaysAgo("sharepoint", 4)
 	site := b.openDocs(sid, "Sales and Marketing")
 	item := findDoc(t, site.open(fakeveeam.StoryVisitsList), fakeveeam.StoryDeletedListItem)
 	d := b.get(item.href).doc(t)
@@ -488,7 +491,7 @@ func TestDocSearch(t *testing.T) {
 func TestSharePointSearchInAList(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
-	sid := b.exploreDay("sharepoint", time.Now().UTC().AddDate(0, 0, -4))
+	sid := b.exploreDaysAgo("sharepoint", 4)
 	site := b.openDocs(sid, "Sales and Marketing")
 	visits := site.open(fakeveeam.StoryVisitsList)
 	in := visits.doc(t).Find(`form.search-form input[name="in"]`).AttrOr("value", "")
@@ -576,7 +579,7 @@ func TestDocDownloadsStreamIntact(t *testing.T) {
 	}
 	// A list item's attachments, one and all.
 	lb := s.signedIn(lee)
-	site := lb.openDocs(lb.exploreDay("sharepoint", time.Now().UTC().AddDate(0, 0, -4)), "Sales and Marketing")
+	site := lb.openDocs(lb.exploreDaysAgo("sharepoint", 4), "Sales and Marketing")
 	item := findDoc(t, site.open(fakeveeam.StoryVisitsList), fakeveeam.StoryDeletedListItem)
 	att := lb.get(item.href).doc(t).Find(`input[name="attachment"]`).First().AttrOr("value", "")
 	b = lb
@@ -694,7 +697,7 @@ func TestDocRestoreFailuresArePerDocument(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	s.veeam.FailRestoreOf("Welcome pack")
-	sid := b.exploreDay("onedrive", time.Now().UTC().AddDate(0, 0, -5))
+	sid := b.exploreDaysAgo("onedrive", 5)
 	od := b.openDocs(sid, "Adele Vance")
 	folder := findDoc(t, od.open("Documents"), path.Base(fakeveeam.StoryDeletedFolder))
 	r := od.restore(url.Values{"scope": {"selected"}, "item": {folder.key}}, url.Values{"action": {"keep"}})

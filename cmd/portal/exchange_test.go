@@ -17,6 +17,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 // mailbox is a mailbox page the tests are on.
@@ -24,6 +25,13 @@ type mailbox struct {
 	b    *browser
 	base string // /sessions/<sid>/mailboxes/<mid>
 	page response
+}
+
+// exploreDaysAgo opens the first restore point of the day that was days
+// days ago on the stack's clock (in UTC, the zone of a user who chose none).
+func (b *browser) exploreDaysAgo(workload string, days int) string {
+	b.s.t.Helper()
+	return b.exploreDay(workload, b.s.now().UTC().AddDate(0, 0, -days))
 }
 
 // exploreDay opens the first restore point of a day (in the user's zone).
@@ -167,20 +175,14 @@ func (m *mailbox) restore(items []string, choices url.Values) string {
 // waitRestore polls the restore page as its script does until it has finished.
 func (b *browser) waitRestore(path string) response {
 	b.s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	wait.For(b.s.t, "the restore at "+path+" to finish", func() bool {
 		r := b.get(path, "HX-Request: true", "HX-Target: restore-progress")
 		if r.StatusCode != http.StatusOK {
 			b.s.t.Fatalf("restore progress: %d %s", r.StatusCode, r.body)
 		}
-		if !strings.Contains(r.body, `hx-trigger="every 2s"`) {
-			return b.get(path)
-		}
-		if time.Now().After(deadline) {
-			b.s.t.Fatalf("the restore did not finish:\n%s", r.body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return !strings.Contains(r.body, `hx-trigger="every 2s"`)
+	})
+	return b.get(path)
 }
 
 func production(s *stack, upn string, subject string) []fakeveeam.ProductionItem {
@@ -258,7 +260,7 @@ func TestBrowseMailbox(t *testing.T) {
 func TestStoryMessageHasAttachmentsAndSizes(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
-	sid := b.exploreDay("exchange", time.Now().UTC().AddDate(0, 0, -7))
+	sid := b.exploreDaysAgo("exchange", 7)
 	m := b.openMailbox(sid, "Adele Vance")
 	x := findRow(t, m.search(url.Values{"subject": {"floor plan"}}), fakeveeam.StoryDeletedSubject)
 	d := b.get(x.href).doc(t)
@@ -277,7 +279,7 @@ func TestStoryMessageHasAttachmentsAndSizes(t *testing.T) {
 func TestSearchDatesInTheUsersZone(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
-	sid := b.exploreDay("exchange", time.Now().UTC().AddDate(0, 0, -7))
+	sid := b.exploreDaysAgo("exchange", 7)
 	m := b.openMailbox(sid, "Adele Vance")
 	x := findRow(t, m.search(url.Values{"q": {"floor plan"}}), fakeveeam.StoryDeletedSubject)
 	received, err := time.Parse(time.RFC3339, x.when)
@@ -351,7 +353,7 @@ func TestRestoreDeletedMessageToItsFolder(t *testing.T) {
 	if got := production(s, adele, fakeveeam.StoryDeletedSubject); len(got) != 0 {
 		t.Fatalf("the story message is in production before the restore: %+v", got)
 	}
-	sid := b.exploreDay("exchange", time.Now().UTC().AddDate(0, 0, -7))
+	sid := b.exploreDaysAgo("exchange", 7)
 	m := b.openMailbox(sid, "Adele Vance")
 	x := findRow(t, m.search(url.Values{"q": {"floor plan"}}), fakeveeam.StoryDeletedSubject)
 	wizard := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}})
@@ -648,7 +650,7 @@ func TestDownloadsStreamIntact(t *testing.T) {
 	m := b.openMailbox(sid, "Adele Vance")
 	junk := m.folder("Junk Email")
 	rows := rowsOf(t, junk)
-	lastWeek := b.openMailbox(b.exploreDay("exchange", time.Now().UTC().AddDate(0, 0, -7)), "Adele Vance")
+	lastWeek := b.openMailbox(b.exploreDaysAgo("exchange", 7), "Adele Vance")
 	check := func(r response, kind, ctype, name string) {
 		t.Helper()
 		if r.StatusCode != http.StatusOK {
@@ -794,11 +796,8 @@ func TestBrokenDownloadIsNotSavedAsWhole(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || err == nil {
 		t.Errorf("a broken download ended cleanly: status %d, %d bytes, error %v", resp.StatusCode, n, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(s.logs.String(), `"msg":"download_failed"`) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(s.logs.String(), `"msg":"download_failed"`) || !strings.Contains(s.logs.String(), `"aborted":true`) {
+	wait.For(t, "the broken download to be logged", func() bool { return strings.Contains(s.logs.String(), `"msg":"download_failed"`) })
+	if !strings.Contains(s.logs.String(), `"aborted":true`) {
 		t.Error("the broken download is not logged")
 	}
 }
@@ -821,7 +820,7 @@ func TestReasonPolicyAlwaysAndNever(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	err := run(t.Context(), []string{"-restore-reason", "sometimes", "-print-config"}, func(string) string { return "" }, &out)
+	err := run(t.Context(), []string{"-restore-reason", "sometimes", "-print-config"}, func(string) string { return "" }, &out, time.Now)
 	if err == nil || !strings.Contains(err.Error(), "must be always, others or never") {
 		t.Errorf("a bad policy: %v", err)
 	}

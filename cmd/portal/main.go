@@ -21,12 +21,14 @@ import (
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones for users everywhere, also in a minimal container
+
+	"github.com/openrestore/portal/internal/clock"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, time.Now); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "portal:", err)
 		}
@@ -34,11 +36,16 @@ func main() {
 	}
 }
 
-// run starts the portal and serves until ctx is done, then shuts down gracefully.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+// run starts the portal and serves until ctx is done, then shuts down
+// gracefully. now is the clock of what the portal records and shows (tests
+// pass the clock their fakes run on); PORTAL_CLOCK_START replaces it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
 	cfg, problems, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
+	}
+	if start, err := clock.ParseStart(cfg.ClockStart); err == nil && !start.IsZero() {
+		now = clock.Starting(start).Now
 	}
 	if cfg.LogFormat == "" {
 		cfg.LogFormat = "json"
@@ -49,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := newLogger(stdout, cfg.LogFormat, cfg.LogLevel)
 	var demo *demoStack
 	if cfg.Demo && len(problems) == 0 {
-		if demo, err = startDemo(cfg); err != nil {
+		if demo, err = startDemo(cfg, now); err != nil {
 			return err
 		}
 		defer demo.close()
@@ -70,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if publicURL == nil {
 		publicURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
-	p, err := build(ctx, cfg, publicURL, log)
+	p, err := build(ctx, cfg, publicURL, log, now)
 	if err != nil {
 		ln.Close()
 		return err

@@ -5,12 +5,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 // restoreSessionsStarted counts the operatorRestore sessions of a user.
@@ -40,7 +40,7 @@ func TestRestoreListAcrossWorkloads(t *testing.T) {
 	od := b.openDocs(odSid, "Megan Bowen")
 	doc := findDoc(t, od.open("Documents/Budget"), "Q3 budget.xlsx")
 	b.post(od.base+"/restore-list", url.Values{"item": {doc.key}})
-	spSid := b.exploreDay("sharepoint", time.Now().UTC().AddDate(0, 0, -4))
+	spSid := b.exploreDaysAgo("sharepoint", 4)
 	site := b.openDocs(spSid, "Sales and Marketing")
 	item := findDoc(t, site.open(fakeveeam.StoryVisitsList), fakeveeam.StoryDeletedListItem)
 	b.post(site.base+"/restore-list", url.Values{"item": {item.key}})
@@ -92,19 +92,13 @@ func TestRestoreListAcrossWorkloads(t *testing.T) {
 		t.Errorf("the last submit: %s", runs)
 	}
 	// The progress polls until both have ended.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	wait.For(t, "the restores to end", func() bool {
 		r := b.get("/restore-list/runs", "HX-Request: true")
-		if r.StatusCode == 286 {
-			if strings.Contains(r.body, "In progress") {
-				t.Error("polling stopped while a restore runs")
-			}
-			break
+		if r.StatusCode == 286 && strings.Contains(r.body, "In progress") {
+			t.Error("polling stopped while a restore runs")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the restores did not end")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return r.StatusCode == 286
+	})
 	// Retrying resubmits only the OneDrive group.
 	retry := url.Values{}
 	after.doc(t).Find(`#list-run-form input`).Each(func(_ int, sel *goquery.Selection) {
@@ -203,12 +197,7 @@ func TestRestoreListTakesTeamsFiles(t *testing.T) {
 	if r := b.post("/restore-list/run", form); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("run: %d", r.StatusCode)
 	}
-	for deadline := time.Now().Add(10 * time.Second); b.get("/restore-list/runs", "HX-Request: true").StatusCode != 286; {
-		if time.Now().After(deadline) {
-			t.Fatal("the restore did not end")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	wait.For(t, "the restore to end", func() bool { return b.get("/restore-list/runs", "HX-Request: true").StatusCode == 286 })
 	g, _ := prodChannel(s, "Mark 8 Project Team", "General")
 	for _, f := range g.Files {
 		if f.Name == fakeveeam.StoryChannelFile && (f.Size == 2048 || !f.Restored) {

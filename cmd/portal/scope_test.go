@@ -12,6 +12,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 // chooseScope picks name on the scope page, searching for it first.
@@ -114,6 +115,7 @@ func TestScopeChoicesOutsideTheRoleAreRefused(t *testing.T) {
 func TestMyRestoresFilters(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
+	before := s.now().UTC()
 	sid, _ := b.explore("exchange")
 	mine := b.openMailbox(sid, "Lee Gu")
 	b.waitRestore(mine.restore([]string{rowsOf(t, mine.page)[0].key}, url.Values{"target": {"original"}, "changed": {"1"}}))
@@ -135,8 +137,8 @@ func TestMyRestoresFilters(t *testing.T) {
 		{url.Values{"whose": {"others"}}, []string{"Exchange: Megan Bowen"}},
 		{url.Values{"whose": {"own"}}, []string{"Exchange: Lee Gu"}},
 		{url.Values{"workload": {"onedrive"}}, nil},
-		{url.Values{"status": {"succeeded"}, "from": {time.Now().UTC().Format("2006-01-02")}}, []string{"Exchange: Megan Bowen", "Exchange: Lee Gu"}},
-		{url.Values{"to": {time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")}}, nil},
+		{url.Values{"status": {"succeeded"}, "from": {before.Format("2006-01-02")}}, []string{"Exchange: Megan Bowen", "Exchange: Lee Gu"}},
+		{url.Values{"to": {before.AddDate(0, 0, -1).Format("2006-01-02")}}, nil},
 	} {
 		if got := sources(c.q); !slices.Equal(got, c.want) {
 			t.Errorf("%v: %v, want %v", c.q, got, c.want)
@@ -169,16 +171,10 @@ func TestNoticeWhenARestoreEndsElsewhere(t *testing.T) {
 	m := b.openMailbox(sid, "Adele Vance")
 	page := m.restore([]string{rowsOf(t, m.page)[0].key}, url.Values{"target": {"original"}, "changed": {"1"}})
 	var notice response
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	wait.For(t, "a notice", func() bool {
 		notice = b.get("/notices", "HX-Request: true")
-		if notice.StatusCode != http.StatusNoContent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no notice")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return notice.StatusCode != http.StatusNoContent
+	})
 	d := notice.doc(t)
 	if notice.StatusCode != 286 || d.Find(`p.notice a[href="`+page+`"]`).Length() != 1 || !strings.Contains(d.Text(), "Adele Vance") {
 		t.Errorf("the notice: %d %s", notice.StatusCode, notice.body)

@@ -19,6 +19,7 @@ import (
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
 	"github.com/openrestore/portal/internal/spectest"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 func checkSecurityHeaders(t *testing.T, what string, r response) {
@@ -511,7 +512,7 @@ func TestConfigurationProblemsAreAllListed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["PORTAL_DATA_DIR"] = t.TempDir()
 			var out strings.Builder
-			err := run(context.Background(), nil, func(k string) string { return tt.env[k] }, &out)
+			err := run(context.Background(), nil, func(k string) string { return tt.env[k] }, &out, time.Now)
 			var ce errConfig
 			if !errors.As(err, &ce) {
 				t.Fatalf("err = %v", err)
@@ -531,7 +532,7 @@ func TestConfigurationProblemsAreAllListed(t *testing.T) {
 func TestPrintConfigRedactsTheSecret(t *testing.T) {
 	var out strings.Builder
 	env := map[string]string{"PORTAL_VEEAM_URL": "https://vb365.example.com:4443", "PORTAL_CLIENT_SECRET": "super-secret-value", "PORTAL_DATA_DIR": t.TempDir()}
-	if err := run(context.Background(), []string{"-print-config"}, func(k string) string { return env[k] }, &out); err != nil {
+	if err := run(context.Background(), []string{"-print-config"}, func(k string) string { return env[k] }, &out, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "super-secret-value") || !strings.Contains(out.String(), "(set, redacted)") {
@@ -546,20 +547,13 @@ func TestGracefulShutdown(t *testing.T) {
 	var wg sync.WaitGroup
 	var status int
 	wg.Go(func() { status = b.get("/").StatusCode })
-	time.Sleep(100 * time.Millisecond) // the request is in flight
+	wait.For(t, "the request to be in flight", func() bool { return s.veeam.InFlight("GET", "/v8/Organization/LoggedInUser/EffectiveScope") == 1 })
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.stop() }()
 	// While draining, readiness fails so that load balancers move away.
-	deadline := time.Now().Add(time.Second)
-	var ready int
-	for time.Now().Before(deadline) {
-		if ready = s.browser().get("/readyz").StatusCode; ready == http.StatusServiceUnavailable {
-			break
-		}
-	}
-	if ready != http.StatusServiceUnavailable {
-		t.Errorf("/readyz while shutting down: %d", ready)
-	}
+	wait.For(t, "/readyz to fail while shutting down", func() bool {
+		return s.browser().get("/readyz").StatusCode == http.StatusServiceUnavailable
+	})
 	wg.Wait()
 	if status != http.StatusOK {
 		t.Errorf("the in-flight request got %d", status)
@@ -586,19 +580,19 @@ func TestDemoMode(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-demo"}, func(k string) string { return env[k] }, logs) }()
+	go func() {
+		done <- run(ctx, []string{"-demo"}, func(k string) string { return env[k] }, logs, testClock(t).Now)
+	}()
 	defer func() { cancel(); <-done }()
 	var portal string
-	for deadline := time.Now().Add(15 * time.Second); portal == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	wait.For(t, "the demo banner", func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			if rest, ok := strings.CutPrefix(line, "Restore portal demo: open "); ok {
 				portal = strings.TrimSpace(rest)
 			}
 		}
-	}
-	if portal == "" {
-		t.Fatalf("no demo banner:\n%s", logs)
-	}
+		return portal != ""
+	})
 	for _, want := range []string{"Adele Vance", "Lee Gu", "Nestor Wilke", "Fake Entra ID issuer", "100,000 messages"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the banner lacks %q", want)

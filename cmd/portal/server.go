@@ -39,9 +39,9 @@ func (p *portal) close() {
 }
 
 // build wires the portal: the VB365 client, the session store, sign-in, the handlers.
-func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger) (*portal, error) {
+func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger, now func() time.Time) (*portal, error) {
 	p := &portal{log: log, publicURL: publicURL}
-	var opts []veeamapi.Option
+	opts := []veeamapi.Option{veeamapi.WithClock(now)}
 	if c.veeamCAs != nil {
 		opts = append(opts, veeamapi.WithRootCAs(c.veeamCAs))
 	}
@@ -93,7 +93,7 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger)
 		sessions.Store = ms
 		p.closers = append(p.closers, ms.StopCleanup)
 	default:
-		store, err := sessionstore.NewSQLite(ctx, db, 5*time.Minute)
+		store, err := sessionstore.NewSQLite(ctx, db, 5*time.Minute, now)
 		if err != nil {
 			p.close()
 			return nil, err
@@ -127,14 +127,14 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger)
 		PostLogoutRedirectURL: publicURL.String() + "/signed-out",
 		HTTPClient:            entraHTTP,
 		IdleTimeout:           c.IdleTimeout, Lifetime: c.SessionLifetime,
-		Logger: log,
+		Now: now, Logger: log,
 	}, sessions, veeamTokens{c: veeam, r: veeamapi.NewRefresher(veeam)})
 	if err != nil {
 		return nil, err
 	}
 	h, root, err := handlers.New(
 		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.RestoreReason,
-			Auditors: c.auditors()},
+			Auditors: c.auditors(), Now: now},
 		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, History: restores, Audit: trail, Static: static.FS, Log: log})
 	if err != nil {
 		p.close()

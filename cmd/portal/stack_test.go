@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/clock"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 // The people of the demo tenant the tests sign in as.
@@ -29,9 +32,10 @@ const (
 	nestor = "NestorW@contoso.onmicrosoft.com"
 )
 
-// stack is the portal, run as main runs it, against both fakes.
+// stack is the portal, run as main runs it, against both fakes, all on one clock.
 type stack struct {
 	t     testing.TB
+	clock *clock.Clock
 	entra *fakeentra.Server
 	veeam *fakeveeam.Server
 	url   string
@@ -42,10 +46,26 @@ type stack struct {
 }
 
 type stackOptions struct {
+	// clock is the stack's clock; default clock.ForTests. The fakes run on
+	// it unless their options name another.
+	clock *clock.Clock
 	entra fakeentra.Options
 	veeam fakeveeam.Options
 	env   map[string]string
 }
+
+// testClock is the clock a test stack starts on (PORTAL_TEST_NOW, or clock.TestStart).
+func testClock(t testing.TB) *clock.Clock {
+	t.Helper()
+	c, err := clock.ForTests(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// now is the stack's time: what its data is built around.
+func (s *stack) now() time.Time { return s.clock.Now() }
 
 // restart stops the portal and starts it again on the same address, data
 // directory and fakes, as a service restart does.
@@ -82,6 +102,15 @@ func (b *syncBuffer) String() string {
 
 func startStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
+	if o.clock == nil {
+		o.clock = testClock(t)
+	}
+	if o.entra.Now == nil {
+		o.entra.Now = o.clock.Now
+	}
+	if o.veeam.Now == nil {
+		o.veeam.Now = o.clock.Now
+	}
 	entra, err := fakeentra.Start("127.0.0.1:0", o.entra)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +129,7 @@ func startStack(t testing.TB, o stackOptions) *stack {
 	for k, v := range o.env {
 		env[k] = v
 	}
-	s := &stack{t: t, entra: entra, veeam: veeam, env: env}
+	s := &stack{t: t, clock: o.clock, entra: entra, veeam: veeam, env: env}
 	s.launch(env)
 	return s
 }
@@ -112,7 +141,7 @@ func (s *stack) launch(env map[string]string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs) }()
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs, s.clock.Now) }()
 	s.logs, s.url = logs, ""
 	var once sync.Once
 	var stopErr error
@@ -121,35 +150,41 @@ func (s *stack) launch(env map[string]string) {
 			cancel()
 			select {
 			case stopErr = <-done:
-			case <-time.After(20 * time.Second):
+			case <-time.After(wait.Deadline):
 				t.Error("the portal did not stop")
 			}
 		})
 		return stopErr
 	}
 	t.Cleanup(func() { s.stop() })
-	deadline := time.Now().Add(15 * time.Second)
-	for s.url == "" {
+	var stopped error
+	wait.For(t, "the portal to start", func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("the portal stopped: %v\n%s", err, logs)
+		case stopped = <-done:
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the portal did not start:\n%s", logs)
-		}
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
-		for sc.Scan() {
-			var line struct {
-				Msg       string `json:"msg"`
-				PublicURL string `json:"public_url"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				s.url = line.PublicURL
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
+		s.url = listeningURL(logs.String())
+		return s.url != ""
+	})
+	if s.url == "" {
+		t.Fatalf("the portal stopped: %v\n%s", stopped, logs)
 	}
+}
+
+// listeningURL is the public URL the portal's "listening" log line names, if any yet.
+func listeningURL(logs string) string {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line struct {
+			Msg       string `json:"msg"`
+			PublicURL string `json:"public_url"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+			return line.PublicURL
+		}
+	}
+	return ""
 }
 
 // loopbackJar keeps Secure cookies for http://127.0.0.1, as browsers do for

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -122,7 +121,7 @@ func TestBrowseATeam(t *testing.T) {
 		t.Error("no tabs")
 	}
 	// The private channel deleted two days ago is in an older point.
-	old := b.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -4))
+	old := b.exploreDaysAgo("teams", 4)
 	if got := texts(b.openTeam(old, "Sales and Marketing").doc(t), `table.channel-items td[data-label="Channel"]`); !slices.Contains(got, fakeveeam.StoryDeletedChannel) {
 		t.Errorf("four days ago: %v", got)
 	}
@@ -248,7 +247,7 @@ func TestTeamsRestoreJourneys(t *testing.T) {
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others"}})
 	// Lee restores the deleted private channel with its members.
 	lb := s.signedIn(lee)
-	old := lb.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -4))
+	old := lb.exploreDaysAgo("teams", 4)
 	team := lb.openTeam(old, "Sales and Marketing")
 	deal := linkNamed(t, team, "table.channel-items a", fakeveeam.StoryDeletedChannel)
 	wizard := lb.post(deal+"/restore/new", url.Values{"kind": {"channel"}})
@@ -270,7 +269,7 @@ func TestTeamsRestoreJourneys(t *testing.T) {
 	}
 	// Isaiah restores the removed tab.
 	ib := s.signedIn("IsaiahL@contoso.onmicrosoft.com")
-	isid := ib.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -2))
+	isid := ib.exploreDaysAgo("teams", 2)
 	mark8 := ib.openTeam(isid, "Mark 8 Project Team")
 	general := linkNamed(t, mark8, "table.channel-items a", "General")
 	tabs := ib.get(general + "?view=tabs")
@@ -355,7 +354,7 @@ func TestTeamsRestoreJourneys(t *testing.T) {
 func TestRestoreAWholeTeam(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
-	old := b.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -4))
+	old := b.exploreDaysAgo("teams", 4)
 	team := b.openTeam(old, "Sales and Marketing")
 	action := team.doc(t).Find(`form[action$="/restore/new"]`).AttrOr("action", "")
 	wizard := b.post(action, nil)
@@ -426,7 +425,7 @@ func TestSearchATeam(t *testing.T) {
 func TestRestoreTabsOfSeveralChannels(t *testing.T) {
 	s := startStack(t, quick)
 	b := s.signedIn("IsaiahL@contoso.onmicrosoft.com")
-	sid := b.exploreDay("teams", time.Now().UTC().AddDate(0, 0, -2))
+	sid := b.exploreDaysAgo("teams", 2)
 	team := b.openTeam(sid, "Mark 8 Project Team")
 	tabs := b.get(linkNamed(t, team, "a.button", "Tabs of every channel"))
 	var picked []string
