@@ -231,6 +231,14 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 		}
 		io.WriteString(w, tok)
 	})
+	mux.HandleFunc("GET /detached", func(w http.ResponseWriter, r *http.Request) {
+		g, err := h.auth.DetachedGrant(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, g.AccessToken)
+	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.auth.SignOut(r.Context()), http.StatusSeeOther)
 	})
@@ -350,6 +358,7 @@ func (b *browser) signIn(upn, returnTo string) *http.Response {
 func (b *browser) whoami() (int, string) { return b.body(b.h.srv.URL + "/me") }
 
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	auth := b.authorize("/sessions/x")
@@ -379,6 +388,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestAuthorizeRequest(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	seen := map[string]bool{}
 	for i := range 1000 {
@@ -409,6 +419,7 @@ func TestAuthorizeRequest(t *testing.T) {
 }
 
 func TestBadCallbacksRedeemNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	other := h.browser()
 	foreign := other.pick(other.authorize("/"), megan)
@@ -481,6 +492,7 @@ func flipLast(s string) string {
 }
 
 func TestReplayedCallbackIsRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	cb := b.pick(b.authorize("/"), adele)
@@ -497,6 +509,7 @@ func TestReplayedCallbackIsRefused(t *testing.T) {
 }
 
 func TestCodeReuseAndWrongVerifier(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	first := b.pick(b.authorize("/"), adele)
@@ -519,6 +532,7 @@ func TestCodeReuseAndWrongVerifier(t *testing.T) {
 }
 
 func TestTamperedIDTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, tamper := range []fakeentra.Tamper{
 		fakeentra.TamperIssuer, fakeentra.TamperAudience, fakeentra.TamperExtraAudience, fakeentra.TamperExpired,
@@ -544,6 +558,7 @@ func TestTamperedIDTokensAreRefused(t *testing.T) {
 }
 
 func TestVeeamRefusalCreatesNoSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.veeam.exchangeErr = fmt.Errorf("%w: not an operator", ErrRejected)
 	b := h.browser()
@@ -560,6 +575,7 @@ func TestVeeamRefusalCreatesNoSession(t *testing.T) {
 }
 
 func TestIdentityIsTheObjectID(t *testing.T) {
+	t.Parallel()
 	// Two accounts with the same address but different object ids are two people.
 	h := newHarness(t,
 		fakeentra.User{OID: demotenant.ID("user", "one"), Name: "One", UPN: "shared@contoso.onmicrosoft.com"},
@@ -586,6 +602,7 @@ func TestIdentityIsTheObjectID(t *testing.T) {
 }
 
 func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	b.signIn(adele, "/")
@@ -634,6 +651,7 @@ func TestSessionTimeouts(t *testing.T) {
 }
 
 func TestTokenRenewal(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	b.signIn(adele, "/")
@@ -694,6 +712,7 @@ func TestTokenRenewal(t *testing.T) {
 }
 
 func TestConcurrentRenewalsShareOneCall(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{5, 50} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			h := newHarness(t)
@@ -731,6 +750,7 @@ func TestConcurrentRenewalsShareOneCall(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	b.signIn(adele, "/")
@@ -762,6 +782,7 @@ func TestSignOut(t *testing.T) {
 }
 
 func TestUnreachableIssuer(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: testclock.TestStart}
 	a, err := New(Config{
 		ClientID: demotenant.ApplicationID, Authority: "http://127.0.0.1:1/" + demotenant.TenantID,
@@ -781,6 +802,7 @@ func TestUnreachableIssuer(t *testing.T) {
 }
 
 func TestCheckAuthority(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw string
 		ok  bool
@@ -799,5 +821,37 @@ func TestCheckAuthority(t *testing.T) {
 		if _, err := CheckAuthority(tt.raw); (err == nil) != tt.ok {
 			t.Errorf("CheckAuthority(%q) = %v, want ok=%v", tt.raw, err, tt.ok)
 		}
+	}
+}
+
+// TestDetachedGrant: a grant the session does not hold, for the watcher; the
+// session's own pair is untouched, an Entra token due for renewal is renewed
+// first, and without a session there is none.
+func TestDetachedGrant(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser()
+	if status, _ := b.body(h.srv.URL + "/detached"); status != http.StatusUnauthorized {
+		t.Errorf("signed out: %d", status)
+	}
+	b.signIn(adele, "/")
+	_, own := b.body(h.srv.URL + "/token")
+	status, detached := b.body(h.srv.URL + "/detached")
+	if status != http.StatusOK || detached == "" || detached == own {
+		t.Errorf("detached grant: %d %q (the session's is %q)", status, detached, own)
+	}
+	if _, again := b.body(h.srv.URL + "/token"); again != own {
+		t.Errorf("the session's token changed to %q", again)
+	}
+	if ex, _, _ := h.veeam.counts(); ex != 2 {
+		t.Errorf("operator grants = %d, want 2", ex)
+	}
+	// The Entra token is due for renewal: renewed first, then exchanged.
+	h.clock.Advance(28 * time.Minute)
+	b.whoami()
+	h.clock.Advance(28 * time.Minute)
+	entraCalls := h.entra.TokenRequests()
+	if status, _ := b.body(h.srv.URL + "/detached"); status != http.StatusOK || h.entra.TokenRequests() != entraCalls+1 {
+		t.Errorf("with the Entra token due: %d, %d Entra calls", status, h.entra.TokenRequests()-entraCalls)
 	}
 }

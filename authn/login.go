@@ -153,7 +153,7 @@ func (a *Authenticator) Finish(ctx context.Context, q url.Values) (string, error
 	// x/oauth2 computes Expiry on the system clock; the portal's may differ.
 	entraLifetime := time.Duration(tok.ExpiresIn) * time.Second
 	if entraLifetime <= 0 {
-		entraLifetime = tok.Expiry.Sub(time.Now())
+		entraLifetime = time.Until(tok.Expiry)
 	}
 	signedIn := &state{
 		User: &User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,

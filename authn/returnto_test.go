@@ -11,6 +11,7 @@ import (
 )
 
 func TestValidReturnTo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw  string
 		want string
@@ -55,6 +56,7 @@ func TestValidReturnTo(t *testing.T) {
 // TestOpenRedirectCorpus runs oauth2-proxy's 559 open-redirect payloads, raw
 // and URL-unescaped: every one must be refused.
 func TestOpenRedirectCorpus(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join(spectest.SharedDir(t), "security", "openredirects.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -195,3 +195,29 @@ func (a *Authenticator) refreshEntra(ctx context.Context, st *state) (*tokenStat
 	}
 	return &tokenState{Access: body.AccessToken, Refresh: refresh, Expiry: now.Add(lifetime), RenewAt: renewAt(now, lifetime), ObtainedAt: now}, nil
 }
+
+// DetachedGrant obtains a VB365 token pair for the signed-in user that the
+// session does not hold: the portal watches a user's restores with it until
+// they end, also after the user has signed out (which revokes the session's
+// own pair). It exchanges the session's Entra access token (renewed with
+// Entra first when due) for a new operator grant.
+func (a *Authenticator) DetachedGrant(ctx context.Context) (Grant, error) {
+	st := a.load(ctx)
+	if st.User == nil || st.Entra == nil {
+		return Grant{}, ErrNoSession
+	}
+	entra := st.Entra
+	if !a.cfg.Now().Before(entra.RenewAt) {
+		fresh, err := a.refreshEntra(ctx, st)
+		if err != nil {
+			return Grant{}, err
+		}
+		st.Entra, entra = fresh, fresh
+		a.save(ctx, st)
+	}
+	g, err := a.veeam.Exchange(ctx, st.User.OID, st.User.TenantID, entra.Access)
+	if err != nil {
+		return Grant{}, fmt.Errorf("authn: a grant to watch restores with: %w", err)
+	}
+	return g, nil
+}

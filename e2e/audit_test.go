@@ -174,7 +174,7 @@ func TestLeeRestoresForMeganFromTheRestoreList(t *testing.T) {
 	q := joni.page
 	joni.open("/audit?actor=Lee&workload=teams")
 	joni.see(q.Locator("table.audit-events tbody tr").First(), "Read me.txt")
-	joni.open("/audit?subject=Megan&actor=Lee")
+	joni.open("/audit?subject=Megan&actor=Lee&outcome=started")
 	rows := q.Locator("table.audit-events tbody tr")
 	if err := expect.Locator(rows).ToHaveCount(2); err != nil {
 		t.Errorf("the trail: %v", err)

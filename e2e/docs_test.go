@@ -116,7 +116,7 @@ func TestMeganRestoresLastTuesdaysBudgetKeepingBoth(t *testing.T) {
 	if err := detail.GetByRole(*playwright.AriaRoleButton, playwright.LocatorGetByRoleOptions{Name: "Restore…", Exact: playwright.Bool(true)}).Click(); err != nil {
 		t.Fatal(err)
 	}
-	tb.waitForURL(`/restore/new$`)
+	tb.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	tb.see(p.Locator("h1"), "Restore 1 item")
 	tb.see(p.Locator("ul.preview"), "Q3 budget.xlsx")
 	for _, label := range []string{`Keep both: restore it beside the current one, with "(restored)" in its name`, "Only the version chosen"} {
@@ -183,7 +183,7 @@ func TestDiegoRestoresADeletedFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.clickExact(playwright.AriaRoleButton, "Restore selected…")
-	tb.waitForURL(`/restore/new$`)
+	tb.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	tb.see(p.Locator("ul.preview"), "Onboarding 2026 (folder)")
 	tb.noSidewaysScroll("the restore wizard")
 	tb.audit()
@@ -245,7 +245,7 @@ func TestLeeRestoresADeletedListItemWithItsAttachment(t *testing.T) {
 	if err := detail.GetByRole(*playwright.AriaRoleButton, playwright.LocatorGetByRoleOptions{Name: "Restore…", Exact: playwright.Bool(true)}).Click(); err != nil {
 		t.Fatal(err)
 	}
-	tb.waitForURL(`/restore/new$`)
+	tb.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	tb.see(p.Locator(`label[for="reason"]`), "(required)")
 	for _, label := range []string{"Back where they were", "Restore missing items (deleted since the restore point)", "Restore permissions"} {
 		if err := expect.Locator(p.GetByLabel(label)).ToBeChecked(); err != nil {

@@ -122,7 +122,7 @@ func TestAdeleRestoresTheMessageSheDeleted(t *testing.T) {
 
 	// Restore it to where it was.
 	tb.clickExact(playwright.AriaRoleButton, "Restore this item…")
-	tb.waitForURL(`/restore/new$`)
+	tb.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	tb.see(p.Locator("h1"), "Restore 1 item")
 	tb.see(p.Locator("ul.preview"), fakeveeam.StoryDeletedSubject)
 	for _, label := range []string{"Back where they were", "Restore missing items (deleted from the mailbox since the restore point)"} {

@@ -47,7 +47,7 @@ func TestLeeBrowsesATeam(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.clickExact(playwright.AriaRoleButton, "Restore the whole team…")
-	tb.waitForURL(`/restore/new$`)
+	tb.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	tb.audit()
 	if _, err := p.GoBack(); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestTeamsRestoresInTheBrowser(t *testing.T) {
 	lee.clickExact(playwright.AriaRoleLink, fakeveeam.StoryDeletedChannel)
 	lee.waitForURL(`/c/[A-Za-z0-9_-]+$`)
 	lee.clickExact(playwright.AriaRoleButton, "Restore this channel…")
-	lee.waitForURL(`/restore/new$`)
+	lee.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	if err := expect.Locator(p.GetByLabel("The channel's members")).ToBeChecked(); err != nil {
 		t.Error(err)
 	}
@@ -178,7 +178,7 @@ func TestTeamsRestoresInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	isaiah.clickExact(playwright.AriaRoleButton, "Restore selected tabs…")
-	isaiah.waitForURL(`/restore/new$`)
+	isaiah.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	q.GetByLabel("Reason (required)").Fill("the launch checklist tab disappeared")
 	isaiah.clickExact(playwright.AriaRoleButton, "Restore 1 item")
 	isaiah.waitForURL(`/restores/`)
@@ -199,7 +199,7 @@ func TestTeamsRestoresInTheBrowser(t *testing.T) {
 	alex.see(r.Locator("table.versions"), "Version 3.0")
 	alex.audit()
 	alex.clickExact(playwright.AriaRoleButton, "Restore this file…")
-	alex.waitForURL(`/restore/new$`)
+	alex.waitForURL(`/restore/[0-9a-f-]{36}$`)
 	r.GetByLabel("Reason (required)").Fill("I overwrote the launch plan")
 	alex.clickExact(playwright.AriaRoleButton, "Restore 1 item")
 	alex.waitForURL(`/restores/`)

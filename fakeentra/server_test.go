@@ -79,6 +79,7 @@ func signIn(t *testing.T, s *fakeentra.Server, authURL, upn string) url.Values {
 }
 
 func TestDiscoveryIsTenantSpecific(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{})
 	p, err := oidc.NewProvider(t.Context(), s.Issuer())
 	if err != nil {
@@ -101,6 +102,7 @@ func TestDiscoveryIsTenantSpecific(t *testing.T) {
 }
 
 func TestCodeFlowWithPKCE(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{})
 	cfg := config(s)
 	verifier := oauth2.GenerateVerifier()
@@ -173,6 +175,7 @@ func assertOAuthError(t *testing.T, err error, code, aadsts string) {
 }
 
 func TestTokenRefusals(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{})
 	ctx := t.Context()
 	tests := []struct {
@@ -198,6 +201,7 @@ func TestTokenRefusals(t *testing.T) {
 }
 
 func TestExpiredCode(t *testing.T) {
+	t.Parallel()
 	now := clock.TestStart
 	s := start(t, fakeentra.Options{Now: func() time.Time { return now }})
 	cfg := config(s)
@@ -209,6 +213,7 @@ func TestExpiredCode(t *testing.T) {
 }
 
 func TestAuthorizeRefusals(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{RedirectURIs: []string{"https://portal.example.com/auth/callback"}})
 	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
 	base := url.Values{
@@ -263,6 +268,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 }
 
 func TestCancelReturnsAccessDenied(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{})
 	cfg := config(s)
 	u, _ := url.Parse(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
@@ -280,6 +286,7 @@ func TestCancelReturnsAccessDenied(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{})
 	for _, tt := range []struct {
 		target   string
@@ -304,6 +311,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestTamperedTokensFailVerification(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakeentra.Options{})
 	ctx := context.Background()
 	p, err := oidc.NewProvider(ctx, s.Issuer())

@@ -140,6 +140,7 @@ func prodDoc(docs []fakeveeam.ProductionDoc, path string) (fakeveeam.ProductionD
 }
 
 func TestOneDriveBrowseAndVersions(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, sid := f.docSession(megan, "Veod", f.clock.Now().Add(-3*24*time.Hour))
 	od := oneDrivePath(sid, megan)
@@ -198,6 +199,7 @@ func TestOneDriveBrowseAndVersions(t *testing.T) {
 }
 
 func TestOneDriveSearch(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, sid := f.docSession(megan, "Veod", time.Time{})
 	od := oneDrivePath(sid, megan)
@@ -248,6 +250,7 @@ func TestOneDriveSearch(t *testing.T) {
 }
 
 func TestOneDriveRestoreKeepBothAndOverwrite(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Second})
 	tok, sid := f.docSession(megan, "Veod", f.clock.Now().Add(-3*24*time.Hour))
 	od := oneDrivePath(sid, megan)
@@ -313,6 +316,7 @@ func TestOneDriveRestoreKeepBothAndOverwrite(t *testing.T) {
 }
 
 func TestOneDriveRestoreDeletedFolder(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: 100 * time.Millisecond})
 	u, _ := demotenant.Contoso().User(diego)
 	driveID := fakeveeam.OneDriveID(u.OID)
@@ -349,6 +353,7 @@ func TestOneDriveRestoreDeletedFolder(t *testing.T) {
 }
 
 func TestOneDriveDownloads(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, sid := f.docSession(megan, "Veod", time.Time{})
 	od := oneDrivePath(sid, megan)
@@ -390,6 +395,7 @@ func TestOneDriveDownloads(t *testing.T) {
 }
 
 func TestSharePointBrowseAndRestoreListItem(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Second})
 	tok, sid := f.docSession(lee, "Vesp", f.clock.Now().Add(-5*24*time.Hour))
 	site := sitePath(sid, "Sales and Marketing")
@@ -466,6 +472,7 @@ func TestSharePointBrowseAndRestoreListItem(t *testing.T) {
 }
 
 func TestSharePointDocumentRestoreOptions(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Second})
 	tok, sid := f.docSession(nestor, "Vesp", f.clock.Now().Add(-20*24*time.Hour))
 	site := sitePath(sid, "Contoso Intranet")
@@ -500,6 +507,7 @@ func TestSharePointDocumentRestoreOptions(t *testing.T) {
 }
 
 func TestLargeLibraryPagesToTheEnd(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{LargeLibrarySite: "Sales Proposals", LargeLibraryDocs: 50_000})
 	tok, sid := f.docSession(lee, "Vesp", time.Time{})
 	site := sitePath(sid, "Sales Proposals")

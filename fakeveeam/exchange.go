@@ -137,6 +137,27 @@ func (s *Server) folderView(rs *restoreSession, m *mailboxData, f *mailFolder, c
 	return v
 }
 
+func (s *Server) exchangeRoutes(m *http.ServeMux) {
+	mb := "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}"
+	handle := func(pattern string, h func(http.ResponseWriter, *http.Request, *restoreSession, *mailboxData, *caller)) {
+		m.HandleFunc(pattern, s.authed(s.inMailbox(h)))
+	}
+	handle("GET "+mb, s.getMailbox)
+	handle("GET "+mb+"/folders", s.listFolders)
+	handle("GET "+mb+"/folders/{folderId}", s.getFolder)
+	handle("GET "+mb+"/items", s.listItems)
+	handle("GET "+mb+"/items/{itemId}", s.getItem)
+	handle("POST "+mb+"/search", s.search)
+	handle("POST "+mb+"/folders/{folderId}/search", s.search)
+	handle("POST "+mb+"/items/operatorRestore", s.operatorRestore)
+	handle("POST "+mb+"/items/Save", s.saveItems)
+	handle("POST "+mb+"/items/{itemId}/save", s.saveItem)
+	handle("POST "+mb+"/items/exportToPst", s.exportItems)
+	handle("POST "+mb+"/items/{itemId}/exportToPst", s.exportItem)
+	handle("POST "+mb+"/folders/{folderId}/exportToPst", s.exportFolder)
+	handle("POST "+mb+"/exportToPst", s.exportFolder)
+}
+
 // inMailbox serves a request about one mailbox of a working Exchange session,
 // refusing mailboxes outside the session's scope as not found.
 func (s *Server) inMailbox(h func(http.ResponseWriter, *http.Request, *restoreSession, *mailboxData, *caller)) func(http.ResponseWriter, *http.Request, *caller) {

@@ -90,6 +90,7 @@ func subjects(items []exItem) []string {
 }
 
 func TestMailboxFoldersAndItems(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, _, mb := f.mailboxSession(adele, time.Time{}, adele, false, nil)
 	var m struct {
@@ -165,6 +166,7 @@ func TestMailboxFoldersAndItems(t *testing.T) {
 }
 
 func TestRestorePointsAreSnapshots(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	lastWeek := f.clock.Now().Add(-7 * 24 * time.Hour)
 	find := func(mb, tok string) []string {
@@ -192,6 +194,7 @@ func TestRestorePointsAreSnapshots(t *testing.T) {
 }
 
 func TestSearchEndpoint(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	lastWeek := f.clock.Now().Add(-7 * 24 * time.Hour)
 	tok, _, mb := f.mailboxSession(adele, lastWeek, adele, false, nil)
@@ -224,6 +227,7 @@ func TestSearchEndpoint(t *testing.T) {
 }
 
 func TestMailboxesOutsideTheScopeAreNotFound(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, _, mb := f.mailboxSession(lee, time.Time{}, adele, false, nil)
 	for _, path := range []string{mb, mb + "/folders", mb + "/items"} {
@@ -264,6 +268,7 @@ type stats struct {
 }
 
 func TestRestoreChangesProductionOverTime(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Second})
 	lastWeek := f.clock.Now().Add(-7 * 24 * time.Hour)
 	tok, _, mb := f.mailboxSession(adele, lastWeek, adele, false, nil)
@@ -335,6 +340,7 @@ func TestRestoreChangesProductionOverTime(t *testing.T) {
 }
 
 func TestRestoreToANewFolderUnread(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Millisecond})
 	tok, _, mb := f.mailboxSession(megan, time.Time{}, megan, false, nil)
 	_, p := f.searchItems(tok, mb+"/search?limit=3", "to:megan")
@@ -377,6 +383,7 @@ func TestRestoreToANewFolderUnread(t *testing.T) {
 }
 
 func TestDownloads(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{DenyDownloads: func(oid string) bool { return oid == demotenant.ID("user", megan) }})
 	tok, _, mb := f.mailboxSession(adele, time.Time{}, adele, false, nil)
 	_, p := f.searchItems(tok, mb+"/search", "hasattachments:true")
@@ -411,6 +418,7 @@ func TestDownloads(t *testing.T) {
 }
 
 func TestLargeMailbox(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{LargeMailbox: "PradeepG@contoso.onmicrosoft.com", LargeFolderItems: 20_000})
 	tok, _, mb := f.mailboxSession("PradeepG@contoso.onmicrosoft.com", time.Time{}, "PradeepG@contoso.onmicrosoft.com", false, nil)
 	folders := f.folders(tok, mb)

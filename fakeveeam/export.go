@@ -61,16 +61,16 @@ func (s *Server) AuthCodesIssued() []string {
 
 func (s *Server) exportRoutes(m *http.ServeMux) {
 	tm := "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}"
-	m.HandleFunc("POST "+tm+"/posts/operatorStartExportTask", s.authed(func(w http.ResponseWriter, r *http.Request, c *caller) {
-		s.inTeam(func(w http.ResponseWriter, r *http.Request, ts *teamScope) { s.startExport(w, r, ts, c) })(w, r, c)
-	}))
-	m.HandleFunc("GET "+tm+"/posts/operatorExport/{requestExportId}", s.authed(func(w http.ResponseWriter, r *http.Request, c *caller) {
-		s.inTeam(func(w http.ResponseWriter, r *http.Request, ts *teamScope) { s.downloadExport(w, r, ts, c) })(w, r, c)
-	}))
+	handle := func(pattern string, h func(http.ResponseWriter, *http.Request, *teamScope)) {
+		m.HandleFunc(pattern, s.authed(s.inTeam(h)))
+	}
+	handle("POST "+tm+"/posts/operatorStartExportTask", s.startExport)
+	handle("GET "+tm+"/posts/operatorExport/{requestExportId}", s.downloadExport)
 }
 
 // startExport is POST …/posts/operatorStartExportTask: the posts (all of one channel).
-func (s *Server) startExport(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+func (s *Server) startExport(w http.ResponseWriter, r *http.Request, ts *teamScope) {
+	c := ts.c
 	var body struct {
 		Posts []struct {
 			PostID    int64  `json:"postId"`
@@ -113,7 +113,8 @@ func (s *Server) startExport(w http.ResponseWriter, r *http.Request, ts *teamSco
 }
 
 // downloadExport is GET …/posts/operatorExport/{id}?authCode=: the HTML, once per code.
-func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, ts *teamScope) {
+	c := ts.c
 	s.mu.Lock()
 	task, ok := s.exports[r.PathValue("requestExportId")]
 	s.mu.Unlock()

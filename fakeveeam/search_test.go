@@ -8,6 +8,7 @@ import (
 )
 
 func TestSearchLanguage(t *testing.T) {
+	t.Parallel()
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 10, 0, 0, 0, time.UTC) }
 	plan := &mailItem{kind: kindMessage, created: day(14), sent: day(14)}
 	planF := &itemFields{Subject: "Store 42 refit: final floor plan", Body: "Shelving order goes out on Monday",
@@ -70,6 +71,7 @@ func TestSearchLanguage(t *testing.T) {
 }
 
 func TestMalformedQueries(t *testing.T) {
+	t.Parallel()
 	for _, q := range []string{
 		``, `   `, `"unclosed`, `(lunch`, `lunch)`, `lunch AND`, `OR lunch`, `NOT`, `nosuchproperty:x`,
 		`received:yesterday`, `received:2026-11-20..2026-11-01`, `hasattachments:maybe`, `size:big`, `subject:`,

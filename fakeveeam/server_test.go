@@ -210,6 +210,7 @@ func (f *fixture) listAll(path, token, field string) []string {
 }
 
 func TestRestorePortalSettingsIsAnonymous(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	var s struct {
 		ApplicationID    string `json:"applicationId"`
@@ -223,6 +224,7 @@ func TestRestorePortalSettingsIsAnonymous(t *testing.T) {
 }
 
 func TestOperatorGrant(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok := f.login(adele)
 	if tok.ExpiresIn != 3600 || tok.UserName != adele || tok.RefreshToken == "" {
@@ -265,6 +267,7 @@ func TestOperatorGrant(t *testing.T) {
 }
 
 func TestOAuthStyleTokenErrors(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{OAuthTokenErrors: true})
 	f.entra.TamperNextAccessToken(fakeentra.TamperExpired)
 	status, body := f.grant(adele, nil)
@@ -276,6 +279,7 @@ func TestOAuthStyleTokenErrors(t *testing.T) {
 }
 
 func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{TokenLifetime: 10 * time.Minute})
 	tok := f.login(megan)
 	refresh := func(rt string) (int, tokens) {
@@ -320,6 +324,7 @@ func TestTokenLifecycle(t *testing.T) {
 }
 
 func TestAntiforgeryUnlessDisabled(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	status, body := f.grant(adele, url.Values{"disable_antiforgery_token": {"false"}})
 	if status != http.StatusOK {
@@ -364,6 +369,7 @@ func (s scopeJSON) names() (users, groups, sites, teams []string) {
 }
 
 func TestEffectiveScope(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	everyone := func(except ...string) []string {
 		var out []string
@@ -416,6 +422,7 @@ func TestEffectiveScope(t *testing.T) {
 }
 
 func TestRestorePoints(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok := f.login(adele)
 	var points []struct {
@@ -456,6 +463,7 @@ func TestRestorePoints(t *testing.T) {
 }
 
 func TestExploreShowsOnlyWhatIsInScope(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	sales := demotenant.ID("group", "Sales")
 	tests := []struct {
@@ -507,6 +515,7 @@ func TestExploreShowsOnlyWhatIsInScope(t *testing.T) {
 }
 
 func TestExploreRefusesOutOfScope(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tests := []struct {
 		upn   string
@@ -527,6 +536,7 @@ func TestExploreRefusesOutOfScope(t *testing.T) {
 }
 
 func TestExploreValidation(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok := f.login(adele)
 	for _, body := range []string{
@@ -542,6 +552,7 @@ func TestExploreValidation(t *testing.T) {
 }
 
 func TestExplorePicksThePointAtOrBefore(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok := f.login(adele)
 	var points []struct {
@@ -567,6 +578,7 @@ func TestExplorePicksThePointAtOrBefore(t *testing.T) {
 }
 
 func TestRestoreSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{SessionIdleTimeout: 30 * time.Minute, TokenLifetime: 4 * time.Hour})
 	tok := f.login(adele)
 	other := f.login(megan)
@@ -614,6 +626,7 @@ func TestRestoreSessionLifecycle(t *testing.T) {
 }
 
 func TestPagingParameters(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok := f.login(nestor)
 	_, s := f.explore(tok.AccessToken, map[string]any{"type": "Vex"})
@@ -637,6 +650,7 @@ func TestPagingParameters(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok := f.login(adele)
 	remove := f.veeam.Inject(fakeveeam.Fault{Path: "/v8/Organization/LoggedInUser", Status: 503, ErrorCode: "ProxyOffline", Times: 1})

@@ -61,6 +61,7 @@ func channelsOf(f *fixture, tok, team string) map[string]channelJSON {
 }
 
 func TestTeamsChannelsHistoryAndScope(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	// Before its deletion the private channel is there; at the latest point it is gone.
 	tok, sid := f.docSession(lee, "Vet", f.clock.Now().Add(-4*24*time.Hour))
@@ -86,6 +87,7 @@ func TestTeamsChannelsHistoryAndScope(t *testing.T) {
 }
 
 func TestTeamsThreadsAndPosts(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, sid := f.docSession(lee, "Vet", time.Time{})
 	team := teamPath(sid, "Sales and Marketing")
@@ -132,6 +134,7 @@ func TestTeamsThreadsAndPosts(t *testing.T) {
 }
 
 func TestTeamsFilesVersionsAndTabs(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, sid := f.docSession(isaiah, "Vet", time.Time{})
 	team := teamPath(sid, "Mark 8 Project Team")
@@ -188,6 +191,7 @@ func TestTeamsFilesVersionsAndTabs(t *testing.T) {
 }
 
 func TestExportPostsWithOneTimeCodes(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{AuthCodeLifetime: time.Minute})
 	tok, sid := f.docSession(lee, "Vet", time.Time{})
 	team := teamPath(sid, "Sales and Marketing")
@@ -284,6 +288,7 @@ func waitRestore(f *fixture, tok, id string) {
 }
 
 func TestTeamsRestores(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{RestoreItemDuration: time.Millisecond})
 	// Lee brings back the deleted private channel with its members.
 	if _, ok := productionChannel(f, "Sales and Marketing", fakeveeam.StoryDeletedChannel); ok {
@@ -373,6 +378,7 @@ func TestTeamsRestores(t *testing.T) {
 }
 
 func TestTeamsSearch(t *testing.T) {
+	t.Parallel()
 	f := setup(t, fakeveeam.Options{})
 	tok, sid := f.docSession(lee, "Vet", time.Time{})
 	team := teamPath(sid, "Sales and Marketing")

@@ -13,6 +13,7 @@ import (
 // teamScope is one team of a working Teams session, at the session's point.
 type teamScope struct {
 	rs   *restoreSession
+	c    *caller
 	td   *teamData
 	at   time.Time
 	base string // /v8/RestoreSessions/<id>/organization/teams/<teamId>
@@ -30,7 +31,7 @@ func (ts *teamScope) channel(id string) (*teamChannel, bool) {
 // inTeam serves a request about one team of a working Teams session,
 // refusing teams outside the session's scope as not found.
 func (s *Server) inTeam(h func(http.ResponseWriter, *http.Request, *teamScope)) func(http.ResponseWriter, *http.Request, *caller) {
-	return s.inSession("Vet", func(w http.ResponseWriter, r *http.Request, rs *restoreSession) {
+	return s.inSessionC("Vet", func(w http.ResponseWriter, r *http.Request, rs *restoreSession, c *caller) {
 		id := r.PathValue("teamId")
 		s.mu.Lock()
 		visible := rs.scope.teams[id]
@@ -40,7 +41,7 @@ func (s *Server) inTeam(h func(http.ResponseWriter, *http.Request, *teamScope)) 
 			notFound(w, fmt.Sprintf("The team with ID %s was not found.", id))
 			return
 		}
-		h(w, r, &teamScope{rs: rs, td: td, at: rs.point.BackupTime, base: "/v8/RestoreSessions/" + rs.id + "/organization/teams/" + id})
+		h(w, r, &teamScope{rs: rs, c: c, td: td, at: rs.point.BackupTime, base: "/v8/RestoreSessions/" + rs.id + "/organization/teams/" + id})
 	})
 }
 

@@ -281,19 +281,17 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 		})))
 
 	tm := "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}"
-	handle := func(pattern string, h func(http.ResponseWriter, *http.Request, *teamScope, *caller)) {
-		m.HandleFunc(pattern, s.authed(func(w http.ResponseWriter, r *http.Request, c *caller) {
-			s.inTeam(func(w http.ResponseWriter, r *http.Request, ts *teamScope) { h(w, r, ts, c) })(w, r, c)
-		}))
+	handle := func(pattern string, h func(http.ResponseWriter, *http.Request, *teamScope)) {
+		m.HandleFunc(pattern, s.authed(s.inTeam(h)))
 	}
-	start := func(w http.ResponseWriter, ts *teamScope, c *caller, work *teamsWork, targets []restoreTarget, what, reason string) {
+	start := func(w http.ResponseWriter, ts *teamScope, work *teamsWork, targets []restoreTarget, what, reason string) {
 		work.td, work.anchor, work.point = ts.td, s.teamsData.anchor, ts.at
-		s.startRestore(w, ts.rs, c, "Vet", ts.td.team.DisplayName, what, "the original team", reason, ts.at, targets, work)
+		s.startRestore(w, ts.rs, ts.c, "Vet", ts.td.team.DisplayName, what, "the original team", reason, ts.at, targets, work)
 	}
 	channelTarget := func(ch *teamChannel) restoreTarget {
 		return restoreTarget{name: ch.name, itemType: "TeamsChannel", source: ch.name, target: ch.name, teams: &teamTarget{channel: ch}, teamsID: ch.id}
 	}
-	handle("POST "+tm+"/channels/{channelId}/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+	handle("POST "+tm+"/channels/{channelId}/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope) {
 		var body struct {
 			Changed *bool  `json:"restoreChangedItems"`
 			Missing *bool  `json:"restoreMissingItems"`
@@ -310,9 +308,9 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 			return
 		}
 		work := &teamsWork{missing: *body.Missing, changed: *body.Changed, members: body.Members != nil && *body.Members}
-		start(w, ts, c, work, []restoreTarget{channelTarget(ch)}, "the channel "+ch.name, body.Reason)
+		start(w, ts, work, []restoreTarget{channelTarget(ch)}, "the channel "+ch.name, body.Reason)
 	})
-	handle("POST "+tm+"/channels/{channelId}/tabs/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+	handle("POST "+tm+"/channels/{channelId}/tabs/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope) {
 		var body struct {
 			Tabs []struct {
 				ID string `json:"id"`
@@ -347,9 +345,9 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 			notFound(w, "A tab to restore was not found in the restore point.")
 			return
 		}
-		start(w, ts, c, &teamsWork{missing: *body.Missing, changed: *body.Changed}, targets, "tabs of "+ch.name, body.Reason)
+		start(w, ts, &teamsWork{missing: *body.Missing, changed: *body.Changed}, targets, "tabs of "+ch.name, body.Reason)
 	})
-	handle("POST "+tm+"/tabs/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+	handle("POST "+tm+"/tabs/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope) {
 		var body struct {
 			Tabs []struct {
 				ID        string `json:"id"`
@@ -381,9 +379,9 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 			targets = append(targets, restoreTarget{name: tab.name, itemType: "TeamsTab", source: ch.name + "/" + tab.name, target: ch.name + "/" + tab.name,
 				teams: &teamTarget{channel: ch, tab: tab}, teamsID: tab.id})
 		}
-		start(w, ts, c, &teamsWork{missing: *body.Missing, changed: *body.Changed}, targets, "tabs", body.Reason)
+		start(w, ts, &teamsWork{missing: *body.Missing, changed: *body.Changed}, targets, "tabs", body.Reason)
 	})
-	handle("POST "+tm+"/files/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+	handle("POST "+tm+"/files/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope) {
 		var body struct {
 			ChannelID string `json:"channelId"`
 			Files     []struct {
@@ -418,9 +416,9 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 			targets = append(targets, restoreTarget{name: f.name, itemType: "TeamsFile", source: ch.name + "/" + f.name, target: ch.name + "/" + f.name,
 				teams: &teamTarget{channel: ch, file: f}, teamsID: f.id})
 		}
-		start(w, ts, c, &teamsWork{missing: *body.Missing, changed: *body.Changed, versions: body.Version}, targets, "files", body.Reason)
+		start(w, ts, &teamsWork{missing: *body.Missing, changed: *body.Changed, versions: body.Version}, targets, "files", body.Reason)
 	})
-	handle("POST "+tm+"/posts/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope, c *caller) {
+	handle("POST "+tm+"/posts/operatorRestore", func(w http.ResponseWriter, r *http.Request, ts *teamScope) {
 		var body struct {
 			ChannelID string `json:"channelId"`
 			Posts     []struct {
@@ -457,6 +455,6 @@ func (s *Server) teamsRestoreRoutes(m *http.ServeMux) {
 			notFound(w, "A post to restore was not found in the restore point.")
 			return
 		}
-		start(w, ts, c, &teamsWork{missing: true}, targets, "posts of "+ch.name, body.Reason)
+		start(w, ts, &teamsWork{missing: true}, targets, "posts of "+ch.name, body.Reason)
 	})
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -107,15 +106,7 @@ func (h *Handler) recordAudit(c *echo.Context, e *auditEntry, err error, panicke
 	default:
 		e.Outcome = audit.Succeeded
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
-	defer cancel()
-	if h.audit == nil {
-		return
-	}
-	if werr := h.audit.Append(ctx, e.Event); werr != nil {
-		h.log.ErrorContext(ctx, "audit_write_failed", "action", e.Action, "workload", e.Workload, "outcome", e.Outcome,
-			"restore_session", e.SessionID, "oid", u.OID, "error", werr)
-	}
+	h.appendAudit(c.Request().Context(), e.Event)
 }
 
 // auditItems pairs ids with the names known for the first of them.
@@ -248,12 +239,12 @@ func (h *Handler) auditPage(c *echo.Context) error {
 		v.Error = e.Message
 		return render(c, e.Status, templates.AuditPage(m, v))
 	}
-	total, err := h.audit.Count(ctx, f)
+	total, err := h.store.Count(ctx, f)
 	if err != nil {
 		return err
 	}
 	f.Offset, f.Limit = offset, auditPageSize
-	err = h.audit.Find(ctx, f, func(e audit.Event) error {
+	err = h.store.Find(ctx, f, func(e audit.Event) error {
 		names := make([]string, 0, 3)
 		for _, it := range e.Items {
 			if len(names) == 3 {
@@ -319,7 +310,7 @@ func (h *Handler) auditCSV(c *echo.Context) error {
 		return err
 	}
 	h.log.InfoContext(c.Request().Context(), "audit_exported", "oid", userFrom(c).OID)
-	if err := h.audit.Find(c.Request().Context(), f, cw.Write); err != nil {
+	if err := h.store.Find(c.Request().Context(), f, cw.Write); err != nil {
 		h.log.ErrorContext(c.Request().Context(), "audit_export_failed", "error", err)
 		panic(http.ErrAbortHandler) // the header is out; break the transfer rather than end it as if whole
 	}

@@ -40,86 +40,6 @@ var downloadTypes = map[string]string{
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// downloadItem handles POST …/items/:item/download (kind=msg|pst): one item
-// as an Outlook message or a PST file.
-func (h *Handler) downloadItem(c *echo.Context) error {
-	ref, err := h.mailboxRef(c)
-	if err != nil {
-		return err
-	}
-	itemID, err := h.pathKey(c, "item")
-	if err != nil {
-		return err
-	}
-	kind := c.FormValue("kind")
-	if kind != "msg" && kind != "pst" {
-		return badRequest("Choose .msg or .pst.")
-	}
-	ctx, op := c.Request().Context(), h.operator()
-	h.auditMailbox(c, ref)
-	it, err := op.Item(ctx, ref.session.ID, ref.mailbox, itemID)
-	if err != nil {
-		return err
-	}
-	auditOf(c).Items = []audit.Item{{ID: itemID, Name: itemTitle(it)}}
-	action := map[string]string{"msg": "save", "pst": "exportToPst"}[kind]
-	if !it.Can(action) {
-		return downloadsNotAllowed(nil)
-	}
-	var d *veeamapi.Download
-	if kind == "msg" {
-		d, err = op.SaveItem(ctx, ref.session.ID, ref.mailbox, itemID)
-	} else {
-		d, err = op.ExportItemsToPST(ctx, ref.session.ID, ref.mailbox, []string{itemID})
-	}
-	if err != nil {
-		return downloadError(err)
-	}
-	return h.stream(c, d, fileName(itemTitle(it), kind), kind, 1)
-}
-
-// downloadSelection handles POST …/download (kind=zip|pst): the selected
-// items as a ZIP of messages or one PST file.
-func (h *Handler) downloadSelection(c *echo.Context) error {
-	ref, err := h.mailboxRef(c)
-	if err != nil {
-		return err
-	}
-	form, err := postForm(c)
-	if err != nil {
-		return err
-	}
-	kind := form.Get("kind")
-	if kind != "zip" && kind != "pst" {
-		return badRequest("Choose .zip or .pst.")
-	}
-	form.Del("scope") // downloads take the ticked items only
-	sel, err := readSelection(form, h.zone(c))
-	if err != nil {
-		return err
-	}
-	if len(sel.ids) > maxDownloadItems {
-		return badRequest(fmt.Sprintf("Download at most %s items at once.", thousands(maxDownloadItems)))
-	}
-	ctx, op := c.Request().Context(), h.operator()
-	mb, err := h.cachedMailbox(ctx, userFrom(c).OID, ref)
-	if err != nil {
-		return err
-	}
-	ae := auditOf(c)
-	ae.Subject, ae.SubjectID, ae.Items = mailboxLabel(mb), ref.mailbox, auditItems(sel.ids, nil)
-	var d *veeamapi.Download
-	if kind == "zip" {
-		d, err = op.SaveItems(ctx, ref.session.ID, ref.mailbox, sel.ids)
-	} else {
-		d, err = op.ExportItemsToPST(ctx, ref.session.ID, ref.mailbox, sel.ids)
-	}
-	if err != nil {
-		return downloadError(err)
-	}
-	return h.stream(c, d, fileName(mailboxLabel(mb)+" - "+countLabel(len(sel.ids)), kind), kind, len(sel.ids))
-}
-
 // exportFolder handles POST …/folders/:folder/export: a folder as a PST file.
 func (h *Handler) exportFolder(c *echo.Context) error {
 	ref, err := h.mailboxRef(c)
@@ -130,7 +50,7 @@ func (h *Handler) exportFolder(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, op := c.Request().Context(), h.operator()
+	ctx := c.Request().Context()
 	h.auditMailbox(c, ref)
 	f, err := h.cachedFolder(ctx, userFrom(c).OID, ref, folderID)
 	if err != nil {
@@ -144,7 +64,7 @@ func (h *Handler) exportFolder(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := op.ExportFolderToPST(ctx, ref.session.ID, ref.mailbox, folderID)
+	d, err := ref.data.ExportFolder(ctx, folderID)
 	if err != nil {
 		return downloadError(err)
 	}

@@ -22,6 +22,8 @@ type Error struct {
 	Err     error
 	// Retry offers to load the page again.
 	Retry bool
+	// BackURL leads back to where the user was: the list they chose from.
+	BackURL string
 }
 
 func (e *Error) Error() string {
@@ -70,7 +72,7 @@ func (h *Handler) errorHandler(c *echo.Context, err error) {
 	} else {
 		h.log.InfoContext(ctx, "request_refused", "status", e.Status, "error", err, "request_id", infoFrom(ctx).ID)
 	}
-	v := templates.ErrorView{Status: e.Status, Title: e.Title, Message: e.Message}
+	v := templates.ErrorView{Status: e.Status, Title: e.Title, Message: e.Message, BackURL: e.BackURL}
 	if e.Status >= 500 {
 		v.RequestID = infoFrom(ctx).ID
 	}

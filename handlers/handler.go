@@ -1,6 +1,3 @@
-// Package handlers is the portal's web layer: Echo routes, middleware, the
-// one error handler, and the conversions from VB365 API types to the views
-// that templates render.
 package handlers
 
 import (
@@ -20,10 +17,11 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v5"
+	"golang.org/x/sync/singleflight"
 
-	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/authn"
-	"github.com/openrestore/portal/history"
+	"github.com/openrestore/portal/restore"
+	"github.com/openrestore/portal/store"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -37,9 +35,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// BodyLimit caps request bodies; default 1 MiB.
 	BodyLimit int64
-	// RestoreReason says when a restore needs a reason: "optional",
-	// "required", or "others" (when restoring someone else's data).
-	RestoreReason string
+	// RestoreReason says when a restore needs a reason.
+	RestoreReason restore.Policy
 	// Auditors are the Entra app roles (values) or group object ids whose
 	// members may read the audit trail.
 	Auditors []string
@@ -52,10 +49,17 @@ type Deps struct {
 	Auth     *authn.Authenticator
 	Sessions *scs.SessionManager
 	Veeam    *veeamapi.Client
-	History  *history.Store
-	Audit    *audit.Store
-	Static   fs.FS
-	Log      *slog.Logger
+	Store    store.Store
+	// Sealer seals what the store keeps of users' tokens (the watcher's grants).
+	Sealer Sealer
+	Static fs.FS
+	Log    *slog.Logger
+}
+
+// Sealer seals data for a purpose, and opens it again.
+type Sealer interface {
+	Seal(plain []byte, purpose string) ([]byte, error)
+	Open(sealed []byte, purpose string) ([]byte, error)
 }
 
 // Handler holds the dependencies of every route.
@@ -64,12 +68,16 @@ type Handler struct {
 	auth     *authn.Authenticator
 	sessions *scs.SessionManager
 	veeam    *veeamapi.Client
-	history  *history.Store
-	audit    *audit.Store
+	store    store.Store
+	sealer   Sealer
 	browse   *browseCache
 	log      *slog.Logger
 	static   fs.FS
 	assets   map[string]string // static file → versioned URL
+
+	// replica names this process to the store: the restores it holds.
+	replica     string
+	grantFlight singleflight.Group
 
 	shuttingDown atomic.Bool
 	readiness    readinessCache
@@ -88,15 +96,17 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	switch cfg.RestoreReason {
-	case "":
-		cfg.RestoreReason = "optional"
-	case "optional", "required", "others":
-	default:
-		return nil, nil, fmt.Errorf("handlers: unknown restore reason policy %q", cfg.RestoreReason)
+	if _, err := restore.ParsePolicy(string(cfg.RestoreReason)); err != nil {
+		return nil, nil, fmt.Errorf("handlers: restore reason policy %w", err)
 	}
-	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, history: d.History, audit: d.Audit, log: d.Log, static: d.Static,
-		browse: newBrowseCache(cfg.Now)}
+	if cfg.RestoreReason == "" {
+		cfg.RestoreReason = restore.Optional
+	}
+	if d.Store == nil || d.Sealer == nil {
+		return nil, nil, errors.New("handlers: a store and a sealer are required")
+	}
+	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
+		browse: newBrowseCache(cfg.Now), replica: newID()}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err

@@ -16,6 +16,7 @@ import (
 )
 
 func TestScopeView(t *testing.T) {
+	t.Parallel()
 	me := &authn.User{OID: "me"}
 	str := func(s string) *string { return &s }
 	selfOnly := &veeamapi.EffectiveScope{
@@ -56,6 +57,7 @@ func TestScopeView(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err    error
 		status int
@@ -84,6 +86,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	h := &Handler{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
 	tests := []struct {
 		remote, xff, want string
@@ -107,6 +110,7 @@ func TestClientIP(t *testing.T) {
 }
 
 func TestValidZoneName(t *testing.T) {
+	t.Parallel()
 	for name, ok := range map[string]bool{
 		"Europe/Berlin": true, "America/Argentina/Buenos_Aires": true, "Etc/GMT+5": true, "UTC": true,
 		"": false, "Local": false, "../etc/passwd": false, "/etc/localtime": false, "Europe/Berlin\x00": false,
@@ -118,6 +122,7 @@ func TestValidZoneName(t *testing.T) {
 }
 
 func TestBackgroundPolls(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		method, hx, trigger string
 		want                bool

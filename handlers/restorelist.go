@@ -5,21 +5,20 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/audit"
-	"github.com/openrestore/portal/history"
+	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/templates"
-	"github.com/openrestore/portal/veeamapi"
 )
 
 // The restore list gathers items from any mailbox, OneDrive or site of any
@@ -99,94 +98,6 @@ func listKeys(form url.Values) ([]string, error) {
 	return keys, nil
 }
 
-// addMailToList handles POST …/mailboxes/:mb/restore-list: the ticked items.
-func (h *Handler) addMailToList(c *echo.Context) error {
-	ref, err := h.mailboxRef(c)
-	if err != nil {
-		return err
-	}
-	form, err := postForm(c)
-	if err != nil {
-		return err
-	}
-	keys, err := listKeys(form)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	mb, err := h.cachedMailbox(ctx, userFrom(c).OID, ref)
-	if err != nil {
-		return err
-	}
-	entries := make([]listEntry, len(keys))
-	errs := make([]error, len(keys))
-	op := h.operator()
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i, k := range keys {
-		id, err := unkey(k)
-		if err != nil {
-			return badRequest("The form names an item the portal does not know.")
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			it, err := op.Item(ctx, ref.session.ID, ref.mailbox, id)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			entries[i] = listEntry{Workload: "exchange", Session: ref.session.ID, Owner: ref.mailbox, OwnerName: mailboxLabel(mb),
-				Key: k, Name: itemTitle(it), PointTime: ref.session.PointTime, Others: !ownMailbox(c, mb)}
-		})
-	}
-	wg.Wait()
-	if err := firstError(errs...); err != nil {
-		return err
-	}
-	return h.addToList(c, entries)
-}
-
-// addDocsToList handles POST …/onedrives|sites/:owner/restore-list.
-func (h *Handler) addDocsToList(workload string) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		ref, err := h.docsRef(c, workload)
-		if err != nil {
-			return err
-		}
-		form, err := postForm(c)
-		if err != nil {
-			return err
-		}
-		keys, err := listKeys(form)
-		if err != nil {
-			return err
-		}
-		sel, err := readDocSelection(url.Values{"item": keys}, h.zone(c), ref.sharePoint())
-		if err != nil {
-			return err
-		}
-		ctx := c.Request().Context()
-		title, subtitle, err := h.docsTitle(ctx, ref)
-		if err != nil {
-			return err
-		}
-		docs, err := h.resolveDocs(ctx, ref, sel)
-		if err != nil {
-			return err
-		}
-		entries := make([]listEntry, len(docs))
-		for i := range docs {
-			entries[i] = listEntry{Workload: workload, Session: ref.session.ID, Owner: ref.id, OwnerName: title, Key: sel.keys[i],
-				Name: docTitle(&docs[i]), PointTime: ref.session.PointTime, Others: ref.sharePoint() || !ownOneDrive(subtitle, userFrom(c).UPN)}
-			if docs[i].IsFolder {
-				entries[i].Name += " (folder)"
-			}
-		}
-		return h.addToList(c, entries)
-	}
-}
-
 // listGroup is the entries of one workload and owner in one restore session.
 type listGroup struct {
 	id      string
@@ -208,45 +119,56 @@ func groupList(list []listEntry) []*listGroup {
 	return out
 }
 
-// listRun is the outcome of one group's restore, shown after a submit.
+// listRun is what one group's part of a submit became: its restores, or
+// why it did not start.
 type listRun struct {
-	Label     string `json:"l"`
-	RestoreID string `json:"r,omitempty"`
-	Error     string `json:"e,omitempty"`
-	Items     int    `json:"n"`
+	Label    string   `json:"l"`
+	Restores []string `json:"r,omitempty"`
+	Error    string   `json:"e,omitempty"`
+	Items    int      `json:"n"`
 }
+
+// listSubmit is the last submit of the list: its key and its runs.
+type listSubmit struct {
+	Submission string    `json:"s"`
+	Runs       []listRun `json:"r"`
+}
+
+// listForm is the list page's choices, as typed.
+type listForm struct {
+	Reason   string                `json:"r"`
+	Options  map[string]url.Values `json:"o"` // per group
+	Problems map[string]string     `json:"p"` // field id → what to change
+}
+
+// restoreListFormKey keeps a refused submit's form until the page shows it.
+const restoreListFormKey = "restore_list_form"
 
 // restoreListPage handles GET /restore-list: the list by workload and owner,
 // with each group's options, one reason and one submit; and the last run.
 func (h *Handler) restoreListPage(c *echo.Context) error {
-	return h.renderRestoreList(c, http.StatusOK, listForm{}, nil)
-}
-
-// listForm is the list page's choices.
-type listForm struct {
-	reason  string
-	options map[string]url.Values // per group
-}
-
-func (h *Handler) renderRestoreList(c *echo.Context, status int, f listForm, problems []string) error {
 	ctx := c.Request().Context()
+	var f listForm
+	if b := h.sessions.PopBytes(ctx, restoreListFormKey); len(b) > 0 {
+		json.Unmarshal(b, &f)
+	}
 	loc := h.zone(c)
 	list := h.restoreList(ctx)
-	v := templates.RestoreListView{CSRFToken: h.auth.CSRFToken(ctx), Reason: f.reason, Errors: problems}
-	if n := c.QueryParam("added"); n != "" && status == http.StatusOK {
+	v := templates.RestoreListView{CSRFToken: h.auth.CSRFToken(ctx), Reason: templates.ReasonView{Value: f.Reason, Error: f.Problems["reason"]},
+		Submission: newID()}
+	switch n := c.QueryParam("added"); {
+	case n == "0":
+		v.Added = "Those items are on the restore list already."
+	case n != "":
 		v.Added = "Added to the restore list."
-		if n == "0" {
-			v.Added = "Those items are on the restore list already."
-		}
 	}
 	for _, g := range groupList(list) {
 		e := g.entries[0]
 		gv := templates.ListGroupView{ID: g.id, Workload: workloadLabels[e.Workload], Owner: e.OwnerName,
 			Point: e.PointTime.In(loc).Format("Mon 2 Jan 2006, 15:04"), SharePoint: e.Workload == "sharepoint",
-			OneDrive: e.Workload == "onedrive", Exchange: e.Workload == "exchange", Others: e.Others}
-		o := f.options[g.id]
-		gv.Missing, gv.Changed, gv.Overwrite = true, true, false
-		if o != nil {
+			OneDrive: e.Workload == "onedrive", Exchange: e.Workload == "exchange", Others: e.Others,
+			Missing: true, Changed: true, Error: f.Problems["which-"+g.id]}
+		if o := f.Options[g.id]; o != nil {
 			gv.Missing, gv.Changed, gv.Overwrite = o.Get("missing") == "1", o.Get("changed") == "1", o.Get("action") == "overwrite"
 		}
 		for _, x := range g.entries {
@@ -254,15 +176,16 @@ func (h *Handler) renderRestoreList(c *echo.Context, status int, f listForm, pro
 		}
 		v.Groups = append(v.Groups, gv)
 		v.Count += len(g.entries)
-		v.ReasonRequired = v.ReasonRequired || h.cfg.RestoreReason == "required" || (h.cfg.RestoreReason == "others" && e.Others)
+		v.Reason.Required = v.Reason.Required || h.cfg.RestoreReason.ReasonRequired(e.Others)
+	}
+	for _, id := range slices.Sorted(maps.Keys(f.Problems)) {
+		v.Problems = append(v.Problems, templates.Problem{Field: id, Text: f.Problems[id]})
 	}
 	v.CountLabel = countLabel(v.Count)
-	runs, ids := h.listRuns(c)
-	v.Running = h.runStatuses(c, runs, ids)
-	v.Runs = runs
+	v.Runs, v.Running = h.listRuns(c)
 	m := h.meta(c, "Restore list")
 	m.Nav = "list"
-	return render(c, status, templates.RestoreListPage(m, v))
+	return render(c, http.StatusOK, templates.RestoreListPage(m, v))
 }
 
 // removeFromList handles POST /restore-list/remove: the ticked items, or all.
@@ -285,291 +208,180 @@ func (h *Handler) removeFromList(c *echo.Context) error {
 	return seeOther(c, "/restore-list")
 }
 
-// runRestoreList handles POST /restore-list/run: one restore per group, each
-// recorded in My restores and the audit trail. Groups that started leave
-// the list; a group that failed stays, with why, so that trying again
-// resubmits only what failed.
+// listGroupForm maps a group's options on the list page to its workload
+// wizard's fields: back where they were, the restore point's version.
+func listGroupForm(workload string, form url.Values, id string) url.Values {
+	o := url.Values{"target": {"original"}, "versions": {"last"}, "last": {"merge"}, "permissions": {"1"},
+		"missing": {form.Get("missing_" + id)}, "changed": {form.Get("changed_" + id)}, "action": {form.Get("action_" + id)}}
+	if workload == "onedrive" && o.Get("action") == "" {
+		o.Set("action", "keep")
+	}
+	return o
+}
+
+// listPlan is a group's restores, ready for the pipeline.
+type listPlan struct {
+	group *listGroup
+	label string
+	plans []restorePlan
+	err   error // the group could not be prepared
+}
+
+// runRestoreList handles POST /restore-list/run: one restore per group
+// (two for a site's documents and list items), all through the one
+// pipeline under the form's one-time key. Groups that started leave the
+// list; a group that did not stays, with why, so that submitting again
+// retries only what failed. A form with problems comes back with them.
 func (h *Handler) runRestoreList(c *echo.Context) error {
 	ctx := c.Request().Context()
 	form, err := postForm(c)
 	if err != nil {
 		return err
 	}
-	list := h.restoreList(ctx)
-	groups := groupList(list)
+	submission := form.Get("submission")
+	if !sessionIDPattern.MatchString(submission) {
+		return badRequest("The form is not one of the portal's: reload the restore list and submit it again.")
+	}
+	groups := groupList(h.restoreList(ctx))
 	if len(groups) == 0 {
 		return seeOther(c, "/restore-list")
 	}
-	f := listForm{reason: strings.TrimSpace(form.Get("reason")), options: map[string]url.Values{}}
-	var problems []string
-	reasonNeeded := false
+	f := listForm{Reason: strings.TrimSpace(form.Get("reason")), Options: map[string]url.Values{}, Problems: map[string]string{}}
+	var prepared []*listPlan
+	forOthers := false
+	type optioned struct {
+		w    *wizard
+		opts restoreOptions
+	}
+	ready := map[*listPlan]optioned{}
 	for _, g := range groups {
-		o := url.Values{"missing": {form.Get("missing_" + g.id)}, "changed": {form.Get("changed_" + g.id)}, "action": {form.Get("action_" + g.id)}}
-		f.options[g.id] = o
 		e := g.entries[0]
-		if e.Workload != "onedrive" && o.Get("missing") != "1" && o.Get("changed") != "1" {
-			problems = append(problems, fmt.Sprintf("%s, %s: choose “missing items”, “changed items” or both.", workloadLabels[e.Workload], e.OwnerName))
+		lp := &listPlan{group: g, label: workloadLabels[e.Workload] + ": " + e.OwnerName}
+		prepared = append(prepared, lp)
+		o := listGroupForm(e.Workload, form, g.id)
+		f.Options[g.id] = o
+		forOthers = forOthers || e.Others
+		w, err := h.prepareGroup(c, g)
+		if err != nil {
+			lp.err = err
+			continue
 		}
-		reasonNeeded = reasonNeeded || h.cfg.RestoreReason == "required" || (h.cfg.RestoreReason == "others" && e.Others)
+		opts := w.options(o, false)
+		if p := opts.problems()["which"]; p != "" {
+			f.Problems["which-"+g.id] = lp.label + ": " + p
+		}
+		ready[lp] = optioned{w, opts}
 	}
-	switch {
-	case reasonNeeded && f.reason == "":
-		problems = append(problems, "Give a reason: a restore of someone else's data needs one.")
-	case utf8.RuneCountInString(f.reason) > maxReasonLength:
-		problems = append(problems, fmt.Sprintf("The reason is longer than %d characters.", maxReasonLength))
+	if p := reasonProblem(f.Reason, h.cfg.RestoreReason.ReasonRequired(forOthers)); p != "" {
+		f.Problems["reason"] = p
 	}
-	if len(problems) > 0 {
-		return h.renderRestoreList(c, http.StatusUnprocessableEntity, f, problems)
+	if len(f.Problems) > 0 {
+		b, _ := json.Marshal(f)
+		h.sessions.Put(ctx, restoreListFormKey, b)
+		return seeOther(c, "/restore-list")
+	}
+	var plans []restorePlan
+	for _, lp := range prepared {
+		if r, ok := ready[lp]; ok {
+			lp.plans = r.opts.plans(r.w, f.Reason)
+			plans = append(plans, lp.plans...)
+		}
+	}
+	var records []restore.Record
+	if len(plans) > 0 {
+		records, err = h.startRestores(c, submission, plans)
+		switch {
+		case errors.Is(err, errSubmittedBefore):
+			return seeOther(c, "/restore-list")
+		case err != nil && len(records) == 0:
+			return err
+		}
 	}
 	var runs []listRun
 	var keep []listEntry
-	for _, g := range groups {
-		run := h.runGroup(c, g, f.options[g.id], f.reason)
-		runs = append(runs, run)
-		if run.Error != "" {
-			keep = append(keep, g.entries...)
+	next := 0
+	for _, lp := range prepared {
+		run := listRun{Label: lp.label, Items: len(lp.group.entries)}
+		if lp.err != nil {
+			ce := classify(lp.err)
+			run.Error = strings.TrimSpace(ce.Title + ". " + ce.Message)
+			h.auditListGroup(c, lp, f.Reason, ce)
 		}
+		for range lp.plans {
+			r := records[next]
+			next++
+			run.Restores = append(run.Restores, r.ID)
+			if r.State != restore.Running {
+				run.Error = r.Detail + "."
+			}
+		}
+		if run.Error != "" {
+			keep = append(keep, lp.group.entries...)
+		}
+		runs = append(runs, run)
 	}
 	h.saveRestoreList(ctx, keep)
-	b, _ := json.Marshal(runs)
+	b, _ := json.Marshal(listSubmit{Submission: submission, Runs: runs})
 	h.sessions.Put(ctx, restoreListRunKey, b)
 	return seeOther(c, "/restore-list")
 }
 
-// runGroup starts the restore of one group and audits it.
-func (h *Handler) runGroup(c *echo.Context, g *listGroup, o url.Values, reason string) listRun {
-	ctx := c.Request().Context()
-	e := g.entries[0]
-	run := listRun{Label: workloadLabels[e.Workload] + ": " + e.OwnerName, Items: len(g.entries)}
+// auditListGroup records a group that could not be prepared.
+func (h *Handler) auditListGroup(c *echo.Context, lp *listPlan, reason string, ce *Error) {
 	u := userFrom(c)
+	e := lp.group.entries[0]
 	ev := audit.Event{Time: h.cfg.Now().UTC(), TenantID: u.TenantID, ActorOID: u.OID, ActorUPN: u.UPN, ActorName: u.Name,
-		Subject: e.OwnerName, SubjectID: e.Owner, Workload: e.Workload, Action: "restore", Reason: reason}
-	for _, x := range g.entries {
+		Subject: e.OwnerName, SubjectID: e.Owner, Workload: e.Workload, Action: "restore", Reason: reason,
+		Outcome: audit.Failed, Detail: strings.TrimSpace(ce.Title + ": " + ce.Message)}
+	if ce.Status == http.StatusNotFound || ce.Status == http.StatusForbidden {
+		ev.Outcome = audit.Denied
+	}
+	for _, x := range lp.group.entries {
 		ev.Items = append(ev.Items, audit.Item{ID: x.Key, Name: x.Name})
 	}
-	fail := func(err error) listRun {
-		ce := classify(err)
-		run.Error = ce.Title
-		if ce.Message != "" {
-			run.Error += ": " + ce.Message
-		}
-		ev.Outcome, ev.Detail = audit.Failed, run.Error
-		if ce.Status == http.StatusNotFound || ce.Status == http.StatusForbidden {
-			ev.Outcome = audit.Denied
-		}
-		return run
-	}
-	defer func() {
-		if h.audit == nil {
-			return
-		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := h.audit.Append(actx, ev); err != nil {
-			h.log.ErrorContext(ctx, "audit_write_failed", "action", "restore", "oid", u.OID, "error", err)
-		}
-	}()
-	session, ok := findOpened(h.openedSessions(ctx), func(s openedSession) bool { return s.ID == e.Session })
-	if !ok {
-		return fail(&Error{Status: http.StatusNotFound, Title: "The restore session has ended",
-			Message: "Open the restore point again, and add these items again."})
-	}
-	var keys []string
-	for _, x := range g.entries {
-		keys = append(keys, x.Key)
-	}
-	if e.Workload == "teams" {
-		td := h.operator().TeamData(session.ID, e.Owner)
-		var files []veeamapi.TeamsFile
-		for _, k := range keys {
-			raw, err := unkey(k)
-			if err != nil {
-				return fail(err)
-			}
-			ch, id, _ := strings.Cut(raw, "\x00")
-			f, err := td.File(ctx, ch, id)
-			if err != nil {
-				return fail(err)
-			}
-			files = append(files, *f)
-		}
-		f := teamRestoreForm{missing: o.Get("missing") == "1", changed: o.Get("changed") == "1", reason: reason}
-		ev.Options = f.options("files", "")
-		id, err := td.RestoreFiles(context.WithoutCancel(ctx), files, false, f.changed, f.missing, reason)
-		if err != nil {
-			return fail(err)
-		}
-		run.RestoreID, ev.SessionID, ev.Outcome = id, id, audit.Started
-		rec := history.Record{ID: id, Workload: "teams", Source: e.OwnerName, SourceID: e.Owner, Items: len(files),
-			Target: "Original location", Options: ev.Options, Reason: reason, ForOthers: true, PointTime: e.PointTime}
-		if err := h.recordRestore(c, rec); err != nil {
-			return fail(err) // started, but not in My restores: the group stays for the helpdesk to see
-		}
-		return run
-	}
-	if e.Workload == "exchange" {
-		ref := mailboxRef{session: session, mailbox: e.Owner,
-			base: "/sessions/" + url.PathEscape(session.ID) + "/mailboxes/" + url.PathEscape(e.Owner)}
-		mb, err := h.cachedMailbox(ctx, u.OID, ref)
-		if err != nil {
-			return fail(err)
-		}
-		ids := make([]string, len(keys))
-		for i, k := range keys {
-			if ids[i], err = unkey(k); err != nil {
-				return fail(err)
-			}
-		}
-		f := restoreForm{missing: o.Get("missing") == "1", changed: o.Get("changed") == "1", reason: reason}
-		ev.Options = f.target() + "; " + f.options()
-		id, err := h.launchMailRestore(c, ref, mb, ids, f)
-		if id != "" {
-			run.RestoreID, ev.SessionID, ev.Outcome = id, id, audit.Started
-		}
-		if err != nil {
-			return fail(err)
-		}
-		return run
-	}
-	segment, docs := "/onedrives/", h.operator().OneDriveDocs(session.ID, e.Owner)
-	if e.Workload == "sharepoint" {
-		segment, docs = "/sites/", h.operator().SiteDocs(session.ID, e.Owner)
-	}
-	ref := docsRef{session: session, workload: e.Workload, id: e.Owner, docs: docs, oid: u.OID,
-		base: "/sessions/" + url.PathEscape(session.ID) + segment + key(e.Owner)}
-	title, subtitle, err := h.docsTitle(ctx, ref)
-	if err != nil {
-		return fail(err)
-	}
-	sel, err := readDocSelection(url.Values{"item": keys}, h.zone(c), ref.sharePoint())
-	if err != nil {
-		return fail(err)
-	}
-	resolved, err := h.resolveDocs(ctx, ref, sel)
-	if err != nil {
-		return fail(err)
-	}
-	f := docRestoreForm{keep: o.Get("action") != "overwrite", missing: o.Get("missing") == "1", changed: o.Get("changed") == "1",
-		merge: true, permissions: true, reason: reason}
-	ev.Options = f.target(ref.sharePoint()) + "; " + f.options(ref.sharePoint())
-	ids, err := h.launchDocRestores(c, ref, title, subtitle, resolved, f)
-	if len(ids) > 0 {
-		run.RestoreID, ev.SessionID, ev.Outcome = ids[0], strings.Join(ids, ","), audit.Started
-	}
-	if err != nil {
-		return fail(err)
-	}
-	return run
+	h.appendAudit(c.Request().Context(), ev)
 }
 
-// runStatuses fills in the live status of each run's restore, recording
-// the end of those that have ended; it reports whether any still runs.
-func (h *Handler) runStatuses(c *echo.Context, runs []templates.ListRunView, ids []string) bool {
+// listRuns shows the last submit's restores as they stand, and whether any
+// still runs.
+func (h *Handler) listRuns(c *echo.Context) ([]templates.ListRunView, bool) {
 	ctx := c.Request().Context()
+	var last listSubmit
+	if b := h.sessions.GetBytes(ctx, restoreListRunKey); len(b) > 0 {
+		json.Unmarshal(b, &last)
+	}
 	u := userFrom(c)
-	op := h.operator()
 	running := false
-	for i, id := range ids {
-		if id == "" {
-			runs[i].Status, runs[i].Tone = "Not started", "bad"
-			continue
+	views := make([]templates.ListRunView, len(last.Runs))
+	for i, r := range last.Runs {
+		v := templates.ListRunView{Label: r.Label, Items: r.Items, Error: r.Error, Status: "Not started", Tone: "bad"}
+		for j, id := range r.Restores {
+			rec, err := h.store.Get(ctx, u.TenantID, u.OID, id)
+			if err != nil {
+				v.Status, v.Tone = "Status unavailable", "warn"
+				continue
+			}
+			if j == 0 {
+				v.URL = "/restores/" + url.PathEscape(id)
+				v.Status, v.Tone = recordStatus(rec)
+			}
+			if !rec.Done() {
+				running = true
+				v.Status, v.Tone = "In progress", "running"
+			}
 		}
-		rec, err := h.history.Get(ctx, u.TenantID, u.OID, id)
-		if err != nil {
-			runs[i].Status, runs[i].Tone = "Status unavailable", "warn"
-			continue
-		}
-		if rec.Finished != nil {
-			runs[i].Status, runs[i].Tone = finishedStatus(rec.Result, true, rec.Restored, rec.Skipped)
-			continue
-		}
-		s, err := op.RestoreSession(ctx, id)
-		switch {
-		case err != nil:
-			runs[i].Status, runs[i].Tone = "Status unavailable", "warn"
-			running = true
-		case s.State == veeamapi.SessionWorking:
-			runs[i].Status, runs[i].Tone = "In progress", "running"
-			running = true
-		default:
-			restored, skipped := h.finish(ctx, op, rec, s)
-			runs[i].Status, runs[i].Tone = finishedStatus(s.Result, true, restored, skipped)
-		}
+		views[i] = v
 	}
-	return running
-}
-
-// listRuns reads the last submit's runs.
-func (h *Handler) listRuns(c *echo.Context) ([]templates.ListRunView, []string) {
-	var runs []listRun
-	if b := h.sessions.GetBytes(c.Request().Context(), restoreListRunKey); len(b) > 0 {
-		json.Unmarshal(b, &runs)
-	}
-	views := make([]templates.ListRunView, len(runs))
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		views[i] = templates.ListRunView{Label: r.Label, Items: r.Items, Error: r.Error}
-		if r.RestoreID != "" {
-			views[i].URL = "/restores/" + url.PathEscape(r.RestoreID)
-		}
-		ids[i] = r.RestoreID
-	}
-	return views, ids
+	return views, running
 }
 
 // restoreListRuns handles GET /restore-list/runs: the last submit's
 // progress, which the page polls until every restore has ended.
 func (h *Handler) restoreListRuns(c *echo.Context) error {
-	runs, ids := h.listRuns(c)
-	running := h.runStatuses(c, runs, ids)
+	runs, running := h.listRuns(c)
 	code := http.StatusOK
 	if !running {
 		code = stopPolling
 	}
 	return render(c, code, templates.ListRuns(runs, running))
-}
-
-// addTeamFilesToList handles POST …/teams/:team/c/:channel/restore-list: the ticked files.
-func (h *Handler) addTeamFilesToList(c *echo.Context) error {
-	ref, err := h.teamRef(c)
-	if err != nil {
-		return err
-	}
-	channel, err := h.pathKey(c, "channel")
-	if err != nil {
-		return err
-	}
-	form, err := postForm(c)
-	if err != nil {
-		return err
-	}
-	keys := form["file"]
-	if len(keys) == 0 {
-		return &Error{Status: http.StatusBadRequest, Title: "Nothing selected", Message: "Tick the files to add to the restore list first."}
-	}
-	if len(keys) > maxListAdd {
-		return badRequest(fmt.Sprintf("Add at most %d items at once.", maxListAdd))
-	}
-	v, err := h.teamFrame(c, ref, channel)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	var entries []listEntry
-	for _, k := range keys {
-		id, err := unkey(k)
-		if err != nil {
-			return badRequest("The form names a file the portal does not know.")
-		}
-		f, err := ref.data.File(ctx, channel, id)
-		if err != nil {
-			return err
-		}
-		if f.IsFolder() {
-			return badRequest("Choose files: folders are restored with their channel.")
-		}
-		entries = append(entries, listEntry{Workload: "teams", Session: ref.session.ID, Owner: ref.id, OwnerName: v.Name,
-			Key: key(channel + "\x00" + id), Name: f.Name + " (" + v.Channel + ")", PointTime: ref.session.PointTime, Others: true})
-	}
-	return h.addToList(c, entries)
 }

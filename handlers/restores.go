@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,7 +12,8 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/openrestore/portal/history"
+	"github.com/openrestore/portal/restore"
+	"github.com/openrestore/portal/store"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -28,14 +28,14 @@ const (
 var workloadLabels = map[string]string{"exchange": "Exchange", "onedrive": "OneDrive", "sharepoint": "SharePoint", "teams": "Teams"}
 
 // record finds the user's restore with the id in the path.
-func (h *Handler) record(c *echo.Context) (history.Record, error) {
+func (h *Handler) record(c *echo.Context) (restore.Record, error) {
 	id := c.Param("id")
 	u := userFrom(c)
 	if !sessionIDPattern.MatchString(id) {
-		return history.Record{}, notFoundOrNotYours(fmt.Errorf("restore %q: not an id", id))
+		return restore.Record{}, notFoundOrNotYours(fmt.Errorf("restore %q: not an id", id))
 	}
-	rec, err := h.history.Get(c.Request().Context(), u.TenantID, u.OID, id)
-	if errors.Is(err, history.ErrNotFound) {
+	rec, err := h.store.Get(c.Request().Context(), u.TenantID, u.OID, id)
+	if errors.Is(err, store.ErrNotFound) {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "restore", "oid", u.OID)
 		return rec, notFoundOrNotYours(err)
 	}
@@ -53,6 +53,11 @@ func (h *Handler) restorePage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if rec.Done() { // seen to end here: no notice of it elsewhere
+		if err := h.store.Noticed(c.Request().Context(), rec.TenantID, rec.UserOID, rec.ID); err != nil {
+			h.log.WarnContext(c.Request().Context(), "restore_noticed_failed", "restore", rec.ID, "error", err)
+		}
+	}
 	if isPartial(c) && c.Request().Header.Get("HX-Target") == templates.RestoreProgressID {
 		return render(c, http.StatusOK, templates.RestoreProgress(v))
 	}
@@ -61,50 +66,58 @@ func (h *Handler) restorePage(c *echo.Context) error {
 	return render(c, http.StatusOK, templates.RestorePage(m, v))
 }
 
-// progress asks VB365 how the restore is going, and records its end once.
-func (h *Handler) progress(c *echo.Context, rec history.Record) (templates.RestoreProgressView, error) {
+// restoreTitle names a restore: "Restore of 3 items from Adele Vance".
+func restoreTitle(r restore.Record) string {
+	return "Restore of " + countLabel(r.ItemCount) + " from " + r.Source
+}
+
+// progress is a restore's page: what the portal recorded, and while it runs
+// or for its details, what the backup server says item by item. Its end is
+// the watcher's to record, never the page's.
+func (h *Handler) progress(c *echo.Context, rec restore.Record) (templates.RestoreProgressView, error) {
 	ctx := c.Request().Context()
 	loc := h.zone(c)
 	v := templates.RestoreProgressView{
-		URL: "/restores/" + url.PathEscape(rec.ID), Title: "Restore of " + countLabel(rec.Items) + " from " + rec.Source,
+		URL: "/restores/" + url.PathEscape(rec.ID), Title: restoreTitle(rec),
 		Source: rec.Source, Target: rec.Target, Options: rec.Options, Reason: rec.Reason,
-		Started: rec.Started.In(loc).Format("Monday 2 January 2006, 15:04:05 MST"), StartedISO: rec.Started.Format(time.RFC3339),
-		PointLabel: rec.PointTime.In(loc).Format("Monday 2 January 2006, 15:04 MST"), Total: rec.Items,
+		Started: rec.Requested.In(loc).Format("Monday 2 January 2006, 15:04:05 MST"), StartedISO: rec.Requested.Format(time.RFC3339),
+		PointLabel: rec.PointTime.In(loc).Format("Monday 2 January 2006, 15:04 MST"),
+	}
+	v.Status, v.StatusTone = recordStatus(rec)
+	v.Running = !rec.Done()
+	v.Counts = templates.ProgressCountsView{Total: rec.ItemCount, Restored: rec.Restored, Skipped: rec.Skipped, Failed: rec.Failed,
+		Done: rec.Restored + rec.Skipped + rec.Failed}
+	if rec.Detail != "" {
+		v.Notice = rec.Detail
+	}
+	if rec.SessionID == "" {
+		return v, nil // never started, or not known to have started
 	}
 	op := h.operator()
 	var (
-		s      *veeamapi.RestoreSession
 		st     *veeamapi.Statistics
 		events *veeamapi.Page[veeamapi.RestoreSessionEvent]
-		errs   [3]error
+		errs   [2]error
 		wg     sync.WaitGroup
 	)
-	wg.Go(func() { s, errs[0] = op.RestoreSession(ctx, rec.ID) })
-	wg.Go(func() { st, errs[1] = op.RestoreSessionStatistics(ctx, rec.ID) })
+	wg.Go(func() { st, errs[0] = op.RestoreSessionStatistics(ctx, rec.SessionID) })
 	wg.Go(func() {
-		events, errs[2] = op.RestoreSessionEvents(ctx, rec.ID, veeamapi.PageOptions{Limit: restoreEventsShown})
+		events, errs[1] = op.RestoreSessionEvents(ctx, rec.SessionID, veeamapi.PageOptions{Limit: restoreEventsShown})
 	})
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
-		if !errors.Is(err, veeamapi.ErrNotFound) {
+		if !errors.Is(err, veeamapi.ErrNotFound) && !errors.Is(err, veeamapi.ErrForbidden) {
 			return v, err
 		}
 		// VB365 keeps restore sessions for a while only; the portal's record remains.
-		v.Notice = "The backup server no longer has the details of this restore; this is what the portal recorded."
-		v.Status, v.StatusTone = finishedStatus(rec.Result, rec.Finished != nil, rec.Restored, rec.Skipped)
-		v.Restored, v.Skipped, v.Failed, v.Done = rec.Restored, rec.Skipped, rec.Failed, rec.Restored+rec.Skipped+rec.Failed
+		v.Notice = strings.TrimSpace(v.Notice + " The backup server no longer has the details of this restore; this is what the portal recorded.")
 		return v, nil
 	}
-	v.Total = int(st.Total)
-	v.Restored, v.Skipped, v.Failed = int(st.Restored), int(st.Skipped), int(st.Failed)
-	v.Done = v.Restored + v.Skipped + v.Failed
-	v.Running = s.State == veeamapi.SessionWorking
-	if v.Running {
-		v.Status, v.StatusTone = fmt.Sprintf("Restoring… %s of %s done", thousands(v.Done), thousands(v.Total)), "running"
-	} else {
-		v.Status, v.StatusTone = finishedStatus(s.Result, true, v.Restored, v.Skipped)
-		if rec.Finished == nil {
-			h.recordEnd(ctx, rec, s, st)
+	if !rec.Done() {
+		v.Counts = templates.ProgressCountsView{Total: int(st.Total), Restored: int(st.Restored), Skipped: int(st.Skipped),
+			Failed: int(st.Failed), Done: int(st.Restored + st.Skipped + st.Failed)}
+		if rec.State == restore.Running {
+			v.Status = fmt.Sprintf("Restoring… %s of %s done", thousands(v.Counts.Done), thousands(v.Counts.Total))
 		}
 	}
 	for _, e := range events.Results {
@@ -129,26 +142,40 @@ func (h *Handler) progress(c *echo.Context, rec history.Record) (templates.Resto
 	return v, nil
 }
 
-// finishedStatus says how a restore ended.
-func finishedStatus(result string, finished bool, restored, skipped int) (string, string) {
-	if !finished {
-		return "Status unknown", "warn"
+// recordStatus says where a restore stands, and its tone.
+func recordStatus(r restore.Record) (string, string) {
+	switch r.State {
+	case restore.Pending:
+		return "Starting…", "running"
+	case restore.Running:
+		return "Restoring…", "running"
+	case restore.Refused:
+		if r.Detail == "" {
+			return "Not started", "bad"
+		}
+		return "Not started: " + strings.ToLower(r.Detail[:1]) + r.Detail[1:], "bad"
+	case restore.Unconfirmed:
+		return "Not confirmed: the portal stopped before the backup server answered", "warn"
 	}
 	switch {
-	case result == "Success" && restored == 0 && skipped > 0:
+	case r.Result == restore.Success && r.Restored == 0 && r.Skipped > 0 && r.Failed == 0:
 		return "Finished: nothing needed restoring (see each item below)", "warn"
-	case result == "Success" && skipped > 0:
-		return fmt.Sprintf("Finished: %s restored, %s skipped", thousands(restored), thousands(skipped)), "ok"
+	case r.Result == restore.Success && r.Failed > 0:
+		return fmt.Sprintf("Finished with problems: %s restored, %s failed", thousands(r.Restored), thousands(r.Failed)), "warn"
+	case r.Result == restore.Success && r.Skipped > 0:
+		return fmt.Sprintf("Finished: %s restored, %s skipped", thousands(r.Restored), thousands(r.Skipped)), "ok"
 	}
-	switch result {
-	case "Success":
+	switch r.Result {
+	case restore.Success:
 		return "Finished", "ok"
-	case "Warning":
+	case restore.Warning:
 		return "Finished with problems: some items were not restored", "warn"
-	case "Failed":
+	case restore.Failed:
 		return "Failed: nothing was restored", "bad"
+	case restore.Stopped:
+		return "Stopped before every item was done", "warn"
 	}
-	return "Finished (" + result + ")", "warn"
+	return "Ended; how is not known", "warn"
 }
 
 func itemResult(status string) (string, string) {
@@ -169,8 +196,8 @@ func itemResult(status string) (string, string) {
 	return status, "warn"
 }
 
-// restoresPage handles GET /restores[?offset=]: the user's restores, newest
-// first, with the live status of those still running.
+// restoresPage handles GET /restores[?offset=]: the user's restores,
+// newest first, as the watcher last recorded them.
 func (h *Handler) restoresPage(c *echo.Context) error {
 	ctx := c.Request().Context()
 	offset, err := parseOffset(c.QueryParam("offset"))
@@ -184,8 +211,8 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 		TimeZone: loc.String(),
 		Workloads: []templates.Option{{Value: "", Label: "All"}, {Value: "exchange", Label: "Exchange"}, {Value: "onedrive", Label: "OneDrive"},
 			{Value: "sharepoint", Label: "SharePoint"}, {Value: "teams", Label: "Teams"}},
-		Statuses: []templates.Option{{Value: "", Label: "All"}, {Value: history.StatusRunning, Label: "In progress"},
-			{Value: history.StatusSucceeded, Label: "Finished"}, {Value: history.StatusProblems, Label: "With problems"}},
+		Statuses: []templates.Option{{Value: "", Label: "All"}, {Value: store.StatusRunning, Label: "In progress"},
+			{Value: store.StatusSucceeded, Label: "Finished"}, {Value: store.StatusProblems, Label: "With problems"}},
 		Whoses: []templates.Option{{Value: "", Label: "Everyone's"}, {Value: "own", Label: "My own data"}, {Value: "others", Label: "Restores I ran for others"}},
 	}
 	m := h.meta(c, "My restores")
@@ -200,42 +227,19 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 		return render(c, e.Status, templates.RestoresPage(m, v))
 	}
 	v.Filtered = len(params) > 0
-	recs, more, err := h.history.List(ctx, u.TenantID, u.OID, f, offset, restoresPageSize)
+	recs, more, err := h.store.List(ctx, u.TenantID, u.OID, f, offset, restoresPageSize)
 	if err != nil {
 		return err
 	}
-	rows := make([]templates.RestoreRow, len(recs))
-	op := h.operator()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i, rec := range recs {
-		rows[i] = templates.RestoreRow{
-			URL: "/restores/" + url.PathEscape(rec.ID), Started: rec.Started.In(loc).Format("Mon 2 Jan 2006, 15:04"),
-			StartedISO: rec.Started.Format(time.RFC3339), Workload: workloadLabels[rec.Workload], Source: rec.Source,
-			Items: rec.Items, Target: rec.Target, Reason: rec.Reason, ForOthers: rec.ForOthers,
+	for _, rec := range recs {
+		row := templates.RestoreRow{
+			URL: "/restores/" + url.PathEscape(rec.ID), Started: rec.Requested.In(loc).Format("Mon 2 Jan 2006, 15:04"),
+			StartedISO: rec.Requested.Format(time.RFC3339), Workload: workloadLabels[rec.Workload], Source: rec.Source,
+			Items: rec.ItemCount, Target: rec.Target, Reason: rec.Reason, ForOthers: rec.ForOthers,
 		}
-		if rec.Finished != nil {
-			rows[i].Status, rows[i].Tone = finishedStatus(rec.Result, true, rec.Restored, rec.Skipped)
-			continue
-		}
-		rows[i].Status, rows[i].Tone = "Running", "running"
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			s, err := op.RestoreSession(ctx, rec.ID)
-			switch {
-			case errors.Is(err, veeamapi.ErrNotFound):
-				rows[i].Status, rows[i].Tone = finishedStatus("", false, 0, 0)
-			case err != nil:
-				rows[i].Status, rows[i].Tone = "Status unavailable", "warn"
-			case s.State != veeamapi.SessionWorking:
-				restored, skipped := h.finish(ctx, op, rec, s)
-				rows[i].Status, rows[i].Tone = finishedStatus(s.Result, true, restored, skipped)
-			}
-		})
+		row.Status, row.Tone = recordStatus(rec)
+		v.Rows = append(v.Rows, row)
 	}
-	wg.Wait()
-	v.Rows = rows
 	page := func(o int) string {
 		p := url.Values{}
 		for k, vs := range params {
@@ -258,99 +262,53 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 	return render(c, http.StatusOK, templates.RestoresPage(m, v))
 }
 
-// finish records the end of a restore that the list found stopped, with its
-// counts, and returns them.
-func (h *Handler) finish(ctx context.Context, op *veeamapi.Operator, rec history.Record, s *veeamapi.RestoreSession) (restored, skipped int) {
-	st, err := op.RestoreSessionStatistics(ctx, rec.ID)
-	if err != nil {
-		h.log.WarnContext(ctx, "restore_statistics_failed", "restore_session", rec.ID, "error", err)
-		return 1, 0 // unknown; say "Finished" without counts
-	}
-	h.recordEnd(ctx, rec, s, st)
-	return int(st.Restored), int(st.Skipped)
-}
-
-// recordEnd writes how a restore ended into its record, once.
-func (h *Handler) recordEnd(ctx context.Context, rec history.Record, s *veeamapi.RestoreSession, st *veeamapi.Statistics) (first bool) {
-	end := h.cfg.Now().UTC()
-	if s.EndTime != nil {
-		end = *s.EndTime
-	}
-	restored, skipped, failed := int(st.Restored), int(st.Skipped), int(st.Failed)
-	first, err := h.history.Finish(context.WithoutCancel(ctx), rec.ID, end, s.Result, restored, skipped, failed)
-	if err != nil {
-		h.log.ErrorContext(ctx, "restore_history_failed", "restore_session", rec.ID, "error", err)
-	}
-	if !first {
-		return false
-	}
-	h.log.InfoContext(ctx, "restore_finished", "restore_session", rec.ID, "result", s.Result,
-		"restored", restored, "skipped", skipped, "failed", failed, "oid", rec.UserOID)
-	return true
-}
-
 // stopPolling is htmx's status for "answered; stop polling".
 const stopPolling = 286
 
 // notices handles GET /notices, which every page polls while the user has
-// restores running: a notice for each that has ended since it was last
-// looked at (its progress page, My restores or an earlier notice would have
-// recorded the end). With nothing running, polling stops.
+// restores running: a notice for each restore of the last day that the
+// watcher found ended and the user has not seen end (on its own page, or
+// in an earlier notice). With nothing running, polling stops.
 func (h *Handler) notices(c *echo.Context) error {
 	ctx := c.Request().Context()
 	u := userFrom(c)
-	running, _, err := h.history.List(ctx, u.TenantID, u.OID,
-		history.Filter{Status: history.StatusRunning, From: h.cfg.Now().Add(-24 * time.Hour)}, 0, 5)
+	ended, err := h.store.Notices(ctx, u.TenantID, u.OID, h.cfg.Now().Add(-24*time.Hour), 5)
 	if err != nil {
 		return err
 	}
-	if len(running) == 0 {
-		return c.NoContent(stopPolling)
-	}
-	op := h.operator()
-	var out []templates.Notice
-	still := 0
-	for _, rec := range running {
-		s, err := op.RestoreSession(ctx, rec.ID)
-		if err != nil || s.State == veeamapi.SessionWorking {
-			still++
-			continue
-		}
-		st, err := op.RestoreSessionStatistics(ctx, rec.ID)
-		if err != nil {
-			still++
-			continue
-		}
-		if !h.recordEnd(ctx, rec, s, st) {
-			continue
-		}
-		status, tone := finishedStatus(s.Result, true, int(st.Restored), int(st.Skipped))
-		out = append(out, templates.Notice{URL: "/restores/" + url.PathEscape(rec.ID), Tone: tone,
-			Text: fmt.Sprintf("Your restore of %s from %s: %s.", countLabel(rec.Items), rec.Source, strings.ToLower(status))})
+	running, _, err := h.store.List(ctx, u.TenantID, u.OID, store.Filter{Status: store.StatusRunning}, 0, 1)
+	if err != nil {
+		return err
 	}
 	code := http.StatusOK
-	if still == 0 {
+	if len(running) == 0 {
 		code = stopPolling
 	}
-	if len(out) == 0 {
+	if len(ended) == 0 {
 		if code == stopPolling {
 			return c.NoContent(stopPolling)
 		}
 		return c.NoContent(http.StatusNoContent)
+	}
+	out := make([]templates.Notice, len(ended))
+	for i, rec := range ended {
+		status, tone := recordStatus(rec)
+		out[i] = templates.Notice{URL: "/restores/" + url.PathEscape(rec.ID), Tone: tone,
+			Text: fmt.Sprintf("Your restore of %s from %s: %s.", countLabel(rec.ItemCount), rec.Source, strings.ToLower(status))}
 	}
 	return render(c, code, templates.Notices(out))
 }
 
 // restoreFilter reads the list's filters (days in the user's zone) and the
 // query parameters that carry them to the next page.
-func restoreFilter(q func(string) string, loc *time.Location) (history.Filter, url.Values, error) {
-	f := history.Filter{Workload: q("workload"), Status: q("status"), Whose: q("whose")}
+func restoreFilter(q func(string) string, loc *time.Location) (store.Filter, url.Values, error) {
+	f := store.Filter{Workload: q("workload"), Status: q("status"), Whose: q("whose")}
 	params := url.Values{}
 	if _, ok := workloadLabels[f.Workload]; f.Workload != "" && !ok {
 		return f, nil, badRequest("Choose a workload from the list.")
 	}
 	switch f.Status {
-	case "", history.StatusRunning, history.StatusSucceeded, history.StatusProblems:
+	case "", store.StatusRunning, store.StatusSucceeded, store.StatusProblems:
 	default:
 		return f, nil, badRequest("Choose a status from the list.")
 	}

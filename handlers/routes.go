@@ -39,8 +39,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	mb.POST("/items/:item/download", h.downloadItem, h.audited("download", "exchange"))
 	mb.GET("/search", h.searchPage)
 	mb.POST("/download", h.downloadSelection, h.audited("download", "exchange"))
-	mb.POST("/restore/new", h.restoreWizard)
-	mb.POST("/restore", h.startRestore, h.audited("restore", "exchange"))
+	h.wizardRoutes(mb, h.mailKind)
 	mb.POST("/restore-list", h.addMailToList)
 
 	// OneDrive and SharePoint, within a restore session.
@@ -53,8 +52,7 @@ func (h *Handler) routes(e *echo.Echo) {
 		g.GET("/d/:node", h.docDetailPage(w.workload))
 		g.POST("/d/:node/download", h.docDownload(w.workload), h.audited("download", w.workload))
 		g.GET("/search", h.docSearchPage(w.workload))
-		g.POST("/restore/new", h.docRestore(w.workload, false))
-		g.POST("/restore", h.docRestore(w.workload, true), h.audited("restore", w.workload))
+		h.wizardRoutes(g, h.docsKind(w.workload))
 		g.POST("/download", h.docSelectionDownload(w.workload), h.audited("download", w.workload))
 		g.POST("/restore-list", h.addDocsToList(w.workload))
 	}
@@ -62,20 +60,17 @@ func (h *Handler) routes(e *echo.Echo) {
 	// Teams, within a restore session.
 	tm := e.Group("/sessions/:id/teams/:team", h.requireUser)
 	tm.GET("", h.teamPage)
-	tm.POST("/restore/new", h.wholeTeamRestore(false))
-	tm.POST("/restore", h.wholeTeamRestore(true), h.audited("restore", "teams"))
+	h.wizardRoutes(tm, h.wholeTeamKind)
 	tm.GET("/c/:channel", h.channelPage)
 	tm.GET("/search", h.teamSearchPage)
 	tm.GET("/tabs", h.teamTabsPage)
-	tm.POST("/tabs/restore/new", h.teamTabsRestore(false))
-	tm.POST("/tabs/restore", h.teamTabsRestore(true), h.audited("restore", "teams"))
+	h.wizardRoutes(tm.Group("/tabs"), h.teamTabsKind)
 	tm.GET("/c/:channel/p/:post", h.threadPage)
 	tm.GET("/c/:channel/f/:file", h.teamFilePage)
 	tm.POST("/c/:channel/p/:post/export", h.exportThread, h.audited("export", "teams"))
 	tm.POST("/c/:channel/export", h.exportPosts, h.audited("export", "teams"))
-	tm.POST("/c/:channel/restore/new", h.teamRestore(false))
+	h.wizardRoutes(tm.Group("/c/:channel"), h.channelKind)
 	tm.POST("/c/:channel/restore-list", h.addTeamFilesToList)
-	tm.POST("/c/:channel/restore", h.teamRestore(true), h.audited("restore", "teams"))
 
 	// Restores the user started.
 	e.GET("/restores", h.restoresPage, h.requireUser)
@@ -91,4 +86,22 @@ func (h *Handler) routes(e *echo.Echo) {
 	// The audit trail, for auditors.
 	e.GET("/audit", h.auditPage, h.requireUser)
 	e.GET("/audit.csv", h.auditCSV, h.requireUser)
+}
+
+// wizardRoutes adds a workload's restore wizard under g: the list's form
+// posts to restore/new, the wizard is restore/:key (GET to show, POST to
+// submit). kind reads the route's restore session and source.
+func (h *Handler) wizardRoutes(g *echo.Group, kind func(*echo.Context) (restoreKind, error)) {
+	step := func(run func(*Handler, *echo.Context, restoreKind) error) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			k, err := kind(c)
+			if err != nil {
+				return err
+			}
+			return run(h, c, k)
+		}
+	}
+	g.POST("/restore/new", step((*Handler).newWizard))
+	g.GET("/restore/:key", step((*Handler).showWizard))
+	g.POST("/restore/:key", step((*Handler).submitWizard))
 }

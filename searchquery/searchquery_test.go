@@ -7,6 +7,7 @@ import (
 )
 
 func TestBuild(t *testing.T) {
+	t.Parallel()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	tests := []struct {
 		name string
@@ -38,6 +39,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestBuildRefuses(t *testing.T) {
+	t.Parallel()
 	if _, err := (Mail{}).Build(); !errors.Is(err, ErrEmpty) {
 		t.Errorf("empty form: %v", err)
 	}
@@ -90,6 +92,7 @@ func FuzzQuote(f *testing.F) {
 }
 
 func TestBuildDocs(t *testing.T) {
+	t.Parallel()
 	paris, _ := time.LoadLocation("Europe/Paris")
 	tests := []struct {
 		d    Docs
@@ -116,6 +119,7 @@ func TestBuildDocs(t *testing.T) {
 }
 
 func TestTeams(t *testing.T) {
+	t.Parallel()
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600))
 	for _, c := range []struct {
 		in   Teams

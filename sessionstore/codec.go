@@ -57,12 +57,40 @@ func (c *SealedCodec) Encode(deadline time.Time, values map[string]any) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	return c.Seal(plain, "")
+}
+
+// Seal seals plain with the current key. purpose binds the result to what
+// it is for ("" is a session): data sealed for one purpose does not open
+// for another.
+func (c *SealedCodec) Seal(plain []byte, purpose string) ([]byte, error) {
 	aead := c.aeads[0]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return aead.Seal(nonce, nonce, plain, nil), nil
+	return aead.Seal(nonce, nonce, plain, additional(purpose)), nil
+}
+
+// Open opens what Seal sealed for purpose, with any of the keys.
+func (c *SealedCodec) Open(sealed []byte, purpose string) ([]byte, error) {
+	for _, aead := range c.aeads {
+		if len(sealed) < aead.NonceSize() {
+			break
+		}
+		plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], additional(purpose))
+		if err == nil {
+			return plain, nil
+		}
+	}
+	return nil, ErrUnreadable
+}
+
+func additional(purpose string) []byte {
+	if purpose == "" {
+		return nil // sessions sealed before purposes existed open as they are
+	}
+	return []byte(purpose)
 }
 
 // ErrUnreadable is returned for session data no key opens (tampered, or sealed with a retired key).
@@ -70,16 +98,11 @@ var ErrUnreadable = errors.New("sessionstore: session data cannot be opened with
 
 // Decode implements scs.Codec.
 func (c *SealedCodec) Decode(b []byte) (time.Time, map[string]any, error) {
-	for _, aead := range c.aeads {
-		if len(b) < aead.NonceSize() {
-			break
-		}
-		plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], nil)
-		if err == nil {
-			return c.inner.Decode(plain)
-		}
+	plain, err := c.Open(b, "")
+	if err != nil {
+		return time.Time{}, nil, err
 	}
-	return time.Time{}, nil, ErrUnreadable
+	return c.inner.Decode(plain)
 }
 
 // LoadKeys reads session keys from a file: one base64-encoded key per line,

@@ -12,63 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func newStore(t *testing.T, now func() time.Time) *SQLite {
-	t.Helper()
-	db, err := OpenSQLite(filepath.Join(t.TempDir(), "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := NewSQLite(t.Context(), db, 0, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
-func TestSQLiteStore(t *testing.T) {
-	now := time.Date(2026, 6, 17, 10, 30, 0, 0, time.UTC)
-	s := newStore(t, func() time.Time { return now })
-	ctx := t.Context()
-	if err := s.CommitCtx(ctx, "token-a", []byte("A"), now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CommitCtx(ctx, "token-b", []byte("B"), now.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if b, ok, err := s.FindCtx(ctx, "token-a"); err != nil || !ok || string(b) != "A" {
-		t.Errorf("find a = %q %v %v", b, ok, err)
-	}
-	// Overwrite keeps one row.
-	if err := s.CommitCtx(ctx, "token-a", []byte("A2"), now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if b, _, _ := s.FindCtx(ctx, "token-a"); string(b) != "A2" {
-		t.Errorf("after overwrite: %q", b)
-	}
-	// Tokens are not stored as such.
-	var raw int
-	s.db.QueryRow(`SELECT count(*) FROM sessions WHERE token_hash IN ('token-a', 'token-b')`).Scan(&raw)
-	if raw != 0 {
-		t.Error("session tokens are stored in the clear")
-	}
-
-	now = now.Add(2 * time.Minute)
-	if _, ok, _ := s.FindCtx(ctx, "token-b"); ok {
-		t.Error("an expired session was found")
-	}
-	if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
-		t.Errorf("DeleteExpired = %d, %v", n, err)
-	}
-	if err := s.DeleteCtx(ctx, "token-a"); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := s.Count(ctx); n != 0 {
-		t.Errorf("%d sessions left", n)
-	}
-}
-
 func key(t *testing.T) []byte {
 	k := make([]byte, KeySize)
 	rand.Read(k)
@@ -76,6 +19,7 @@ func key(t *testing.T) []byte {
 }
 
 func TestSealedCodec(t *testing.T) {
+	t.Parallel()
 	oldKey, newKey := key(t), key(t)
 	old, err := NewSealedCodec(oldKey)
 	if err != nil {
@@ -109,7 +53,26 @@ func TestSealedCodec(t *testing.T) {
 	}
 }
 
+func TestSealForAPurpose(t *testing.T) {
+	t.Parallel()
+	c, _ := NewSealedCodec(key(t))
+	sealed, err := c.Seal([]byte("SECRET-REFRESH"), "restore-grant")
+	if err != nil || bytes.Contains(sealed, []byte("SECRET")) {
+		t.Fatalf("sealed %q %v", sealed, err)
+	}
+	if plain, err := c.Open(sealed, "restore-grant"); err != nil || string(plain) != "SECRET-REFRESH" {
+		t.Errorf("open: %q %v", plain, err)
+	}
+	if _, err := c.Open(sealed, ""); !errors.Is(err, ErrUnreadable) {
+		t.Errorf("a grant opened as a session: %v", err)
+	}
+	if _, _, err := c.Decode(sealed); !errors.Is(err, ErrUnreadable) {
+		t.Errorf("a grant decoded as a session: %v", err)
+	}
+}
+
 func TestLoadKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "session.key")
 	keys, created, err := LoadKeys(path, true)

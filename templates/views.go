@@ -59,6 +59,8 @@ type ErrorView struct {
 	RetryURL string
 	// SignInURL offers "Sign in again".
 	SignInURL string
+	// BackURL leads back to where the user was.
+	BackURL string
 }
 
 // LandingView is the public start page.

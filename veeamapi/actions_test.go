@@ -7,6 +7,7 @@ import (
 )
 
 func TestActionsKeepTheNames(t *testing.T) {
+	t.Parallel()
 	for raw, want := range map[string][]string{
 		`{"save":{"uri":"/v8/x/save","method":"POST"},"exportToPst":{"uri":"/v8/x/e","method":"POST"}}`: {"save", "exportToPst"},
 		` { "a\"b" : [1, {"c": "}"}], "n": null , "t":true,"num":-1.5e3 } `:                             {`a"b`, "n", "t", "num"},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,7 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 }
 
 func TestCheckBaseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw string
 		ok  bool
@@ -94,6 +96,7 @@ func TestCheckBaseURL(t *testing.T) {
 }
 
 func TestOperatorToken(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	c, mux, _ := setup(t, WithClock(func() time.Time { return now }))
 	mux.HandleFunc("POST /v8/token", func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +125,7 @@ func TestOperatorToken(t *testing.T) {
 }
 
 func TestTokenErrorsInBothShapes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		status   int
@@ -152,6 +156,7 @@ func TestTokenErrorsInBothShapes(t *testing.T) {
 }
 
 func TestErrorMapping(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		status int
 		code   string
@@ -189,6 +194,7 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestRetriesOnlyIdempotentRequests(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var gets, posts atomic.Int32
 	mux.HandleFunc("GET /v8/Organization/LoggedInUser", func(w http.ResponseWriter, r *http.Request) {
@@ -220,6 +226,7 @@ func TestRetriesOnlyIdempotentRequests(t *testing.T) {
 }
 
 func TestRetryGivesUpAfterTwoRetries(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var n atomic.Int32
 	mux.HandleFunc("GET /v8/Organization/LoggedInUser", func(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +240,7 @@ func TestRetryGivesUpAfterTwoRetries(t *testing.T) {
 }
 
 func TestLongRetryAfterIsNotWaitedFor(t *testing.T) {
+	t.Parallel()
 	var waits []time.Duration
 	c, mux, _ := setup(t, withWait(func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }))
 	var n atomic.Int32
@@ -248,6 +256,7 @@ func TestLongRetryAfterIsNotWaitedFor(t *testing.T) {
 }
 
 func TestPostIsSentOnceWhenTheConnectionResets(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var n atomic.Int32
 	mux.HandleFunc("POST /v8/Organization/OperatorExplore", func(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +274,7 @@ func TestPostIsSentOnceWhenTheConnectionResets(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, WithTimeout(150*time.Millisecond))
 	mux.HandleFunc("GET /v8/Organization/LoggedInUser", func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
@@ -276,6 +286,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestRefreshOnceAfter401(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("GET /v8/Organization/LoggedInUser", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer NEW" {
@@ -297,6 +308,7 @@ func TestRefreshOnceAfter401(t *testing.T) {
 }
 
 func TestRefresherMakesOneCall(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var calls atomic.Int32
 	release := make(chan struct{})
@@ -342,6 +354,7 @@ func TestRefresherMakesOneCall(t *testing.T) {
 }
 
 func TestPageLinks(t *testing.T) {
+	t.Parallel()
 	p := Page[Mailbox]{SetID: "s", Links: map[string]Link{
 		"next": {Href: "/v8/RestoreSessions/x/organization/mailboxes?offset=60&limit=30"},
 		"prev": {Href: "https://evil.example.com/v8/RestoreSessions/x/organization/mailboxes?offset=0&limit=30"},
@@ -358,6 +371,7 @@ func TestPageLinks(t *testing.T) {
 }
 
 func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
 	defer other.Close()
@@ -381,6 +395,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 }
 
 func TestDialsOnlyTheConfiguredServer(t *testing.T) {
+	t.Parallel()
 	c, err := New("http://127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
@@ -393,6 +408,7 @@ func TestDialsOnlyTheConfiguredServer(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
+	t.Parallel()
 	const (
 		sid    = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40"
 		mid    = "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
@@ -486,45 +502,45 @@ func TestEndpoints(t *testing.T) {
 		{"mailbox", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid, url.Values{},
 			`{"id":"` + mid + `","name":"Adele Vance","email":"a@x","isArchive":false,"isPublic":false}`, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.Mailbox(ctx, sid, mid)
+				_, err := op.MailboxData(sid, mid).Mailbox(ctx)
 				return err
 			}},
 		{"folders", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders", url.Values{"parentId": {"root"}, "limit": {"100"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.Folders(ctx, sid, mid, FoldersOptions{ParentID: "root", PageOptions: PageOptions{Limit: 100}})
+				_, err := op.MailboxData(sid, mid).Folders(ctx, FoldersOptions{ParentID: "root", PageOptions: PageOptions{Limit: 100}})
 				return err
 			}},
 		{"folder", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders/" + folder, url.Values{},
 			`{"id":"AAMk/x+y=","name":"Inbox","type":"None","category":"Inbox","mailboxId":"` + mid + `"}`, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.Folder(ctx, sid, mid, "AAMk/x+y=")
+				_, err := op.MailboxData(sid, mid).Folder(ctx, "AAMk/x+y=")
 				return err
 			}},
 		{"items", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items", url.Values{"parentId": {"AAMk/x+y="}, "offset": {"100"}, "limit": {"100"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.Items(ctx, sid, mid, "AAMk/x+y=", PageOptions{Offset: 100, Limit: 100})
+				_, err := op.MailboxData(sid, mid).Items(ctx, "AAMk/x+y=", PageOptions{Offset: 100, Limit: 100})
 				return err
 			}},
 		{"item", "GET", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items/" + folder, url.Values{},
 			`{"id":"AAMk/x+y=","mailboxId":"` + mid + `","itemClass":"IPM.Note","subject":"s","received":"2026-11-20T10:00:00Z","importance":"High","attachments":[{"name":"a.pdf","sizeBytes":10}]}`, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.Item(ctx, sid, mid, "AAMk/x+y=")
+				_, err := op.MailboxData(sid, mid).Item(ctx, "AAMk/x+y=")
 				return err
 			}},
 		{"search mailbox", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/search", url.Values{"setId": {sid}, "limit": {"50"}}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.SearchMailbox(ctx, sid, mid, "", `subject:"x"`, PageOptions{Limit: 50, SetID: sid})
+				_, err := op.MailboxData(sid, mid).Search(ctx, "", `subject:"x"`, PageOptions{Limit: 50, SetID: sid})
 				return err
 			}},
 		{"search folder", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/folders/" + folder + "/search", url.Values{}, page, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.SearchMailbox(ctx, sid, mid, "AAMk/x+y=", `x`, PageOptions{})
+				_, err := op.MailboxData(sid, mid).Search(ctx, "AAMk/x+y=", `x`, PageOptions{})
 				return err
 			}},
 		{"restore items", "POST", "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mid + "/items/operatorRestore", url.Values{},
 			`{"sessionId":"` + sid + `"}`, 200,
 			func(ctx context.Context, op *Operator, _ *Client) error {
-				_, err := op.RestoreItems(ctx, sid, mid, RestoreItemsOptions{Items: []string{"a", "b"}, DeletedItems: true, Folder: "Recovered", Reason: "r"})
+				_, err := op.MailboxData(sid, mid).Restore(ctx, RestoreItemsOptions{Items: []string{"a", "b"}, DeletedItems: true, Folder: "Recovered", Reason: "r"})
 				return err
 			}},
 		{"onedrive", "GET", od, url.Values{}, `{"id":"` + odid + `","name":"Megan Bowen","url":"https://x/personal/m"}`, 200,
@@ -692,6 +708,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestPathSegmentsAreEscaped(t *testing.T) {
+	t.Parallel()
 	// Not through setup: this id breaks the spec's uuid format on purpose.
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
@@ -715,6 +732,7 @@ func TestPathSegmentsAreEscaped(t *testing.T) {
 }
 
 func TestDownloadStreams(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	const sid, mid = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40", "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
 	release := make(chan struct{})
@@ -731,7 +749,7 @@ func TestDownloadStreams(t *testing.T) {
 		w.Write([]byte("-last"))
 	})
 	ts := &staticTokens{token: "OLD", next: "NEW"}
-	d, err := c.Operator(ts).SaveItem(t.Context(), sid, mid, "a/b")
+	d, err := c.Operator(ts).MailboxData(sid, mid).SaveItem(t.Context(), "a/b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -751,13 +769,14 @@ func TestDownloadStreams(t *testing.T) {
 }
 
 func TestDownloadErrorsAndStalls(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	const sid, mid = "0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40", "5f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a10"
 	mux.HandleFunc("POST /v8/RestoreSessions/{s}/organization/mailboxes/{m}/items/Save", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 403, `{"message":"Saving is not allowed","errorCode":"ResourceAccessDenied"}`)
 	})
 	op := c.Operator(&staticTokens{token: "AT"})
-	if _, err := op.SaveItems(t.Context(), sid, mid, []string{"x"}); !errors.Is(err, ErrForbidden) {
+	if _, err := op.MailboxData(sid, mid).SaveItems(t.Context(), []string{"x"}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("refused download: %v", err)
 	}
 	stalled := make(chan struct{})
@@ -771,7 +790,7 @@ func TestDownloadErrorsAndStalls(t *testing.T) {
 		}
 	})
 	defer close(stalled)
-	d, err := op.ExportItemsToPST(t.Context(), sid, mid, []string{"x"})
+	d, err := op.MailboxData(sid, mid).ExportItems(t.Context(), []string{"x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -781,5 +800,56 @@ func TestDownloadErrorsAndStalls(t *testing.T) {
 	d.Body.Close()
 	if err == nil || !errors.Is(err, ErrUnavailable) {
 		t.Errorf("stalled download: %v", err)
+	}
+}
+
+func TestAllReadsEveryPage(t *testing.T) {
+	t.Parallel()
+	var calls []PageOptions
+	list := func(_ context.Context, o PageOptions) (*Page[int], error) {
+		calls = append(calls, o)
+		if o.Offset >= 5 {
+			return nil, errors.New("no such page")
+		}
+		p := &Page[int]{SetID: "set-1"}
+		for i := o.Offset; i < min(o.Offset+o.Limit, 5); i++ {
+			p.Results = append(p.Results, i)
+		}
+		if o.Offset+o.Limit < 5 {
+			p.Links = map[string]Link{"next": {Href: fmt.Sprintf("/v8/x?offset=%d&limit=%d", o.Offset+o.Limit, o.Limit)}}
+		}
+		return p, nil
+	}
+	var got []int
+	for x, err := range All(t.Context(), 2, list) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	if !slices.Equal(got, []int{0, 1, 2, 3, 4}) || len(calls) != 3 || calls[1].SetID != "set-1" {
+		t.Errorf("got %v after %v", got, calls)
+	}
+	// Stopping early stops the reading.
+	calls = nil
+	for x := range All(t.Context(), 2, list) {
+		if x == 2 {
+			break
+		}
+	}
+	if len(calls) != 2 {
+		t.Errorf("%d pages read to stop at the third item", len(calls))
+	}
+	// An error ends it, yielded once.
+	failing := func(context.Context, PageOptions) (*Page[int], error) { return nil, ErrUnavailable }
+	n := 0
+	for _, err := range All(t.Context(), 2, failing) {
+		n++
+		if !errors.Is(err, ErrUnavailable) {
+			t.Errorf("err = %v", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d yields of the error", n)
 	}
 }

@@ -105,19 +105,24 @@ func (i *Item) Can(action string) bool {
 	return i.Actions.Has(action)
 }
 
-func mailboxPath(session, mailbox string) string {
-	return pathf("/v8/RestoreSessions/%s/organization/mailboxes/%s", session, mailbox)
+// MailboxData is one mailbox of an Exchange restore session, as an
+// operator sees it: its folders and items, their search, restore and
+// download.
+type MailboxData struct {
+	o    *Operator
+	base string // /v8/RestoreSessions/{id}/organization/mailboxes/{id}
 }
 
-// Mailbox returns one mailbox of an Exchange restore session.
+// MailboxData returns the mailbox with this id in a restore session.
+func (o *Operator) MailboxData(session, mailbox string) *MailboxData {
+	return &MailboxData{o: o, base: pathf("/v8/RestoreSessions/%s/organization/mailboxes/%s", session, mailbox)}
+}
+
+// Mailbox returns the mailbox itself.
 //
 // VB365: GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}
-func (o *Operator) Mailbox(ctx context.Context, session, mailbox string) (*Mailbox, error) {
-	var m Mailbox
-	if err := o.get(ctx, mailboxPath(session, mailbox), nil, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
+func (m *MailboxData) Mailbox(ctx context.Context) (*Mailbox, error) {
+	return getOne[Mailbox](ctx, m.o, m.base, nil)
 }
 
 // FoldersOptions selects folders: ParentID "root" for the top level, a
@@ -131,7 +136,7 @@ type FoldersOptions struct {
 // Folders lists a mailbox's folders.
 //
 // VB365: GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders
-func (o *Operator) Folders(ctx context.Context, session, mailbox string, opts FoldersOptions) (*Page[Folder], error) {
+func (m *MailboxData) Folders(ctx context.Context, opts FoldersOptions) (*Page[Folder], error) {
 	q := opts.query()
 	if opts.ParentID != "" {
 		q.Set("parentId", opts.ParentID)
@@ -140,7 +145,7 @@ func (o *Operator) Folders(ctx context.Context, session, mailbox string, opts Fo
 		q.Set("name", opts.Name)
 	}
 	var p Page[Folder]
-	if err := o.get(ctx, mailboxPath(session, mailbox)+"/folders", q, &p); err != nil {
+	if err := m.o.get(ctx, m.base+"/folders", q, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -149,9 +154,9 @@ func (o *Operator) Folders(ctx context.Context, session, mailbox string, opts Fo
 // Folder returns one folder.
 //
 // VB365: GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}
-func (o *Operator) Folder(ctx context.Context, session, mailbox, folder string) (*Folder, error) {
+func (m *MailboxData) Folder(ctx context.Context, folder string) (*Folder, error) {
 	var f Folder
-	if err := o.get(ctx, mailboxPath(session, mailbox)+pathf("/folders/%s", folder), nil, &f); err != nil {
+	if err := m.o.get(ctx, m.base+pathf("/folders/%s", folder), nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -160,13 +165,13 @@ func (o *Operator) Folder(ctx context.Context, session, mailbox, folder string) 
 // Items lists the items of a folder (FolderID), newest first as the server orders them.
 //
 // VB365: GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items
-func (o *Operator) Items(ctx context.Context, session, mailbox, folder string, page PageOptions) (*Page[Item], error) {
+func (m *MailboxData) Items(ctx context.Context, folder string, page PageOptions) (*Page[Item], error) {
 	q := page.query()
 	if folder != "" {
 		q.Set("parentId", folder)
 	}
 	var p Page[Item]
-	if err := o.get(ctx, mailboxPath(session, mailbox)+"/items", q, &p); err != nil {
+	if err := m.o.get(ctx, m.base+"/items", q, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -175,27 +180,27 @@ func (o *Operator) Items(ctx context.Context, session, mailbox, folder string, p
 // Item returns one item.
 //
 // VB365: GET /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}
-func (o *Operator) Item(ctx context.Context, session, mailbox, item string) (*Item, error) {
+func (m *MailboxData) Item(ctx context.Context, item string) (*Item, error) {
 	var it Item
-	if err := o.get(ctx, mailboxPath(session, mailbox)+pathf("/items/%s", item), nil, &it); err != nil {
+	if err := m.o.get(ctx, m.base+pathf("/items/%s", item), nil, &it); err != nil {
 		return nil, err
 	}
 	return &it, nil
 }
 
-// SearchMailbox runs a query (the VB365 search syntax) over a mailbox, or
+// Search runs a query (the VB365 search syntax) over a mailbox, or
 // over one folder when folder is set. Pages after the first should pass the
 // first page's SetID, so the server reuses the result.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/search,
 // POST …/folders/{folderId}/search
-func (o *Operator) SearchMailbox(ctx context.Context, session, mailbox, folder, query string, page PageOptions) (*Page[Item], error) {
-	p := mailboxPath(session, mailbox) + "/search"
+func (m *MailboxData) Search(ctx context.Context, folder, query string, page PageOptions) (*Page[Item], error) {
+	p := m.base + "/search"
 	if folder != "" {
-		p = mailboxPath(session, mailbox) + pathf("/folders/%s/search", folder)
+		p = m.base + pathf("/folders/%s/search", folder)
 	}
 	var out Page[Item]
-	err := o.call(ctx, request{method: "POST", path: p, query: page.query(), body: map[string]string{"query": query}, idempotent: true}, &out)
+	err := m.o.call(ctx, request{method: "POST", path: p, query: page.query(), body: map[string]string{"query": query}, idempotent: true}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +231,11 @@ func itemIDs(ids []string) []itemID {
 	return out
 }
 
-// RestoreItems restores items of a mailbox and returns the id of the restore
+// Restore restores items of the mailbox and returns the id of the restore
 // session that reports the progress. It is never retried.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/operatorRestore
-func (o *Operator) RestoreItems(ctx context.Context, session, mailbox string, opts RestoreItemsOptions) (string, error) {
+func (m *MailboxData) Restore(ctx context.Context, opts RestoreItemsOptions) (string, error) {
 	body := struct {
 		Items                []itemID `json:"items"`
 		ChangedItems         bool     `json:"changedItems"`
@@ -242,7 +247,7 @@ func (o *Operator) RestoreItems(ctx context.Context, session, mailbox string, op
 	var out struct {
 		SessionID string `json:"sessionId"`
 	}
-	if err := o.post(ctx, mailboxPath(session, mailbox)+"/items/operatorRestore", body, &out); err != nil {
+	if err := m.o.post(ctx, m.base+"/items/operatorRestore", body, &out); err != nil {
 		return "", err
 	}
 	return out.SessionID, nil
@@ -251,31 +256,31 @@ func (o *Operator) RestoreItems(ctx context.Context, session, mailbox string, op
 // SaveItem downloads one item as an Outlook message (.msg).
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}/save
-func (o *Operator) SaveItem(ctx context.Context, session, mailbox, item string) (*Download, error) {
-	return o.download(ctx, request{method: "POST", path: mailboxPath(session, mailbox) + pathf("/items/%s/save", item)})
+func (m *MailboxData) SaveItem(ctx context.Context, item string) (*Download, error) {
+	return m.o.download(ctx, request{method: "POST", path: m.base + pathf("/items/%s/save", item)})
 }
 
 // SaveItems downloads several items as a ZIP of .msg files.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/Save
-func (o *Operator) SaveItems(ctx context.Context, session, mailbox string, items []string) (*Download, error) {
-	return o.download(ctx, request{method: "POST", path: mailboxPath(session, mailbox) + "/items/Save",
+func (m *MailboxData) SaveItems(ctx context.Context, items []string) (*Download, error) {
+	return m.o.download(ctx, request{method: "POST", path: m.base + "/items/Save",
 		body: map[string][]itemID{"items": itemIDs(items)}})
 }
 
-// ExportItemsToPST downloads items as a PST file.
+// ExportItems downloads items as a PST file.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/exportToPst
-func (o *Operator) ExportItemsToPST(ctx context.Context, session, mailbox string, items []string) (*Download, error) {
-	return o.download(ctx, request{method: "POST", path: mailboxPath(session, mailbox) + "/items/exportToPst",
+func (m *MailboxData) ExportItems(ctx context.Context, items []string) (*Download, error) {
+	return m.o.download(ctx, request{method: "POST", path: m.base + "/items/exportToPst",
 		body: map[string][]itemID{"items": itemIDs(items)}})
 }
 
-// ExportFolderToPST downloads a folder's items as a PST file.
+// ExportFolder downloads a folder's items as a PST file.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}/exportToPst
-func (o *Operator) ExportFolderToPST(ctx context.Context, session, mailbox, folder string) (*Download, error) {
-	return o.download(ctx, request{method: "POST", path: mailboxPath(session, mailbox) + pathf("/folders/%s/exportToPst", folder),
+func (m *MailboxData) ExportFolder(ctx context.Context, folder string) (*Download, error) {
+	return m.o.download(ctx, request{method: "POST", path: m.base + pathf("/folders/%s/exportToPst", folder),
 		body: struct{}{}})
 }
 

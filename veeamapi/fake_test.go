@@ -41,6 +41,7 @@ func (h *tokenHolder) Refresh(ctx context.Context, _ string) (string, error) {
 // exchange checked against the OpenAPI document: the two independent readings
 // of the spec have to agree with it and with each other.
 func TestAgainstTheFakeServer(t *testing.T) {
+	t.Parallel()
 	spec := spectest.Load(t)
 	clk := testClock(t)
 	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
@@ -169,6 +170,7 @@ func testClock(t *testing.T) *clock.Clock {
 
 // TestExchangeAgainstTheFakeServer walks the Exchange calls the portal makes.
 func TestExchangeAgainstTheFakeServer(t *testing.T) {
+	t.Parallel()
 	spec := spectest.Load(t)
 	clk := testClock(t)
 	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
@@ -203,33 +205,33 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 		t.Fatalf("mailboxes: %v %v", boxes, err)
 	}
 	mb := boxes.Results[0].ID
-	if m, err := op.Mailbox(ctx, sess.ID, mb); err != nil || m.Name != "Adele Vance" {
+	if m, err := op.MailboxData(sess.ID, mb).Mailbox(ctx); err != nil || m.Name != "Adele Vance" {
 		t.Fatalf("mailbox: %+v %v", m, err)
 	}
-	top, err := op.Folders(ctx, sess.ID, mb, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 100}})
+	top, err := op.MailboxData(sess.ID, mb).Folders(ctx, veeamapi.FoldersOptions{ParentID: "root", PageOptions: veeamapi.PageOptions{Limit: 100}})
 	if err != nil || len(top.Results) < 10 {
 		t.Fatalf("folders: %v", err)
 	}
 	inbox := top.Results[0]
-	if f, err := op.Folder(ctx, sess.ID, mb, inbox.ID); err != nil || f.Name != "Inbox" {
+	if f, err := op.MailboxData(sess.ID, mb).Folder(ctx, inbox.ID); err != nil || f.Name != "Inbox" {
 		t.Fatalf("folder: %+v %v", f, err)
 	}
-	items, err := op.Items(ctx, sess.ID, mb, inbox.ID, veeamapi.PageOptions{Limit: 10})
+	items, err := op.MailboxData(sess.ID, mb).Items(ctx, inbox.ID, veeamapi.PageOptions{Limit: 10})
 	if err != nil || len(items.Results) != 10 {
 		t.Fatalf("items: %v", err)
 	}
 	first := items.Results[0]
-	if it, err := op.Item(ctx, sess.ID, mb, first.ID); err != nil || it.ID != first.ID || it.Kind() != veeamapi.KindMessage {
+	if it, err := op.MailboxData(sess.ID, mb).Item(ctx, first.ID); err != nil || it.ID != first.ID || it.Kind() != veeamapi.KindMessage {
 		t.Fatalf("item: %+v %v", it, err)
 	}
-	found, err := op.SearchMailbox(ctx, sess.ID, mb, "", `subject:"`+fakeveeam.StoryDeletedSubject+`"`, veeamapi.PageOptions{})
+	found, err := op.MailboxData(sess.ID, mb).Search(ctx, "", `subject:"`+fakeveeam.StoryDeletedSubject+`"`, veeamapi.PageOptions{})
 	if err != nil || len(found.Results) != 1 || !found.Results[0].Can("save") {
 		t.Fatalf("search: %v %v", found, err)
 	}
-	if _, err := op.SearchMailbox(ctx, sess.ID, mb, "", `subject:"unclosed`, veeamapi.PageOptions{}); !errors.Is(err, veeamapi.ErrBadRequest) {
+	if _, err := op.MailboxData(sess.ID, mb).Search(ctx, "", `subject:"unclosed`, veeamapi.PageOptions{}); !errors.Is(err, veeamapi.ErrBadRequest) {
 		t.Errorf("malformed query: %v", err)
 	}
-	restore, err := op.RestoreItems(ctx, sess.ID, mb, veeamapi.RestoreItemsOptions{Items: []string{found.Results[0].ID}, DeletedItems: true, Reason: "deleted by mistake"})
+	restore, err := op.MailboxData(sess.ID, mb).Restore(ctx, veeamapi.RestoreItemsOptions{Items: []string{found.Results[0].ID}, DeletedItems: true, Reason: "deleted by mistake"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +247,7 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 	}
 
 	// A download arrives exactly as the server sent it.
-	d, err := op.SaveItem(ctx, sess.ID, mb, found.Results[0].ID)
+	d, err := op.MailboxData(sess.ID, mb).SaveItem(ctx, found.Results[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,10 +260,14 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 	}
 	for _, dl := range []func() (*veeamapi.Download, error){
 		func() (*veeamapi.Download, error) {
-			return op.SaveItems(ctx, sess.ID, mb, []string{first.ID, items.Results[1].ID})
+			return op.MailboxData(sess.ID, mb).SaveItems(ctx, []string{first.ID, items.Results[1].ID})
 		},
-		func() (*veeamapi.Download, error) { return op.ExportItemsToPST(ctx, sess.ID, mb, []string{first.ID}) },
-		func() (*veeamapi.Download, error) { return op.ExportFolderToPST(ctx, sess.ID, mb, top.Results[5].ID) },
+		func() (*veeamapi.Download, error) {
+			return op.MailboxData(sess.ID, mb).ExportItems(ctx, []string{first.ID})
+		},
+		func() (*veeamapi.Download, error) {
+			return op.MailboxData(sess.ID, mb).ExportFolder(ctx, top.Results[5].ID)
+		},
 	} {
 		d, err := dl()
 		if err != nil {
@@ -279,6 +285,7 @@ func TestExchangeAgainstTheFakeServer(t *testing.T) {
 // downloads OneDrive and SharePoint documents through the client, every
 // exchange checked against the OpenAPI document.
 func TestDocumentsAgainstTheFakeServer(t *testing.T) {
+	t.Parallel()
 	spec := spectest.Load(t)
 	clk := testClock(t)
 	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})
@@ -449,6 +456,7 @@ func TestDocumentsAgainstTheFakeServer(t *testing.T) {
 }
 
 func TestTeamsAgainstTheFakeServer(t *testing.T) {
+	t.Parallel()
 	spec := spectest.Load(t)
 	clk := testClock(t)
 	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: clk.Now})

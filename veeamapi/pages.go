@@ -2,8 +2,10 @@ package veeamapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"net/url"
 	"slices"
 	"strconv"
@@ -216,4 +218,36 @@ func (p *Page[T]) link(name string) (PageOptions, bool) {
 		return PageOptions{}, false
 	}
 	return PageOptions{Offset: offset, Limit: limit, SetID: p.SetID}, true
+}
+
+// All reads a whole list, page after page of limit items, for callers that
+// need every item:
+//
+//	for d, err := range veeamapi.All(ctx, 1000, docs.Lists) { … }
+//
+// It follows the server's next links (keeping a search's set id) and ends
+// at the first error, which it yields with a zero item. A caller that
+// stops early stops the reading.
+func All[T any](ctx context.Context, limit int, list func(context.Context, PageOptions) (*Page[T], error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		opts := PageOptions{Limit: limit}
+		for {
+			p, err := list(ctx, opts)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, x := range p.Results {
+				if !yield(x, nil) {
+					return
+				}
+			}
+			next, more := p.Next()
+			if !more || len(p.Results) == 0 {
+				return
+			}
+			opts = next
+		}
+	}
 }

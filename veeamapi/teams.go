@@ -65,15 +65,36 @@ type TeamsTab struct {
 	TeamID      string `json:"teamId"`
 }
 
-// TeamData reads one team of a Teams restore session.
+// TeamData is one team of a Teams restore session, as an operator sees
+// it: its channels, posts, files and tabs, their search, restore and export.
 type TeamData struct {
-	o    *Operator
-	base string
+	o     *Operator
+	teams string // /v8/RestoreSessions/{id}/organization/teams
+	id    string
+	base  string // …/teams/{teamId}
 }
 
-// TeamData returns the reader of a team in a restore session.
+// TeamData returns the team with this id in a restore session.
 func (o *Operator) TeamData(sessionID, teamID string) *TeamData {
-	return &TeamData{o: o, base: pathf("/v8/RestoreSessions/%s/organization/teams/%s", sessionID, teamID)}
+	teams := pathf("/v8/RestoreSessions/%s/organization/teams", sessionID)
+	return &TeamData{o: o, teams: teams, id: teamID, base: teams + pathf("/%s", teamID)}
+}
+
+// restoreBody is the parts every Teams restore takes: what to bring back,
+// and the reason.
+func restoreBody(changedKey string, changed bool, missingKey string, missing bool, reason string) map[string]any {
+	body := map[string]any{changedKey: changed, missingKey: missing}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	return body
+}
+
+// startRestore posts an operator restore and returns its restore session's id.
+func (t *TeamData) startRestore(ctx context.Context, path string, body map[string]any) (string, error) {
+	var out sessionIDResponse
+	err := t.o.post(ctx, path, body, &out)
+	return out.SessionID, err
 }
 
 // Team returns the team.
@@ -88,6 +109,13 @@ func (t *TeamData) Team(ctx context.Context) (*Team, error) {
 // VB365: GET …/organization/teams/{teamId}/channels
 func (t *TeamData) Channels(ctx context.Context, page PageOptions) (*Page[TeamsChannel], error) {
 	return getOne[Page[TeamsChannel]](ctx, t.o, t.base+"/channels", page.query())
+}
+
+// Replies lists a post's replies, page by page, as All reads lists.
+func (t *TeamData) Replies(channelID string, parent int64) func(context.Context, PageOptions) (*Page[TeamsPost], error) {
+	return func(ctx context.Context, page PageOptions) (*Page[TeamsPost], error) {
+		return t.Posts(ctx, channelID, parent, page)
+	}
 }
 
 // Channel returns one channel.
@@ -204,94 +232,125 @@ type sessionIDResponse struct {
 	SessionID string `json:"sessionId"`
 }
 
-// RestoreChannel restores a channel to the team: missing and/or changed
-// content, and for private and shared channels their members.
-//
-// VB365: POST …/organization/teams/{teamId}/channels/{channelId}/operatorRestore
-func (t *TeamData) RestoreChannel(ctx context.Context, channelID string, changed, missing, members bool, reason string) (string, error) {
-	body := map[string]any{"restoreChangedItems": changed, "restoreMissingItems": missing, "restoreMembers": members}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	var out sessionIDResponse
-	err := t.o.post(ctx, t.base+"/channels/"+url.PathEscape(channelID)+"/operatorRestore", body, &out)
-	return out.SessionID, err
+// ChannelRestoreOptions is what a channel restore brings back.
+type ChannelRestoreOptions struct {
+	Changed, Missing bool
+	Members          bool // private and shared channels: their members too
+	Reason           string
 }
 
-// RestoreTabs restores tabs of one channel (all of them when tabIDs is empty).
+// RestoreChannel restores a channel to the team.
+//
+// VB365: POST …/organization/teams/{teamId}/channels/{channelId}/operatorRestore
+func (t *TeamData) RestoreChannel(ctx context.Context, channelID string, opts ChannelRestoreOptions) (string, error) {
+	body := restoreBody("restoreChangedItems", opts.Changed, "restoreMissingItems", opts.Missing, opts.Reason)
+	body["restoreMembers"] = opts.Members
+	return t.startRestore(ctx, t.base+"/channels/"+url.PathEscape(channelID)+"/operatorRestore", body)
+}
+
+// TabsRestoreOptions is what a restore of tabs brings back: TabIDs of one
+// channel (every tab when empty), or Tabs of several channels.
+type TabsRestoreOptions struct {
+	TabIDs           []string
+	Tabs             []TeamsTab
+	Changed, Missing bool
+	Reason           string
+}
+
+// RestoreTabs restores tabs of one channel.
 //
 // VB365: POST …/organization/teams/{teamId}/channels/{channelId}/tabs/operatorRestore
-func (t *TeamData) RestoreTabs(ctx context.Context, channelID string, tabIDs []string, changed, missing bool, reason string) (string, error) {
-	body := map[string]any{"restoreChangedTabs": changed, "restoreMissingTabs": missing}
-	if len(tabIDs) > 0 {
+func (t *TeamData) RestoreTabs(ctx context.Context, channelID string, opts TabsRestoreOptions) (string, error) {
+	body := restoreBody("restoreChangedTabs", opts.Changed, "restoreMissingTabs", opts.Missing, opts.Reason)
+	if len(opts.TabIDs) > 0 {
 		var tabs []map[string]string
-		for _, id := range tabIDs {
+		for _, id := range opts.TabIDs {
 			tabs = append(tabs, map[string]string{"id": id})
 		}
 		body["tabs"] = tabs
 	}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	var out sessionIDResponse
-	err := t.o.post(ctx, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs/operatorRestore", body, &out)
-	return out.SessionID, err
+	return t.startRestore(ctx, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs/operatorRestore", body)
 }
 
-// RestoreFiles restores channel files, in their restore-point version or with their history.
+// RestoreTabsAcross restores tabs of several channels of the team.
+//
+// VB365: POST …/organization/teams/{teamId}/tabs/operatorRestore
+func (t *TeamData) RestoreTabsAcross(ctx context.Context, opts TabsRestoreOptions) (string, error) {
+	var refs []map[string]string
+	for _, tb := range opts.Tabs {
+		refs = append(refs, map[string]string{"id": tb.ID, "channelId": tb.ChannelID})
+	}
+	body := restoreBody("restoreChangedTabs", opts.Changed, "restoreMissingTabs", opts.Missing, opts.Reason)
+	body["tabs"] = refs
+	return t.startRestore(ctx, t.base+"/tabs/operatorRestore", body)
+}
+
+// FilesRestoreOptions is what a restore of channel files brings back.
+type FilesRestoreOptions struct {
+	Files            []TeamsFile
+	AllVersions      bool // their history, not only the restore point's version
+	Changed, Missing bool
+	Reason           string
+}
+
+// RestoreFiles restores channel files.
 //
 // VB365: POST …/organization/teams/{teamId}/files/operatorRestore
-func (t *TeamData) RestoreFiles(ctx context.Context, files []TeamsFile, allVersions, changed, missing bool, reason string) (string, error) {
+func (t *TeamData) RestoreFiles(ctx context.Context, opts FilesRestoreOptions) (string, error) {
 	version := "Last"
-	if allVersions {
+	if opts.AllVersions {
 		version = "All"
 	}
 	var refs []map[string]string
-	for _, f := range files {
+	for _, f := range opts.Files {
 		refs = append(refs, map[string]string{"id": f.ID, "channelId": f.ChannelID})
 	}
-	body := map[string]any{"files": refs, "fileVersion": version, "restoreChangedItems": changed, "restoreMissingItems": missing}
-	if len(files) > 0 {
-		body["channelId"] = files[0].ChannelID
+	body := restoreBody("restoreChangedItems", opts.Changed, "restoreMissingItems", opts.Missing, opts.Reason)
+	body["files"], body["fileVersion"] = refs, version
+	if len(opts.Files) > 0 {
+		body["channelId"] = opts.Files[0].ChannelID
 	}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	var out sessionIDResponse
-	err := t.o.post(ctx, t.base+"/files/operatorRestore", body, &out)
-	return out.SessionID, err
+	return t.startRestore(ctx, t.base+"/files/operatorRestore", body)
+}
+
+// PostsRestoreOptions is a restore of posts of one channel.
+type PostsRestoreOptions struct {
+	Posts  []TeamsPost
+	Reason string
 }
 
 // RestorePosts restores posts of one channel.
 //
 // VB365: POST …/organization/teams/{teamId}/posts/operatorRestore
-func (t *TeamData) RestorePosts(ctx context.Context, channelID string, posts []TeamsPost, reason string) (string, error) {
+func (t *TeamData) RestorePosts(ctx context.Context, channelID string, opts PostsRestoreOptions) (string, error) {
 	var refs []map[string]any
-	for _, p := range posts {
+	for _, p := range opts.Posts {
 		refs = append(refs, map[string]any{"postId": p.PostID, "channelId": channelID})
 	}
 	body := map[string]any{"channelId": channelID, "posts": refs}
-	if reason != "" {
-		body["reason"] = reason
+	if opts.Reason != "" {
+		body["reason"] = opts.Reason
 	}
-	var out sessionIDResponse
-	err := t.o.post(ctx, t.base+"/posts/operatorRestore", body, &out)
-	return out.SessionID, err
+	return t.startRestore(ctx, t.base+"/posts/operatorRestore", body)
 }
 
-// RestoreTeam restores a whole team: every channel's missing and/or changed
-// content, its members and its settings, as chosen.
+// TeamRestoreOptions is what a restore of a whole team brings back.
+type TeamRestoreOptions struct {
+	Changed, Missing bool
+	Members          bool // membership and permissions
+	Settings         bool
+	Reason           string
+}
+
+// Restore restores the whole team: every channel's content, and its members
+// and settings, as chosen.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/teams/operatorRestore
-func (o *Operator) RestoreTeam(ctx context.Context, sessionID, teamID string, changed, missing, members, settings bool, reason string) (string, error) {
-	body := map[string]any{"teams": []map[string]string{{"id": teamID}}, "restoreChangedItems": changed, "restoreMissingItems": missing,
-		"restoreMembers": members, "restoreSettings": settings, "impersonationAccountName": ""}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	var out sessionIDResponse
-	err := o.post(ctx, pathf("/v8/RestoreSessions/%s/organization/teams/operatorRestore", sessionID), body, &out)
-	return out.SessionID, err
+func (t *TeamData) Restore(ctx context.Context, opts TeamRestoreOptions) (string, error) {
+	body := restoreBody("restoreChangedItems", opts.Changed, "restoreMissingItems", opts.Missing, opts.Reason)
+	body["teams"] = []map[string]string{{"id": t.id}}
+	body["restoreMembers"], body["restoreSettings"], body["impersonationAccountName"] = opts.Members, opts.Settings, ""
+	return t.startRestore(ctx, t.teams+"/operatorRestore", body)
 }
 
 // TeamsEntity is a search result (RESTChannelEntity): a post, a file or a
@@ -337,21 +396,4 @@ func (t *TeamData) Search(ctx context.Context, channelID, kind, query string, pa
 		return nil, err
 	}
 	return &out, nil
-}
-
-// RestoreTabsAcross restores tabs of several channels of the team.
-//
-// VB365: POST …/organization/teams/{teamId}/tabs/operatorRestore
-func (t *TeamData) RestoreTabsAcross(ctx context.Context, tabs []TeamsTab, changed, missing bool, reason string) (string, error) {
-	var refs []map[string]string
-	for _, tb := range tabs {
-		refs = append(refs, map[string]string{"id": tb.ID, "channelId": tb.ChannelID})
-	}
-	body := map[string]any{"tabs": refs, "restoreChangedTabs": changed, "restoreMissingTabs": missing}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	var out sessionIDResponse
-	err := t.o.post(ctx, t.base+"/tabs/operatorRestore", body, &out)
-	return out.SessionID, err
 }

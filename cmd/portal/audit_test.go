@@ -46,6 +46,7 @@ func auditRows(t *testing.T, b *browser, q url.Values) []map[string]string {
 // succeed, are denied, are refused, fail upstream, break off and lose their
 // browser, and finds each in the trail exactly once.
 func TestEveryAttemptIsAuditedOnce(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others", "PORTAL_AUDITORS": demotenant.AuditorRole}})
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -59,29 +60,34 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 	if r := b.post(rows[1].href+"/download", url.Values{"kind": {"msg"}}); r.StatusCode != http.StatusOK {
 		t.Fatalf("download: %d", r.StatusCode)
 	}
-	// 3. Someone else's mailbox: denied.
+	// 3. Someone else's mailbox: denied (VB365 says it is not hers).
 	meganMB := fakeveeam.MailboxID(demotenant.ID("user", megan), false)
-	if r := b.post("/sessions/"+sid+"/mailboxes/"+meganMB+"/restore", url.Values{"scope": {"selected"}, "item": {rows[0].key},
-		"target": {"original"}, "missing": {"1"}, "confirm": {"1"}}); r.StatusCode != http.StatusNotFound {
+	theirs := b.post("/sessions/"+sid+"/mailboxes/"+meganMB+"/restore/new", url.Values{"scope": {"selected"}, "item": {rows[0].key}})
+	if r := b.post(theirs.Header.Get("Location"), url.Values{"target": {"original"}, "missing": {"1"}, "confirm": {"1"}}); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("someone else's mailbox: %d", r.StatusCode)
 	}
 	// 4. A restore whose form is incomplete: refused.
-	if r := b.post(m.base+"/restore", url.Values{"scope": {"selected"}, "item": {rows[0].key}, "target": {"folder"}, "folder_name": {""}, "confirm": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity {
+	wizard := b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {rows[0].key}})
+	if r := b.submitWizard(wizard, url.Values{"target": {"folder"}, "folder_name": {""}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("incomplete form: %d", r.StatusCode)
 	}
-	// 5. VB365 fails the restore.
+	// 5. VB365 fails the restore: the wizard comes back saying so.
 	remove := s.veeam.Inject(fakeveeam.Fault{Method: http.MethodPost, Path: "/v8/RestoreSessions/" + sid + "/organization/mailboxes/", Status: 500, Times: 1})
-	if r := b.post(m.base+"/restore", url.Values{"scope": {"selected"}, "item": {rows[2].key}, "target": {"original"}, "missing": {"1"}, "confirm": {"1"}}); r.StatusCode < 500 {
-		t.Fatalf("upstream failure: %d", r.StatusCode)
+	wizard = b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {rows[2].key}})
+	r := b.submitWizard(wizard, url.Values{"target": {"original"}, "missing": {"1"}})
+	if again := b.get(r.Header.Get("Location")); r.StatusCode != http.StatusSeeOther || !strings.Contains(again.body, "The backup server is not answering") {
+		t.Fatalf("upstream failure: %d, then %s", r.StatusCode, again.doc(t).Find(".alert").Text())
 	}
 	remove()
-	// 6. The browser goes away while VB365 takes its time: the restore still starts, and is recorded.
+	// 6. The browser goes away while VB365 takes its time: the restore still
+	// starts, is recorded, and the watcher records its end.
 	mine := fakeveeam.MailboxID(demotenant.ID("user", adele), false)
 	remove = s.veeam.Inject(fakeveeam.Fault{Method: http.MethodPost, Path: "/v8/RestoreSessions/" + sid + "/organization/mailboxes/" + mine + "/items/operatorRestore",
 		Delay: 700 * time.Millisecond, Times: 1})
-	form := url.Values{"scope": {"selected"}, "item": {rows[3].key}, "target": {"original"}, "missing": {"1"}, "confirm": {"1"}, "csrf_token": {b.csrf()}}
+	wizard = b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {rows[3].key}})
+	form := url.Values{"target": {"original"}, "missing": {"1"}, "confirm": {"1"}, "csrf_token": {b.csrf()}}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+m.base+"/restore", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+wizardAction(t, wizard), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	if _, err := b.c.Do(req); err == nil {
@@ -90,7 +96,9 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 	cancel()
 	remove()
 	auditor := s.signedIn(joni)
-	wait.For(t, "six of Adele's attempts in the trail", func() bool { return len(auditRows(t, auditor, url.Values{"actor": {"Adele"}})) >= 6 })
+	wait.For(t, "the end of the restore whose browser went away", func() bool {
+		return len(auditRows(t, auditor, url.Values{"actor": {"Adele"}, "outcome": {"succeeded"}})) >= 3
+	})
 	// 7. A download VB365 breaks off.
 	export := m.page.doc(t).Find(`form[action$="/export"]`).AttrOr("action", "")
 	remove = s.veeam.Inject(fakeveeam.Fault{Path: "/v8/RestoreSessions/", CutAfter: 1 << 10, Times: 1})
@@ -103,12 +111,12 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 	}
 	remove()
 	// A wizard that is only shown is not an attempt.
-	b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {rows[0].key}})
+	b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {rows[0].key}})
 
 	var got []map[string]string
-	wait.For(t, "seven of Adele's attempts in the trail", func() bool {
+	wait.For(t, "Adele's attempts in the trail", func() bool {
 		got = auditRows(t, auditor, url.Values{"actor": {"Adele"}})
-		return len(got) >= 7
+		return len(got) >= 12
 	})
 	var outcomes []string
 	for i := len(got) - 1; i >= 0; i-- { // oldest first
@@ -118,23 +126,37 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 			t.Errorf("the actor: %v", r)
 		}
 	}
-	want := []string{"restore:started", "download:succeeded", "restore:denied", "restore:refused", "restore:failed", "restore:started", "export:failed"}
+	want := []string{
+		"restore:requested", "restore:started", "restore:succeeded", // 1, and its end
+		"download:succeeded",
+		"restore:denied", "restore:refused",
+		"restore:requested", "restore:failed", // 5: VB365 refused it
+		"restore:requested", "restore:started", "restore:succeeded", // 6, whose browser went away
+		"export:failed",
+	}
 	if !slices.Equal(outcomes, want) {
 		t.Errorf("the trail: %v, want %v", outcomes, want)
 	}
-	if len(got) == 7 {
-		first := got[6]
-		if first["on_behalf_of"] != "Adele Vance <AdeleV@contoso.onmicrosoft.com>" && !strings.Contains(first["on_behalf_of"], "Adele Vance") {
+	if len(got) == len(want) {
+		first, started, ended := got[11], got[10], got[9]
+		if !strings.Contains(first["on_behalf_of"], "Adele Vance") {
 			t.Errorf("on whose behalf: %q", first["on_behalf_of"])
 		}
-		if first["reason"] != "checking" || first["vb365_session"] != strings.TrimPrefix(page, "/restores/") || first["item_count"] != "1" ||
+		restoreID := strings.TrimPrefix(page, "/restores/")
+		if first["reason"] != "checking" || first["restore"] != restoreID || first["vb365_session"] != "" || first["item_count"] != "1" ||
 			!strings.Contains(first["items"], rows[0].subject) || !strings.Contains(first["options"], "Audit") {
-			t.Errorf("the first restore: %v", first)
+			t.Errorf("the first restore's intent: %v", first)
 		}
-		if denied := got[4]; denied["on_behalf_of_id"] != meganMB {
+		if started["restore"] != restoreID || started["vb365_session"] == "" {
+			t.Errorf("the first restore's start: %v", started)
+		}
+		if ended["restore"] != restoreID || ended["restored"] != "1" || ended["skipped"] != "0" || ended["failed"] != "0" {
+			t.Errorf("the first restore's end: %v", ended)
+		}
+		if denied := got[7]; denied["on_behalf_of_id"] != meganMB {
 			t.Errorf("the denied attempt does not name whose data: %v", denied)
 		}
-		if late := got[1]; late["vb365_session"] == "" {
+		if late := got[2]; late["vb365_session"] == "" || late["restore"] == "" {
 			t.Errorf("the restore whose browser went away has no session: %v", late)
 		}
 	}
@@ -148,6 +170,7 @@ func TestEveryAttemptIsAuditedOnce(t *testing.T) {
 }
 
 func TestAuditPageIsForAuditors(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_AUDITORS": demotenant.AuditorRole}})
 	begin := s.now().UTC()
 	b := s.signedIn(adele)
@@ -203,6 +226,7 @@ func TestAuditPageIsForAuditors(t *testing.T) {
 // TestDocumentRestoresAndDownloadsAreAudited: OneDrive and SharePoint
 // attempts reach the trail with whose data, which documents and the options.
 func TestDocumentRestoresAndDownloadsAreAudited(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_AUDITORS": demotenant.AuditorRole}})
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -218,13 +242,19 @@ func TestDocumentRestoresAndDownloadsAreAudited(t *testing.T) {
 	lb.post(item.href+"/download", nil)
 
 	got := auditRows(t, s.signedIn(joni), nil)
-	if len(got) != 3 {
+	if len(got) != 5 {
 		t.Fatalf("%d events: %v", len(got), got)
 	}
-	restore, download, attachments := got[2], got[1], got[0]
+	// The restore's intent, start and end (the end recorded before the downloads: its page waited for it).
+	intent, restore, ended, download, attachments := got[4], got[3], got[2], got[1], got[0]
+	if intent["outcome"] != "requested" || intent["restore"] != restore["restore"] || ended["outcome"] != "succeeded" ||
+		ended["restore"] != restore["restore"] || ended["restored"] != "1" {
+		t.Errorf("the restore's intent and end: %v, %v", intent, ended)
+	}
 	if restore["workload"] != "onedrive" || restore["action"] != "restore" || restore["outcome"] != "started" ||
 		restore["on_behalf_of"] != "Megan Bowen" || restore["items"] != "Q3 budget.xlsx" || restore["reason"] != "overwrote it" ||
-		!strings.Contains(restore["options"], "Keep both") || restore["vb365_session"] != strings.TrimPrefix(r.Header.Get("Location"), "/restores/") {
+		!strings.Contains(restore["options"], "Keep both") || restore["restore"] != strings.TrimPrefix(r.Header.Get("Location"), "/restores/") ||
+		restore["vb365_session"] == "" {
 		t.Errorf("the restore: %v", restore)
 	}
 	if download["action"] != "download" || download["outcome"] != "succeeded" || download["options"] != "version 1" {

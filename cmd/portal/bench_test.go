@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -112,10 +108,6 @@ func BenchmarkPortalOverhead(b *testing.B) {
 // startPortalProcess builds the portal and runs it as its own process, as
 // in production, against both fakes in this process.
 func startPortalProcess(b *testing.B, vo fakeveeam.Options) *stack {
-	bin := filepath.Join(b.TempDir(), "portal")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
 	c := testClock(b)
 	entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{Now: c.Now})
 	if err != nil {
@@ -128,44 +120,16 @@ func startPortalProcess(b *testing.B, vo fakeveeam.Options) *stack {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { veeam.Close() })
-	ctx, cancel := context.WithCancel(context.Background())
+	s := &stack{t: b, clock: c, entra: entra, veeam: veeam}
 	// On a machine with cores to spare, the portal gets a core of its own and
 	// this process (the fakes and the client) the others, as when VB365 runs
 	// on its own server; otherwise their work would count as the portal's.
-	var cmd *exec.Cmd
-	if taskset, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-		cmd = exec.CommandContext(ctx, taskset, "-c", "0", bin)
+	pin := runtime.NumCPU() >= 2
+	if pin {
 		pinOthers(b, runtime.NumCPU())
-	} else {
-		cmd = exec.CommandContext(ctx, bin)
 	}
-	cmd.Env = append(os.Environ(), "PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
-		"PORTAL_DATA_DIR="+b.TempDir(), "PORTAL_LOG_FORMAT=json", "PORTAL_CLOCK_START="+c.Now().Format(time.RFC3339Nano))
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cancel(); cmd.Wait() })
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var line struct {
-				Msg       string `json:"msg"`
-				PublicURL string `json:"public_url"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				listening <- line.PublicURL
-			}
-		}
-	}()
-	s := &stack{t: b, clock: c, entra: entra, veeam: veeam, pid: cmd.Process.Pid}
-	select {
-	case s.url = <-listening:
-	case <-time.After(30 * time.Second):
-		b.Fatal("the portal did not start")
-	}
+	p := s.startProcess(buildPortal(b), b.TempDir(), pin)
+	s.url, s.pid = p.url, p.cmd.Process.Pid
 	return s
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/internal/clock"
+	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -53,6 +54,7 @@ type config struct {
 	proxies    []netip.Prefix
 	secretFrom string
 	clockStart time.Time
+	reason     restore.Policy
 }
 
 // parseConfig reads flags over environment defaults. Problems with values
@@ -220,14 +222,10 @@ func (c *config) validate() []string {
 			p = append(p, fmt.Sprintf("PORTAL_AUDITORS: %q is not an app role value or a group object id", a))
 		}
 	}
-	switch c.RestoreReason {
-	case "optional", "required", "others":
-	case "always":
-		c.RestoreReason = "required"
-	case "never":
-		c.RestoreReason = "optional"
-	default:
-		p = append(p, fmt.Sprintf("PORTAL_RESTORE_REASON %q must be always, others or never", c.RestoreReason))
+	if policy, err := restore.ParsePolicy(c.RestoreReason); err != nil {
+		p = append(p, "PORTAL_RESTORE_REASON "+err.Error())
+	} else {
+		c.reason = policy
 	}
 	switch c.LogFormat {
 	case "", "json", "text":

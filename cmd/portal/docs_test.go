@@ -108,19 +108,11 @@ func (d *docs) open(p string) response {
 func (d *docs) restore(selection, choices url.Values) response {
 	t := d.b.s.t
 	t.Helper()
-	wizard := d.b.post(d.base+"/restore/new", selection)
+	wizard := d.b.openWizard(d.base, selection)
 	if wizard.StatusCode != http.StatusOK {
 		t.Fatalf("wizard: %d %s", wizard.StatusCode, wizard.body)
 	}
-	form := url.Values{}
-	wizard.doc(t).Find(`form.wizard input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
-		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	for k, v := range choices {
-		form[k] = v
-	}
-	form.Set("confirm", "1")
-	return d.b.post(d.base+"/restore", form)
+	return d.b.submitWizard(wizard, choices)
 }
 
 func productionDoc(docs []fakeveeam.ProductionDoc, p string) (fakeveeam.ProductionDoc, bool) {
@@ -136,6 +128,7 @@ var salesSite = demotenant.ID("site", "https://contoso.sharepoint.com/sites/Sale
 func oneDriveOf(upn string) string { return fakeveeam.OneDriveID(demotenant.ID("user", upn)) }
 
 func TestBrowseOneDrive(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -193,6 +186,7 @@ func TestBrowseOneDrive(t *testing.T) {
 }
 
 func TestBrowseSharePointSite(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	sid, _ := b.explore("sharepoint")
@@ -229,6 +223,7 @@ func TestBrowseSharePointSite(t *testing.T) {
 // TestRestoreEarlierVersionKeepBoth: Megan brings back the version of her
 // spreadsheet from before she overwrote it, beside the current one.
 func TestRestoreEarlierVersionKeepBoth(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -245,9 +240,9 @@ func TestRestoreEarlierVersionKeepBoth(t *testing.T) {
 		t.Fatalf("no version 2 to restore:\n%s", detail.Find("table.versions").Text())
 	}
 	sel := url.Values{"scope": {"selected"}, "item": {q3.key}, "version": {version}}
-	wizard := b.post(od.base+"/restore/new", sel)
+	wizard := b.openWizard(od.base, sel)
 	w := wizard.doc(t)
-	if note := w.Find(".version-note").Text(); !strings.Contains(note, "Version 2") {
+	if note := w.Find(".note").Text(); !strings.Contains(note, "Version 2") {
 		t.Errorf("the wizard does not say which version: %q", note)
 	}
 	if w.Find("#a-keep[checked]").Length() != 1 || w.Find("#v-last[checked]").Length() != 1 {
@@ -281,6 +276,7 @@ func TestRestoreEarlierVersionKeepBoth(t *testing.T) {
 // TestRestoreOverwriteFromAnOlderPoint restores the whole document as a
 // restore point of last week held it, replacing the current one.
 func TestRestoreOverwriteFromAnOlderPoint(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid := b.exploreDaysAgo("onedrive", 6)
@@ -303,6 +299,7 @@ func TestRestoreOverwriteFromAnOlderPoint(t *testing.T) {
 
 // TestRestoreDeletedFolder brings back a folder deleted three days ago, with everything in it.
 func TestRestoreDeletedFolder(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	if _, ok := productionDoc(s.veeam.ProductionDocs(oneDriveOf(adele)), fakeveeam.StoryDeletedFolder); ok {
@@ -311,7 +308,7 @@ func TestRestoreDeletedFolder(t *testing.T) {
 	sid := b.exploreDaysAgo("onedrive", 5)
 	od := b.openDocs(sid, "Adele Vance")
 	folder := findDoc(t, od.open("Documents"), path.Base(fakeveeam.StoryDeletedFolder))
-	wizard := b.post(od.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {folder.key}})
+	wizard := b.openWizard(od.base, url.Values{"scope": {"selected"}, "item": {folder.key}})
 	if p := wizard.doc(t).Find("ul.preview").Text(); !strings.Contains(p, "Onboarding 2026 (folder)") {
 		t.Errorf("preview: %q", p)
 	}
@@ -337,6 +334,7 @@ func TestRestoreDeletedFolder(t *testing.T) {
 // TestRestoreDeletedListItemWithAttachments: Lee brings back a deleted
 // customer visit with its attachments, and must say why (a site is shared data).
 func TestRestoreDeletedListItemWithAttachments(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others"}})
 	b := s.signedIn(lee)
 	siteID := salesSite
@@ -353,10 +351,11 @@ func TestRestoreDeletedListItemWithAttachments(t *testing.T) {
 	sel := url.Values{"scope": {"selected"}, "item": {item.key}}
 	// Without a reason, the wizard comes back with the choices kept.
 	r := site.restore(sel, url.Values{"target": {"original"}, "missing": {"1"}, "last": {"overwrite"}, "permissions": {"1"}})
-	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "reason") {
-		t.Fatalf("no reason: %d %s", r.StatusCode, r.body)
+	back := b.refusedWizard(r)
+	if !strings.Contains(back.doc(t).Find("#reason-error").Text(), "reason is required") {
+		t.Fatalf("no reason: %s", back.doc(t).Find("main").Text())
 	}
-	w := r.doc(t)
+	w := back.doc(t)
 	if w.Find("#o-missing[checked]").Length() != 1 || w.Find("#o-changed[checked]").Length() != 0 || w.Find("#l-over[checked]").Length() != 1 {
 		t.Error("the wizard lost the choices")
 	}
@@ -396,6 +395,7 @@ func listTitles(docs []fakeveeam.ProductionDoc) []string {
 
 // TestRestoreToAnotherList restores a library's documents into a new library.
 func TestRestoreToAnotherList(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	sid, _ := b.explore("sharepoint")
@@ -406,9 +406,8 @@ func TestRestoreToAnotherList(t *testing.T) {
 		keys = append(keys, r.key)
 	}
 	sel := url.Values{"scope": {"selected"}, "item": keys}
-	if r := site.restore(sel, url.Values{"target": {"list"}, "list_name": {" "}}); r.StatusCode != http.StatusUnprocessableEntity ||
-		!strings.Contains(r.body, "Name the library or list") {
-		t.Errorf("no list name: %d", r.StatusCode)
+	if back := b.refusedWizard(site.restore(sel, url.Values{"target": {"list"}, "list_name": {" "}})); !strings.Contains(back.doc(t).Find("#list-name-error").Text(), "Give the new library or list a name") {
+		t.Errorf("no list name: %s", back.doc(t).Find("main").Text())
 	}
 	r := site.restore(sel, url.Values{"target": {"list"}, "list_name": {"Templates restored"}})
 	b.waitRestore(r.Header.Get("Location"))
@@ -419,6 +418,7 @@ func TestRestoreToAnotherList(t *testing.T) {
 }
 
 func TestDocSearch(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -489,6 +489,7 @@ func TestDocSearch(t *testing.T) {
 }
 
 func TestSharePointSearchInAList(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	sid := b.exploreDaysAgo("sharepoint", 4)
@@ -500,6 +501,7 @@ func TestSharePointSearchInAList(t *testing.T) {
 }
 
 func TestLargeLibraryPagesToTheEnd(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{LargeLibrarySite: "Sales Proposals", LargeLibraryDocs: 2_345}})
 	b := s.signedIn(lee)
 	sid, _ := b.explore("sharepoint")
@@ -525,6 +527,7 @@ func TestLargeLibraryPagesToTheEnd(t *testing.T) {
 }
 
 func TestDocDownloadsStreamIntact(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -593,6 +596,7 @@ func TestDocDownloadsStreamIntact(t *testing.T) {
 }
 
 func TestDownloadsFollowTheDocActions(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{DenyDownloads: func(string) bool { return true }}})
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -617,6 +621,7 @@ func TestDownloadsFollowTheDocActions(t *testing.T) {
 // or another session lead nowhere, and a helpdesk restore of someone else's
 // OneDrive is marked as such.
 func TestOtherOneDrivesAndSitesAreNotFound(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	lb := s.signedIn(lee)
 	lsid, _ := lb.explore("onedrive")
@@ -645,12 +650,13 @@ func TestOtherOneDrivesAndSitesAreNotFound(t *testing.T) {
 			t.Errorf("%s: %d", p, r.StatusCode)
 		}
 	}
-	if r := b.post(other.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {docRowsOf(t, other.open("Documents"))[0].key}}); r.StatusCode != http.StatusNotFound {
+	if r := b.openWizard(other.base, url.Values{"scope": {"selected"}, "item": {docRowsOf(t, other.open("Documents"))[0].key}}); r.StatusCode != http.StatusNotFound {
 		t.Errorf("restore in Lee's session: %d", r.StatusCode)
 	}
 }
 
 func TestHostileFileNamesRenderAsText(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -664,7 +670,7 @@ func TestHostileFileNamesRenderAsText(t *testing.T) {
 		keys = append(keys, r.key)
 	}
 	pages = append(pages, b.get(od.base+"/search?"+url.Values{"q": {"script"}}.Encode()),
-		b.post(od.base+"/restore/new", url.Values{"scope": {"selected"}, "item": keys}))
+		b.openWizard(od.base, url.Values{"scope": {"selected"}, "item": keys}))
 	b.post(od.base+"/restore-list", url.Values{"item": keys})
 	pages = append(pages, b.get("/restore-list"))
 	r := od.restore(url.Values{"scope": {"selected"}, "item": keys}, url.Values{"reason": {`"><img src=x onerror=alert(1)>`}})
@@ -694,6 +700,7 @@ func TestHostileFileNamesRenderAsText(t *testing.T) {
 // TestDocRestoreFailuresArePerDocument: one document of a folder fails
 // upstream; the rest come back and the page says which did not.
 func TestDocRestoreFailuresArePerDocument(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	s.veeam.FailRestoreOf("Welcome pack")
@@ -723,6 +730,7 @@ func TestDocRestoreFailuresArePerDocument(t *testing.T) {
 // TestRestoreEverythingHereAndAllResults restores a whole folder from its
 // page and every result of a search, as the lists' second buttons do.
 func TestRestoreEverythingHereAndAllResults(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(megan)
 	sid, _ := b.explore("onedrive")
@@ -741,7 +749,7 @@ func TestRestoreEverythingHereAndAllResults(t *testing.T) {
 	if all.Get("all_node") == "" {
 		t.Fatalf("the folder's list cannot restore everything: %v", all)
 	}
-	wizard := b.post(od.base+"/restore/new", all)
+	wizard := b.openWizard(od.base, all)
 	if p := wizard.doc(t).Find("ul.preview").Text(); !strings.Contains(p, "Budget (folder)") {
 		t.Errorf("everything in Budget: %q", p)
 	}
@@ -750,7 +758,7 @@ func TestRestoreEverythingHereAndAllResults(t *testing.T) {
 	if sel.Get("all_search") != "1" || sel.Get("s_name") != "budget" {
 		t.Fatalf("the results cannot be restored at once: %v", sel)
 	}
-	wizard = b.post(od.base+"/restore/new", sel)
+	wizard = b.openWizard(od.base, sel)
 	if got, want := wizard.doc(t).Find("ul.preview li").Length(), min(len(docRowsOf(t, results)), 5); got < 1 || got > want+1 {
 		t.Errorf("the wizard previews %d results of %d", got, len(docRowsOf(t, results)))
 	}
@@ -764,7 +772,7 @@ func TestRestoreEverythingHereAndAllResults(t *testing.T) {
 	}
 	// A search that no longer parses is refused, and nothing starts.
 	bad := url.Values{"scope": {"all"}, "all_search": {"1"}, "s_after": {"2026-13-01"}, "s_q": {"x"}}
-	if r := b.post(od.base+"/restore/new", bad); r.StatusCode != http.StatusBadRequest {
+	if r := b.openWizard(od.base, bad); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("a bad search: %d", r.StatusCode)
 	}
 }

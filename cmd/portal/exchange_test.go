@@ -153,23 +153,82 @@ func findRow(t testing.TB, r response, subject string) row {
 func (m *mailbox) restore(items []string, choices url.Values) string {
 	t := m.b.s.t
 	t.Helper()
-	wizard := m.b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": items})
+	wizard := m.b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": items})
 	if wizard.StatusCode != http.StatusOK {
 		t.Fatalf("wizard: %d %s", wizard.StatusCode, wizard.body)
 	}
-	form := url.Values{}
-	wizard.doc(t).Find(`form.wizard input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
-		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	for k, v := range choices {
-		form[k] = v
-	}
-	form.Set("confirm", "1")
-	r := m.b.post(m.base+"/restore", form)
+	r := m.b.submitWizard(wizard, choices)
 	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/restores/") {
 		t.Fatalf("restore: %d %q %s", r.StatusCode, r.Header.Get("Location"), r.body)
 	}
 	return r.Header.Get("Location")
+}
+
+// openWizard posts a list's selection to base/restore/new, as the list's
+// form does, and follows it to the wizard; an error page comes back as it is.
+func (b *browser) openWizard(base string, selection url.Values) response {
+	b.s.t.Helper()
+	r := b.post(base+"/restore/new", selection)
+	if r.StatusCode != http.StatusSeeOther {
+		return r
+	}
+	if loc := r.Header.Get("Location"); !regexp.MustCompile(`/restore/[0-9a-f-]{36}$`).MatchString(loc) {
+		b.s.t.Fatalf("the list's form led to %q, not a wizard", loc)
+	}
+	return b.get(r.Header.Get("Location"))
+}
+
+// attemptRestore posts a list's selection and then the wizard's form with
+// choices, without showing the wizard in between, as a replayed form would;
+// it returns the answer to the wizard's form (or to the list's, when that
+// was refused).
+func (b *browser) attemptRestore(base string, selection, choices url.Values) response {
+	b.s.t.Helper()
+	r := b.post(base+"/restore/new", selection)
+	if r.StatusCode != http.StatusSeeOther {
+		return r
+	}
+	form := url.Values{"confirm": {"1"}}
+	for k, v := range choices {
+		form[k] = v
+	}
+	return b.post(r.Header.Get("Location"), form)
+}
+
+// refusedWizard follows a wizard's form that was sent back (Post/Redirect/Get)
+// to the wizard again, which shows what to change.
+func (b *browser) refusedWizard(r response) response {
+	b.s.t.Helper()
+	if r.StatusCode != http.StatusSeeOther || !regexp.MustCompile(`/restore/[0-9a-f-]{36}$`).MatchString(r.Header.Get("Location")) {
+		b.s.t.Fatalf("the form was not sent back to its wizard: %d %q %s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	w := b.get(r.Header.Get("Location"))
+	if w.StatusCode != http.StatusOK || w.doc(b.s.t).Find(".alert.error").Length() == 0 {
+		b.s.t.Fatalf("the wizard shows no problem: %d %s", w.StatusCode, w.body)
+	}
+	return w
+}
+
+// wizardAction is where a wizard page's form posts.
+func wizardAction(t testing.TB, wizard response) string {
+	t.Helper()
+	action := wizard.doc(t).Find("form.wizard").AttrOr("action", "")
+	if action == "" {
+		t.Fatalf("no wizard form:\n%s", wizard.body)
+	}
+	return action
+}
+
+// submitWizard sends a wizard page's form with choices, as a user who
+// ticked those options and pressed the button.
+func (b *browser) submitWizard(wizard response, choices url.Values) response {
+	b.s.t.Helper()
+	form := url.Values{}
+	for k, v := range choices {
+		form[k] = v
+	}
+	form.Set("confirm", "1")
+	return b.post(wizardAction(b.s.t, wizard), form)
 }
 
 // waitRestore polls the restore page as its script does until it has finished.
@@ -198,6 +257,7 @@ func production(s *stack, upn string, subject string) []fakeveeam.ProductionItem
 var quick = stackOptions{veeam: fakeveeam.Options{RestoreItemDuration: 20 * time.Millisecond}}
 
 func TestBrowseMailbox(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -258,6 +318,7 @@ func TestBrowseMailbox(t *testing.T) {
 }
 
 func TestStoryMessageHasAttachmentsAndSizes(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid := b.exploreDaysAgo("exchange", 7)
@@ -277,6 +338,7 @@ func TestStoryMessageHasAttachmentsAndSizes(t *testing.T) {
 // user's zone: a zone is chosen where the message's day differs from its UTC
 // day, so a search that used UTC days would miss it.
 func TestSearchDatesInTheUsersZone(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid := b.exploreDaysAgo("exchange", 7)
@@ -322,6 +384,7 @@ func TestSearchDatesInTheUsersZone(t *testing.T) {
 }
 
 func TestSearchRefusals(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -348,6 +411,7 @@ func TestSearchRefusals(t *testing.T) {
 }
 
 func TestRestoreDeletedMessageToItsFolder(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	if got := production(s, adele, fakeveeam.StoryDeletedSubject); len(got) != 0 {
@@ -356,7 +420,7 @@ func TestRestoreDeletedMessageToItsFolder(t *testing.T) {
 	sid := b.exploreDaysAgo("exchange", 7)
 	m := b.openMailbox(sid, "Adele Vance")
 	x := findRow(t, m.search(url.Values{"q": {"floor plan"}}), fakeveeam.StoryDeletedSubject)
-	wizard := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}})
+	wizard := b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {x.key}})
 	if !strings.Contains(wizard.doc(t).Find("ul.preview").Text(), fakeveeam.StoryDeletedSubject) {
 		t.Errorf("the wizard does not name the item:\n%s", wizard.body)
 	}
@@ -381,7 +445,7 @@ func TestRestoreDeletedMessageToItsFolder(t *testing.T) {
 	if rows := list.Find("table.items tbody tr"); rows.Length() != 1 || !strings.Contains(rows.Text(), "Finished") || !strings.Contains(rows.Text(), "Original location") {
 		t.Errorf("My restores: %s", list.Find("main").Text())
 	}
-	if !strings.Contains(s.logs.String(), `"msg":"restore_started"`) || !strings.Contains(s.logs.String(), `"msg":"restore_finished"`) {
+	if !strings.Contains(s.logs.String(), `"msg":"restore_started"`) || !strings.Contains(s.logs.String(), `"msg":"restore_ended"`) {
 		t.Error("the restore is not in the log")
 	}
 	// Another user cannot see it.
@@ -391,6 +455,7 @@ func TestRestoreDeletedMessageToItsFolder(t *testing.T) {
 }
 
 func TestRestoreToNewFolderAsUnread(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -419,52 +484,69 @@ func TestRestoreToNewFolderAsUnread(t *testing.T) {
 }
 
 func TestRestoreWizardKeepsInputAndExplains(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
 	m := b.openMailbox(sid, "Adele Vance")
 	x := rowsOf(t, m.page)[0]
 	before := len(s.veeam.RestoreSessions(demotenant.ID("user", adele)))
+	wizard := b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {x.key}})
 	for _, c := range []struct {
-		form url.Values
-		want string
+		form  url.Values
+		field string // the field the problem is shown at
+		want  string
 	}{
-		{url.Values{"target": {"folder"}, "folder_name": {"  "}, "reason": {"for the audit"}}, "Give the new folder a name"},
-		{url.Values{"target": {"folder"}, "folder_name": {"a/b"}}, "slashes"},
-		{url.Values{"target": {"folder"}, "folder_name": {strings.Repeat("x", 256)}}, "longer than 255"},
-		{url.Values{"target": {"original"}}, "with neither, nothing would be restored"},
-		{url.Values{"target": {"original"}, "missing": {"1"}, "reason": {strings.Repeat("r", 501)}}, "reason is longer"},
+		{url.Values{"target": {"folder"}, "folder_name": {"  "}, "reason": {"for the audit"}}, "folder-name", "Give the new folder a name"},
+		{url.Values{"target": {"folder"}, "folder_name": {"a/b"}}, "folder-name", "slashes"},
+		{url.Values{"target": {"folder"}, "folder_name": {strings.Repeat("x", 256)}}, "folder-name", "256 characters long; the backup server takes 255 at most"},
+		{url.Values{"target": {"original"}}, "which", "with neither, nothing would be restored"},
+		{url.Values{"target": {"original"}, "missing": {"1"}, "reason": {strings.Repeat("r", 501)}}, "reason", "The reason is 501 characters long"},
 	} {
-		form := url.Values{"scope": {"selected"}, "item": {x.key}, "confirm": {"1"}}
-		for k, v := range c.form {
-			form[k] = v
-		}
-		r := b.post(m.base+"/restore", form)
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, c.want) {
-			t.Errorf("%v: %d, want 422 with %q", c.form, r.StatusCode, c.want)
+		// The form comes back (Post/Redirect/Get) with what was typed and,
+		// next to the field, what to change.
+		r := b.submitWizard(wizard, c.form)
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != wizardAction(t, wizard) {
+			t.Errorf("%v: %d to %q, want the wizard again", c.form, r.StatusCode, r.Header.Get("Location"))
 			continue
 		}
-		d := r.doc(t)
-		if d.Find(`form.wizard input[name="item"]`).AttrOr("value", "") != x.key {
+		d := b.get(r.Header.Get("Location")).doc(t)
+		if got := d.Find("#" + c.field + "-error").Text(); !strings.Contains(got, c.want) {
+			t.Errorf("%v: next to %s: %q, want %q", c.form, c.field, got, c.want)
+		}
+		if d.Find(`.alert.error a[href="#`+c.field+`"]`).Length() != 1 {
+			t.Errorf("%v: the problem list does not lead to %s", c.form, c.field)
+		}
+		if !strings.Contains(d.Find("ul.preview").Text(), x.subject) {
 			t.Errorf("%v: the selection is lost", c.form)
 		}
 		if want := c.form.Get("reason"); want != "" && strings.TrimSpace(d.Find("#reason").Text()) != want {
 			t.Errorf("%v: the reason is lost", c.form)
 		}
+		if want := strings.TrimSpace(c.form.Get("folder_name")); want != "" && d.Find("#folder-name").AttrOr("value", "") != want {
+			t.Errorf("%v: the folder name is lost", c.form)
+		}
 	}
 	if after := len(s.veeam.RestoreSessions(demotenant.ID("user", adele))); after != before {
 		t.Error("a refused form started a restore")
 	}
-	// Nothing selected, or ids the portal never gave out.
-	if r := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}}); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "Tick the items") {
+	// Nothing selected, or ids the portal never gave out: an error page that
+	// leads back to where the form was.
+	back := m.page.Request.URL.RequestURI()
+	r := b.openWizard(m.base, url.Values{"scope": {"selected"}, "back": {back}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "Tick the items") {
 		t.Errorf("no selection: %d", r.StatusCode)
 	}
-	if r := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {"not base64!"}}); r.StatusCode != http.StatusBadRequest {
+	if got := r.doc(t).Find(`main a.button`).First().AttrOr("href", ""); got != back {
+		t.Errorf("no selection leads back to %q, want %q", got, back)
+	}
+	if r := b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {"not base64!"}}); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("a bad id: %d", r.StatusCode)
 	}
 }
 
 func TestRestoreAllResultsOfASearch(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -481,7 +563,7 @@ func TestRestoreAllResultsOfASearch(t *testing.T) {
 		}
 	})
 	form.Set("scope", "all")
-	wizard := b.post(m.base+"/restore/new", form)
+	wizard := b.openWizard(m.base, form)
 	if wizard.StatusCode != http.StatusOK || !strings.Contains(wizard.doc(t).Find("h1").Text(), countLabelFor(n)) {
 		t.Errorf("the wizard for all %d results: %d %s", n, wizard.StatusCode, wizard.doc(t).Find("h1").Text())
 	}
@@ -492,7 +574,7 @@ func TestRestoreAllResultsOfASearch(t *testing.T) {
 	bm := bb.openMailbox(bsid, "Adele Vance")
 	folder := bm.folder("Inbox/Notifications")
 	all := url.Values{"scope": {"all"}, "all_folder": {folder.doc(t).Find(`input[name="all_folder"]`).AttrOr("value", "")}}
-	if r := bb.post(bm.base+"/restore/new", all); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "at most 10,000") {
+	if r := bb.openWizard(bm.base, all); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "at most 10,000") {
 		t.Errorf("restore of 10,050 items: %d %s", r.StatusCode, r.body)
 	}
 }
@@ -505,6 +587,7 @@ func countLabelFor(n int) string {
 }
 
 func TestRestoreFailuresArePerItem(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -525,6 +608,7 @@ func TestRestoreFailuresArePerItem(t *testing.T) {
 }
 
 func TestReasonPolicy(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others"}})
 	// Adele restoring her own mail needs no reason.
 	a := s.signedIn(adele)
@@ -536,12 +620,12 @@ func TestReasonPolicy(t *testing.T) {
 	lsid, _ := l.explore("exchange")
 	lm := l.openMailbox(lsid, "Megan Bowen")
 	x := rowsOf(t, lm.page)[0]
-	wizard := l.post(lm.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}})
+	wizard := l.openWizard(lm.base, url.Values{"scope": {"selected"}, "item": {x.key}})
 	if wizard.doc(t).Find("#reason[required]").Length() != 1 {
 		t.Error("the reason is not marked required")
 	}
-	r := l.post(lm.base+"/restore", url.Values{"scope": {"selected"}, "item": {x.key}, "target": {"original"}, "missing": {"1"}, "confirm": {"1"}})
-	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "a reason is required") {
+	r := l.submitWizard(wizard, url.Values{"target": {"original"}, "missing": {"1"}})
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(l.get(r.Header.Get("Location")).doc(t).Find("#reason-error").Text(), "a reason is required") {
 		t.Errorf("no reason: %d", r.StatusCode)
 	}
 	page := lm.restore([]string{x.key}, url.Values{"target": {"original"}, "missing": {"1"}, "reason": {"Ticket 4711: Megan lost it"}})
@@ -558,6 +642,7 @@ func TestReasonPolicy(t *testing.T) {
 }
 
 func TestMailboxOutsideScopeIsNotFound(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -578,8 +663,8 @@ func TestMailboxOutsideScopeIsNotFound(t *testing.T) {
 		b.get(theirs + "/folders/" + folderKey + "/subfolders"),
 		b.get(theirs + "/items/" + itemKey),
 		b.get(theirs + "/search?q=a"),
-		b.post(theirs+"/restore/new", url.Values{"scope": {"selected"}, "item": {itemKey}}),
-		b.post(theirs+"/restore", url.Values{"scope": {"selected"}, "item": {itemKey}, "target": {"original"}, "missing": {"1"}, "confirm": {"1"}}),
+		b.openWizard(theirs, url.Values{"scope": {"selected"}, "item": {itemKey}}),
+		b.post(theirs+"/restore/6f1d8a8e-9f2b-4a57-8c59-3c0e9c4b8a11", url.Values{"target": {"original"}, "missing": {"1"}, "confirm": {"1"}}),
 		b.post(theirs+"/items/"+itemKey+"/download", url.Values{"kind": {"msg"}}),
 		b.post(theirs+"/download", url.Values{"kind": {"zip"}, "item": {itemKey}}),
 		b.post(theirs+"/folders/"+folderKey+"/export", nil),
@@ -606,6 +691,7 @@ func TestMailboxOutsideScopeIsNotFound(t *testing.T) {
 }
 
 func TestLastPageOfAHugeFolder(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{LargeMailbox: adele}})
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -644,6 +730,7 @@ func TestLastPageOfAHugeFolder(t *testing.T) {
 var filenameStar = regexp.MustCompile(`filename\*=UTF-8''([A-Za-z0-9%!#$&+\-.^_` + "`" + `|~]+)$`)
 
 func TestDownloadsStreamIntact(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -713,6 +800,7 @@ func fileNameOf(subject string) string {
 }
 
 func TestDownloadsFollowTheActions(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{DenyDownloads: func(string) bool { return true }}})
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -739,6 +827,7 @@ func TestDownloadsFollowTheActions(t *testing.T) {
 }
 
 func TestHostileMailRendersAsText(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -752,7 +841,7 @@ func TestHostileMailRendersAsText(t *testing.T) {
 		keys = append(keys, r.key)
 	}
 	pages = append(pages, m.search(url.Values{"q": {"script"}}), m.search(url.Values{"advanced": {`subject:"<img"`}}))
-	wizard := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": keys})
+	wizard := b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": keys})
 	pages = append(pages, wizard)
 	restore := m.restore(keys, url.Values{"target": {"folder"}, "folder_name": {`"><img src=x onerror=alert(1)>`}, "reason": {"<img src=x onerror=alert(1)>"}})
 	pages = append(pages, b.waitRestore(restore), b.get("/restores"))
@@ -777,6 +866,7 @@ func TestHostileMailRendersAsText(t *testing.T) {
 // TestBrokenDownloadIsNotSavedAsWhole: when VB365 breaks off a download part
 // way, the browser must see a failed transfer, not a shorter file that looks complete.
 func TestBrokenDownloadIsNotSavedAsWhole(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{ExportPadding: 8 << 20}})
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
@@ -803,6 +893,7 @@ func TestBrokenDownloadIsNotSavedAsWhole(t *testing.T) {
 }
 
 func TestReasonPolicyAlwaysAndNever(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		policy, upn, mailbox string
 		required             bool
@@ -814,7 +905,7 @@ func TestReasonPolicyAlwaysAndNever(t *testing.T) {
 		b := s.signedIn(c.upn)
 		sid, _ := b.explore("exchange")
 		m := b.openMailbox(sid, c.mailbox)
-		wizard := b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}, "item": {rowsOf(t, m.page)[0].key}})
+		wizard := b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {rowsOf(t, m.page)[0].key}})
 		if got := wizard.doc(t).Find("#reason[required]").Length() == 1; got != c.required {
 			t.Errorf("%s, %s restoring %s: required=%v", c.policy, c.upn, c.mailbox, got)
 		}

@@ -19,6 +19,7 @@ import (
 )
 
 func TestLandingPage(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	r := s.browser().get("/")
 	if r.StatusCode != http.StatusOK {
@@ -35,6 +36,7 @@ func TestLandingPage(t *testing.T) {
 }
 
 func TestEndUserSeesOwnScopeAndPoints(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	d := b.get("/").doc(t)
@@ -72,6 +74,7 @@ func TestEndUserSeesOwnScopeAndPoints(t *testing.T) {
 }
 
 func TestCalendarInTheUsersTimeZone(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	r := b.post("/preferences/timezone", url.Values{"tz": {"Asia/Tokyo"}})
@@ -111,6 +114,7 @@ func TestCalendarInTheUsersTimeZone(t *testing.T) {
 }
 
 func TestSignInCarriesTheBrowserZone(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.browser()
 	b.signIn(adele, "/auth/login?tz=America/New_York")
@@ -121,6 +125,7 @@ func TestSignInCarriesTheBrowserZone(t *testing.T) {
 }
 
 func TestEndUserExploresOwnMailbox(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	id, r := b.explore("exchange")
@@ -155,6 +160,7 @@ func TestEndUserExploresOwnMailbox(t *testing.T) {
 }
 
 func TestEveryWorkloadRoot(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(lee)
 	tests := []struct {
@@ -175,6 +181,7 @@ func TestEveryWorkloadRoot(t *testing.T) {
 }
 
 func TestRootListPages(t *testing.T) {
+	t.Parallel()
 	// Nestor sees everyone but the excluded President: more than fits a page
 	// when the organisation is larger; here the fake pages by 50 like the portal asks.
 	s := startStack(t, stackOptions{})
@@ -194,6 +201,7 @@ func TestRootListPages(t *testing.T) {
 }
 
 func TestStoppedSessionCanBeReopened(t *testing.T) {
+	t.Parallel()
 	c := testClock(t)
 	var ahead atomic.Int64 // how far VB365's clock is ahead of the portal's
 	s := startStack(t, stackOptions{clock: c, veeam: fakeveeam.Options{Now: func() time.Time { return c.Now().Add(time.Duration(ahead.Load())) }}})
@@ -212,6 +220,7 @@ func TestStoppedSessionCanBeReopened(t *testing.T) {
 }
 
 func TestExploreRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	for _, form := range []url.Values{
@@ -234,6 +243,7 @@ func TestExploreRefusesBadInput(t *testing.T) {
 }
 
 func TestDeepLinkThroughSignIn(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.browser()
 	deep := "/?day=" + s.now().UTC().Format("2006-01-02") + "&workload=teams"
@@ -251,6 +261,7 @@ func TestDeepLinkThroughSignIn(t *testing.T) {
 }
 
 func TestSignOutEndsEverything(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(lee)
 	id, _ := b.explore("exchange")
@@ -297,6 +308,7 @@ func TestSignOutEndsEverything(t *testing.T) {
 }
 
 func TestHTMXRequestWithoutSessionGetsHXRedirect(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.browser()
 	r := b.get("/?workload=teams", "HX-Request: true", "HX-Current-URL: "+s.url+"/?workload=exchange&month=2026-11")
@@ -310,6 +322,7 @@ func TestHTMXRequestWithoutSessionGetsHXRedirect(t *testing.T) {
 }
 
 func TestBackupServerDown(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/Organization/LoggedInUser", Status: 503, ErrorCode: "ProxyOffline",
@@ -343,6 +356,7 @@ func TestBackupServerDown(t *testing.T) {
 }
 
 func TestOneRefreshForParallelRequests(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{5, 50} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			s := startStack(t, stackOptions{})
@@ -368,6 +382,7 @@ func TestOneRefreshForParallelRequests(t *testing.T) {
 }
 
 func TestRefusedRefreshFallsBackToEntra(t *testing.T) {
+	t.Parallel()
 	// Entra access tokens live 2 s here, so the fallback must refresh with Entra too.
 	s := startStack(t, stackOptions{entra: fakeentra.Options{AccessTokenLifetime: 2 * time.Second}})
 	b := s.signedIn(megan)
@@ -396,6 +411,7 @@ func TestRefusedRefreshFallsBackToEntra(t *testing.T) {
 }
 
 func TestTransientRefreshFailureKeepsTheSession(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	s.veeam.ExpireAccessTokens()
@@ -410,6 +426,7 @@ func TestTransientRefreshFailureKeepsTheSession(t *testing.T) {
 }
 
 func TestSessionsSurviveARestart(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	id, _ := b.explore("onedrive")
@@ -421,6 +438,7 @@ func TestSessionsSurviveARestart(t *testing.T) {
 }
 
 func TestVeeamRefusesTheAccount(t *testing.T) {
+	t.Parallel()
 	// A tenant user unknown to VB365 signs in to Entra but gets no operator token.
 	stranger := fakeentra.User{OID: demotenant.ID("user", "stranger"), Name: "Stranger", UPN: "stranger@contoso.onmicrosoft.com"}
 	s := startStack(t, stackOptions{entra: fakeentra.Options{Users: []fakeentra.User{stranger}}})
@@ -440,6 +458,7 @@ func TestVeeamRefusesTheAccount(t *testing.T) {
 }
 
 func TestIDsFromOneSessionAreUselessInAnother(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	owners := map[string]*browser{adele: s.signedIn(adele), lee: s.signedIn(lee), nestor: s.signedIn(nestor)}
 	ids := map[string]string{}

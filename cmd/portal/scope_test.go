@@ -36,6 +36,7 @@ func (b *browser) chooseScope(name string) {
 }
 
 func TestHelpdeskRestoresForSomeoneElse(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	// The scope page lists the role's people, groups, sites and teams, searchable.
@@ -87,6 +88,7 @@ func TestHelpdeskRestoresForSomeoneElse(t *testing.T) {
 }
 
 func TestScopeChoicesOutsideTheRoleAreRefused(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	for _, form := range []url.Values{
@@ -113,6 +115,7 @@ func TestScopeChoicesOutsideTheRoleAreRefused(t *testing.T) {
 }
 
 func TestMyRestoresFilters(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	before := s.now().UTC()
@@ -159,6 +162,7 @@ func TestMyRestoresFilters(t *testing.T) {
 // TestNoticeWhenARestoreEndsElsewhere: a restore ends while the user is on
 // another page; the page's poll brings one notice with a link, then stops.
 func TestNoticeWhenARestoreEndsElsewhere(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: fakeveeam.Options{RestoreItemDuration: 300 * time.Millisecond}})
 	b := s.signedIn(adele)
 	if r := b.get("/notices", "HX-Request: true"); r.StatusCode != 286 {
@@ -189,6 +193,7 @@ func TestNoticeWhenARestoreEndsElsewhere(t *testing.T) {
 }
 
 func TestRestoringForAGroupShowsItsMembers(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	b.chooseScope("Sales")

@@ -51,6 +51,7 @@ func checkSecurityHeaders(t *testing.T, what string, r response) {
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	anon := s.browser()
 	b := s.signedIn(adele)
@@ -95,13 +96,15 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"item", func() response { return b.get(x.href, "HX-Request: true") }, 200, false},
 		{"search", func() response { return m.search(url.Values{"q": {"plan"}}) }, 200, false},
 		{"bad search", func() response { return m.search(url.Values{"advanced": {"("}}) }, 400, false},
-		{"wizard", func() response { return b.post(m.base+"/restore/new", url.Values{"item": {x.key}}) }, 200, false},
+		{"wizard", func() response { return b.openWizard(m.base, url.Values{"item": {x.key}}) }, 200, false},
 		{"onedrive folder", func() response { return b.get(docsFolder.Request.URL.Path) }, 200, false},
 		{"document", func() response { return b.get(doc.href, "HX-Request: true") }, 200, false},
 		{"document search", func() response { return b.get(od.base + "/search?q=plan") }, 200, false},
 		{"bad document search", func() response { return b.get(od.base + "/search?advanced=(") }, 400, false},
-		{"document wizard", func() response { return b.post(od.base+"/restore/new", url.Values{"item": {doc.key}}) }, 200, false},
+		{"document wizard", func() response { return b.openWizard(od.base, url.Values{"item": {doc.key}}) }, 200, false},
 		{"no such node", func() response { return b.get(od.base + "/n/bm9wZQ") }, 404, false},
+		{"no such wizard", func() response { return b.get(m.base + "/restore/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
+		{"nothing chosen", func() response { return b.post(m.base+"/restore/new", url.Values{"scope": {"selected"}}) }, 400, false},
 		{"restores", func() response { return b.get("/restores") }, 200, false},
 		{"audit, not an auditor", func() response { return b.get("/audit") }, 403, false},
 		{"scope", func() response { return b.get("/scope?q=a") }, 200, false},
@@ -127,6 +130,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 }
 
 func TestSessionCookieFlags(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.browser()
 	r := b.get("/auth/login")
@@ -156,6 +160,7 @@ func TestSessionCookieFlags(t *testing.T) {
 // there: under Referrer-Policy no-referrer browsers send "Origin: null" for
 // the portal's own forms.
 func TestCSRFMatrix(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
 	token := b.csrf()
@@ -168,6 +173,8 @@ func TestCSRFMatrix(t *testing.T) {
 	budget := od.open("Documents/Budget")
 	doc := findDoc(t, budget, "Q3 budget.xlsx")
 	folderPath := budget.Request.URL.Path
+	mailWizard := wizardAction(t, b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {x.key}}))
+	docWizard := wizardAction(t, b.openWizard(od.base, url.Values{"scope": {"selected"}, "item": {doc.key}}))
 	routes := []struct {
 		path string
 		form url.Values
@@ -181,14 +188,16 @@ func TestCSRFMatrix(t *testing.T) {
 		{"/restore-list/remove", url.Values{"all": {"1"}}},
 		{"/restore-list/run", url.Values{"reason": {"csrf"}}},
 		{"/sessions/" + sid + "/teams/bm9wZQ/c/bm9wZQ/export", url.Values{"post": {"1"}}},
-		{"/sessions/" + sid + "/teams/bm9wZQ/c/bm9wZQ/restore", url.Values{"kind": {"channel"}, "confirm": {"1"}}},
+		{"/sessions/" + sid + "/teams/bm9wZQ/c/bm9wZQ/restore/new", url.Values{"kind": {"channel"}}},
+		{"/sessions/" + sid + "/teams/bm9wZQ/restore/new", url.Values{}},
+		{"/sessions/" + sid + "/teams/bm9wZQ/tabs/restore/new", url.Values{"tab": {"bm9wZQ"}}},
 		{m.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {x.key}}},
-		{m.base + "/restore", url.Values{"scope": {"selected"}, "item": {x.key}, "target": {"folder"}, "folder_name": {"CSRF"}, "confirm": {"1"}}},
+		{mailWizard, url.Values{"target": {"folder"}, "folder_name": {"CSRF"}, "confirm": {"1"}}},
 		{x.href + "/download", url.Values{"kind": {"msg"}}},
 		{m.base + "/download", url.Values{"kind": {"zip"}, "item": {x.key}}},
 		{export, url.Values{}},
 		{od.base + "/restore/new", url.Values{"scope": {"selected"}, "item": {doc.key}}},
-		{od.base + "/restore", url.Values{"scope": {"selected"}, "item": {doc.key}, "action": {"keep"}, "confirm": {"1"}}},
+		{docWizard, url.Values{"action": {"keep"}, "confirm": {"1"}}},
 		{doc.href + "/download", url.Values{}},
 		{folderPath + "/download", url.Values{}},
 		{od.base + "/download", url.Values{"item": {doc.key}}},
@@ -247,6 +256,7 @@ func TestCSRFMatrix(t *testing.T) {
 }
 
 func TestGETRoutesChangeNothingUpstream(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(lee)
 	id, _ := b.explore("sharepoint")
@@ -255,6 +265,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	x := rowsOf(t, m.page)[0]
 	folder := m.page.Request.URL.Path
 	page := m.restore([]string{x.key}, url.Values{"target": {"folder"}, "folder_name": {"GET"}})
+	wizard := wizardAction(t, b.openWizard(m.base, url.Values{"scope": {"selected"}, "item": {x.key}}))
 	b.waitRestore(page)
 	site := b.openDocs(id, "Sales and Marketing")
 	lib := site.open("Documents/Campaigns")
@@ -269,7 +280,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
 		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices",
-		team.Request.URL.Path, channel, channel + "?view=files", channel + "?view=tabs"} {
+		team.Request.URL.Path, channel, channel + "?view=files", channel + "?view=tabs", wizard} {
 		b.get(p)
 		b.get(p, "HX-Request: true")
 	}
@@ -285,6 +296,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 // the fakes issued, and the client secret, in what the portal sent the
 // browser and in its logs.
 func TestNoTokenLeaves(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	var seen []string
 	record := func(r response) {
@@ -351,6 +363,7 @@ var hostile = []string{
 }
 
 func TestHostileNamesRenderAsText(t *testing.T) {
+	t.Parallel()
 	tenant := demotenant.Contoso()
 	me := &tenant.Users[0] // Adele
 	me.DisplayName = hostile[0]
@@ -451,6 +464,7 @@ func checkNoInjectedMarkup(t *testing.T, page int, body string) {
 // TestOpenRedirectPayloadsEndAtHome signs in with each of oauth2-proxy's 559
 // open-redirect payloads (raw and unescaped) as return_to: every sign-in must end at "/".
 func TestOpenRedirectPayloadsEndAtHome(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join(spectest.SharedDir(t), "security", "openredirects.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -490,6 +504,7 @@ func TestOpenRedirectPayloadsEndAtHome(t *testing.T) {
 }
 
 func TestConfigurationProblemsAreAllListed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -530,6 +545,7 @@ func TestConfigurationProblemsAreAllListed(t *testing.T) {
 }
 
 func TestPrintConfigRedactsTheSecret(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	env := map[string]string{"PORTAL_VEEAM_URL": "https://vb365.example.com:4443", "PORTAL_CLIENT_SECRET": "super-secret-value", "PORTAL_DATA_DIR": t.TempDir()}
 	if err := run(context.Background(), []string{"-print-config"}, func(k string) string { return env[k] }, &out, time.Now); err != nil {
@@ -541,6 +557,7 @@ func TestPrintConfigRedactsTheSecret(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{env: map[string]string{"PORTAL_DRAIN_DELAY": "300ms"}})
 	b := s.signedIn(adele)
 	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/Organization/LoggedInUser/EffectiveScope", Delay: 700 * time.Millisecond})
@@ -564,6 +581,7 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func TestReadinessFollowsTheBackupServer(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/RestorePortalSettings", Status: 503})
 	r := s.browser().get("/readyz")
@@ -576,6 +594,7 @@ func TestReadinessFollowsTheBackupServer(t *testing.T) {
 }
 
 func TestDemoMode(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json"}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
@@ -585,13 +604,13 @@ func TestDemoMode(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	var portal string
-	wait.For(t, "the demo banner", func() bool {
+	wait.For(t, "the whole demo banner", func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			if rest, ok := strings.CutPrefix(line, "Restore portal demo: open "); ok {
 				portal = strings.TrimSpace(rest)
 			}
 		}
-		return portal != ""
+		return portal != "" && strings.Contains(logs.String(), "Press Ctrl+C to stop.")
 	})
 	for _, want := range []string{"Adele Vance", "Lee Gu", "Nestor Wilke", "Fake Entra ID issuer", "100,000 messages"} {
 		if !strings.Contains(logs.String(), want) {

@@ -14,12 +14,11 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
-	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/handlers"
-	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/sessionstore"
 	"github.com/openrestore/portal/static"
+	"github.com/openrestore/portal/store/sqlite"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -38,7 +37,10 @@ func (p *portal) close() {
 	}
 }
 
-// build wires the portal: the VB365 client, the session store, sign-in, the handlers.
+// watchTick is how often the watcher looks for restores that are due.
+const watchTick = 250 * time.Millisecond
+
+// build wires the portal: the VB365 client, the store, sign-in, the handlers and the watcher.
 func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger, now func() time.Time) (*portal, error) {
 	p := &portal{log: log, publicURL: publicURL}
 	opts := []veeamapi.Option{veeamapi.WithClock(now)}
@@ -70,36 +72,20 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		return nil, err
 	}
 	sessions.Codec = codec
-	// One SQLite database in the data directory holds the restore history
-	// and, unless they are kept in memory, the sessions.
-	db, err := sessionstore.OpenSQLite(filepath.Join(c.DataDir, "portal.db"))
+	// One SQLite database in the data directory holds the restores, the
+	// audit trail and, unless they are kept in memory, the sessions.
+	st, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "portal.db"), now, 5*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	p.closers = append(p.closers, func() { db.Close() })
-	restores, err := history.New(ctx, db)
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	trail, err := audit.New(ctx, db)
-	if err != nil {
-		p.close()
-		return nil, err
-	}
+	p.closers = append(p.closers, func() { st.Close() })
 	switch c.SessionStore {
 	case "memory":
 		ms := memstore.New()
 		sessions.Store = ms
 		p.closers = append(p.closers, ms.StopCleanup)
 	default:
-		store, err := sessionstore.NewSQLite(ctx, db, 5*time.Minute, now)
-		if err != nil {
-			p.close()
-			return nil, err
-		}
-		sessions.Store = store
-		p.closers = append(p.closers, store.Close)
+		sessions.Store = st.Sessions()
 	}
 	sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, sessionstore.ErrUnreadable) {
@@ -133,9 +119,9 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		return nil, err
 	}
 	h, root, err := handlers.New(
-		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.RestoreReason,
+		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.reason,
 			Auditors: c.auditors(), Now: now},
-		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, History: restores, Audit: trail, Static: static.FS, Log: log})
+		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Store: st, Sealer: codec, Static: static.FS, Log: log})
 	if err != nil {
 		p.close()
 		return nil, err
@@ -143,6 +129,12 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	p.handler, p.http = h, root
 	// Try discovery now, so the first visitor does not wait for it; failures are retried on use.
 	go auth.Ready(ctx)
+	// The watcher follows restores to their end until the portal closes
+	// (after in-flight requests, which may start restores, are done).
+	wctx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
+	watching := make(chan struct{})
+	go func() { defer close(watching); h.Watch(wctx, watchTick) }()
+	p.closers = append(p.closers, func() { stopWatching(); <-watching })
 	return p, nil
 }
 

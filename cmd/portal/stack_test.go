@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -102,6 +104,22 @@ func (b *syncBuffer) String() string {
 
 func startStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
+	s := startFakes(t, o)
+	env := map[string]string{
+		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": s.veeam.URL(), "PORTAL_CLIENT_SECRET": s.entra.ClientSecret(),
+		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	s.env = env
+	s.launch(env)
+	return s
+}
+
+// startFakes starts the stack's fakes on its clock, without a portal.
+func startFakes(t testing.TB, o stackOptions) *stack {
+	t.Helper()
 	if o.clock == nil {
 		o.clock = testClock(t)
 	}
@@ -122,16 +140,7 @@ func startStack(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { veeam.Close() })
-	env := map[string]string{
-		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": veeam.URL(), "PORTAL_CLIENT_SECRET": entra.ClientSecret(),
-		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
-	}
-	for k, v := range o.env {
-		env[k] = v
-	}
-	s := &stack{t: t, clock: o.clock, entra: entra, veeam: veeam, env: env}
-	s.launch(env)
-	return s
+	return &stack{t: t, clock: o.clock, entra: entra, veeam: veeam, env: o.env}
 }
 
 // launch runs the portal with env until stop.
@@ -344,4 +353,80 @@ func texts(d *goquery.Document, sel string) []string {
 	var out []string
 	d.Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
 	return out
+}
+
+// buildPortal builds the portal binary into a temporary directory.
+func buildPortal(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "portal")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// portalProcess is the portal run as its own process, as in production.
+type portalProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuffer
+	done chan struct{}
+}
+
+// startProcess runs the binary against the stack's fakes with its data in
+// dataDir, on the stack's clock from now on; pin keeps it on core 0.
+func (s *stack) startProcess(bin, dataDir string, pin bool) *portalProcess {
+	t := s.t
+	t.Helper()
+	cmd := exec.Command(bin)
+	if taskset, err := exec.LookPath("taskset"); err == nil && pin {
+		cmd = exec.Command(taskset, "-c", "0", bin)
+	}
+	cmd.Env = append(os.Environ(), "PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+s.veeam.URL(), "PORTAL_CLIENT_SECRET="+s.entra.ClientSecret(),
+		"PORTAL_DATA_DIR="+dataDir, "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug", "PORTAL_CLOCK_START="+s.now().Format(time.RFC3339Nano))
+	for k, v := range s.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &portalProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.stop(t) })
+	wait.For(t, "the portal process to start", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("the portal process ended:\n%s", p.logs)
+		default:
+		}
+		p.url = listeningURL(p.logs.String())
+		return p.url != ""
+	})
+	return p
+}
+
+// stop interrupts the process, as a service stop does, and waits for it.
+func (p *portalProcess) stop(t testing.TB) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(wait.Deadline):
+		p.cmd.Process.Kill()
+		t.Error("the portal process did not stop")
+	}
+}
+
+// kill ends the process at once, as a crash or an OOM kill would.
+func (p *portalProcess) kill(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
 }

@@ -51,6 +51,7 @@ func linkNamed(t *testing.T, r response, sel, name string) string {
 }
 
 func TestBrowseATeam(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	sid, _ := b.explore("teams")
@@ -147,6 +148,7 @@ func TestBrowseATeam(t *testing.T) {
 // TestExportAConversation: the thread of twelve posts arrives as one HTML
 // file, in order; the one-time code stays on the server; the export is audited.
 func TestExportAConversation(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_AUDITORS": demotenant.AuditorRole}})
 	b := s.signedIn(lee)
 	sid, _ := b.explore("teams")
@@ -219,19 +221,11 @@ func TestExportAConversation(t *testing.T) {
 func (b *browser) teamRestore(channel string, selection, choices url.Values) response {
 	t := b.s.t
 	t.Helper()
-	wizard := b.post(channel+"/restore/new", selection)
+	wizard := b.openWizard(channel, selection)
 	if wizard.StatusCode != http.StatusOK {
 		t.Fatalf("wizard: %d %s", wizard.StatusCode, wizard.body)
 	}
-	form := url.Values{}
-	wizard.doc(t).Find(`form.wizard input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
-		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	for k, v := range choices {
-		form[k] = v
-	}
-	form.Set("confirm", "1")
-	return b.post(channel+"/restore", form)
+	return b.submitWizard(wizard, choices)
 }
 
 func prodChannel(s *stack, team, name string) (fakeveeam.ProductionTeamChannel, bool) {
@@ -244,18 +238,20 @@ func prodChannel(s *stack, team, name string) (fakeveeam.ProductionTeamChannel, 
 }
 
 func TestTeamsRestoreJourneys(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{veeam: quick.veeam, env: map[string]string{"PORTAL_RESTORE_REASON": "others"}})
 	// Lee restores the deleted private channel with its members.
 	lb := s.signedIn(lee)
 	old := lb.exploreDaysAgo("teams", 4)
 	team := lb.openTeam(old, "Sales and Marketing")
 	deal := linkNamed(t, team, "table.channel-items a", fakeveeam.StoryDeletedChannel)
-	wizard := lb.post(deal+"/restore/new", url.Values{"kind": {"channel"}})
+	wizard := lb.openWizard(deal, url.Values{"kind": {"channel"}})
 	if wizard.doc(t).Find("#t-members[checked]").Length() != 1 || wizard.doc(t).Find("#reason[required]").Length() != 1 {
 		t.Errorf("the channel wizard: members offered and chosen, reason required:\n%s", wizard.doc(t).Find("form.wizard").Text())
 	}
-	if r := lb.teamRestore(deal, url.Values{"kind": {"channel"}}, url.Values{"missing": {"1"}, "changed": {"1"}, "members": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity {
-		t.Errorf("without a reason: %d", r.StatusCode)
+	back := lb.refusedWizard(lb.teamRestore(deal, url.Values{"kind": {"channel"}}, url.Values{"missing": {"1"}, "changed": {"1"}, "members": {"1"}}))
+	if !strings.Contains(back.doc(t).Find("#reason-error").Text(), "reason is required") {
+		t.Errorf("without a reason: %s", back.doc(t).Find("main").Text())
 	}
 	r := lb.teamRestore(deal, url.Values{"kind": {"channel"}}, url.Values{"missing": {"1"}, "changed": {"1"}, "members": {"1"}, "reason": {"INC-9: deleted by mistake"}})
 	if r.StatusCode != http.StatusSeeOther {
@@ -343,27 +339,27 @@ func TestTeamsRestoreJourneys(t *testing.T) {
 		t.Errorf("posts: %d before, %d after", before.Posts, after.Posts)
 	}
 	// A bad kind, nothing selected.
-	if r := ab.post(ageneral+"/restore/new", url.Values{"kind": {"everything"}}); r.StatusCode != http.StatusBadRequest {
+	if r := ab.openWizard(ageneral, url.Values{"kind": {"everything"}}); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("a bad kind: %d", r.StatusCode)
 	}
-	if r := ab.post(ageneral+"/restore/new", url.Values{"kind": {"files"}}); r.StatusCode != http.StatusBadRequest {
+	if r := ab.openWizard(ageneral, url.Values{"kind": {"files"}}); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("nothing selected: %d", r.StatusCode)
 	}
 }
 
 func TestRestoreAWholeTeam(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	old := b.exploreDaysAgo("teams", 4)
 	team := b.openTeam(old, "Sales and Marketing")
 	action := team.doc(t).Find(`form[action$="/restore/new"]`).AttrOr("action", "")
-	wizard := b.post(action, nil)
+	wizard := b.openWizard(strings.TrimSuffix(action, "/restore/new"), nil)
 	d := wizard.doc(t)
 	if d.Find("#t-members[checked]").Length() != 1 || d.Find("#t-settings[checked]").Length() != 1 || !strings.Contains(d.Find("ul.preview").Text(), fakeveeam.StoryDeletedChannel) {
 		t.Fatalf("the team wizard:\n%s", d.Find("main").Text())
 	}
-	form := url.Values{"confirm": {"1"}, "missing": {"1"}, "changed": {"1"}, "members": {"1"}, "settings": {"1"}, "reason": {"the team lost a channel"}}
-	r := b.post(strings.TrimSuffix(action, "/new"), form)
+	r := b.submitWizard(wizard, url.Values{"missing": {"1"}, "changed": {"1"}, "members": {"1"}, "settings": {"1"}, "reason": {"the team lost a channel"}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("restore: %d %s", r.StatusCode, r.body)
 	}
@@ -371,12 +367,14 @@ func TestRestoreAWholeTeam(t *testing.T) {
 	if ch, ok := prodChannel(s, "Sales and Marketing", fakeveeam.StoryDeletedChannel); !ok || !ch.Restored {
 		t.Errorf("the deleted channel: %+v %v", ch, ok)
 	}
-	if r := b.post(strings.TrimSuffix(action, "/new"), url.Values{"confirm": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity {
-		t.Errorf("nothing chosen: %d", r.StatusCode)
+	again := b.openWizard(strings.TrimSuffix(action, "/restore/new"), nil)
+	if back := b.refusedWizard(b.submitWizard(again, nil)); !strings.Contains(back.doc(t).Find("#which-error").Text(), "at least one thing") {
+		t.Errorf("nothing chosen: %s", back.doc(t).Find("main").Text())
 	}
 }
 
 func TestSearchATeam(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn(lee)
 	sid, _ := b.explore("teams")
@@ -423,6 +421,7 @@ func TestSearchATeam(t *testing.T) {
 
 // TestRestoreTabsOfSeveralChannels restores tabs of two channels in one restore.
 func TestRestoreTabsOfSeveralChannels(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, quick)
 	b := s.signedIn("IsaiahL@contoso.onmicrosoft.com")
 	sid := b.exploreDaysAgo("teams", 2)
@@ -444,11 +443,12 @@ func TestRestoreTabsOfSeveralChannels(t *testing.T) {
 	action := tabs.doc(t).Find("form").FilterFunction(func(_ int, s *goquery.Selection) bool {
 		return strings.HasSuffix(s.AttrOr("action", ""), "/tabs/restore/new")
 	}).AttrOr("action", "")
-	wizard := b.post(action, url.Values{"tab": picked})
+	tabsBase := strings.TrimSuffix(action, "/restore/new")
+	wizard := b.openWizard(tabsBase, url.Values{"tab": picked})
 	if n := wizard.doc(t).Find("ul.preview li").Length(); n != 2 {
 		t.Errorf("the wizard lists %d tabs", n)
 	}
-	r := b.post(strings.TrimSuffix(action, "/new"), url.Values{"tab": picked, "missing": {"1"}, "changed": {"1"}, "confirm": {"1"}, "reason": {"two channels"}})
+	r := b.submitWizard(wizard, url.Values{"missing": {"1"}, "changed": {"1"}, "reason": {"two channels"}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("restore: %d %s", r.StatusCode, r.body)
 	}
@@ -456,7 +456,7 @@ func TestRestoreTabsOfSeveralChannels(t *testing.T) {
 	if g, _ := prodChannel(s, "Mark 8 Project Team", "General"); !slices.Contains(g.Tabs, fakeveeam.StoryRemovedTab) {
 		t.Errorf("General's tabs: %v", g.Tabs)
 	}
-	if r := b.post(action, url.Values{"tab": {"bm9wZQ"}}); r.StatusCode != http.StatusNotFound {
+	if r := b.openWizard(tabsBase, url.Values{"tab": {"bm9wZQ"}}); r.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown tab: %d", r.StatusCode)
 	}
 }

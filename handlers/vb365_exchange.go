@@ -45,6 +45,7 @@ type mailboxRef struct {
 	session openedSession
 	mailbox string
 	base    string // /sessions/<sid>/mailboxes/<mid>
+	data    *veeamapi.MailboxData
 }
 
 func (r mailboxRef) folderURL(folder string) string { return r.base + "/folders/" + key(folder) }
@@ -59,7 +60,13 @@ func (h *Handler) mailboxRef(c *echo.Context) (mailboxRef, error) {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "mailbox", "oid", userFrom(c).OID)
 		return mailboxRef{}, notFoundOrNotYours(fmt.Errorf("mailbox %q of session %q is not this user's", mid, sid))
 	}
-	return mailboxRef{session: entry, mailbox: mid, base: "/sessions/" + url.PathEscape(sid) + "/mailboxes/" + url.PathEscape(mid)}, nil
+	return h.mailboxRefIn(entry, mid), nil
+}
+
+// mailboxRefIn is a mailbox of a restore session the user opened.
+func (h *Handler) mailboxRefIn(session openedSession, mailbox string) mailboxRef {
+	return mailboxRef{session: session, mailbox: mailbox, data: h.operator().MailboxData(session.ID, mailbox),
+		base: "/sessions/" + url.PathEscape(session.ID) + "/mailboxes/" + url.PathEscape(mailbox)}
 }
 
 func (h *Handler) pathKey(c *echo.Context, name string) (string, error) {
@@ -157,9 +164,9 @@ func (h *Handler) folderPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, op, oid := c.Request().Context(), h.operator(), userFrom(c).OID
+	ctx, oid := c.Request().Context(), userFrom(c).OID
 	list := func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Item], error) {
-		return op.Items(ctx, ref.session.ID, ref.mailbox, folderID, p)
+		return ref.data.Items(ctx, folderID, p)
 	}
 	partial := isPartial(c) && c.Request().Header.Get("HX-Target") == templates.ItemListID
 	// The items, the mailbox around them, the folder and its subfolders, at once.
@@ -221,7 +228,7 @@ func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base st
 	v := templates.ItemListView{
 		Caption: "Items", EmptyText: empty, CSRFToken: h.auth.CSRFToken(c.Request().Context()),
 		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download", ListURL: ref.base + "/restore-list",
-		Rows: itemRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager,
+		Rows: itemRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager, Here: c.Request().URL.RequestURI(),
 	}
 	for _, it := range res.items {
 		v.CanZip = v.CanZip || it.Can("save")
@@ -376,7 +383,7 @@ func (h *Handler) itemDetailPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	it, err := h.operator().Item(c.Request().Context(), ref.session.ID, ref.mailbox, itemID)
+	it, err := ref.data.Item(c.Request().Context(), itemID)
 	if err != nil {
 		return err
 	}

@@ -86,15 +86,14 @@ func browseKey(oid string, ref mailboxRef, parts ...string) string {
 
 func (h *Handler) cachedMailbox(ctx context.Context, oid string, ref mailboxRef) (*veeamapi.Mailbox, error) {
 	return cached(h.browse, browseKey(oid, ref, "mailbox"), func() (*veeamapi.Mailbox, error) {
-		return h.operator().Mailbox(ctx, ref.session.ID, ref.mailbox)
+		return ref.data.Mailbox(ctx)
 	})
 }
 
 // cachedFolders lists the folders under parent ("root" for the top level), up to 500.
 func (h *Handler) cachedFolders(ctx context.Context, oid string, ref mailboxRef, parent string) ([]veeamapi.Folder, error) {
 	return cached(h.browse, browseKey(oid, ref, "folders", parent), func() ([]veeamapi.Folder, error) {
-		p, err := h.operator().Folders(ctx, ref.session.ID, ref.mailbox,
-			veeamapi.FoldersOptions{ParentID: parent, PageOptions: veeamapi.PageOptions{Limit: 500}})
+		p, err := ref.data.Folders(ctx, veeamapi.FoldersOptions{ParentID: parent, PageOptions: veeamapi.PageOptions{Limit: 500}})
 		if err != nil {
 			return nil, err
 		}
@@ -104,6 +103,6 @@ func (h *Handler) cachedFolders(ctx context.Context, oid string, ref mailboxRef,
 
 func (h *Handler) cachedFolder(ctx context.Context, oid string, ref mailboxRef, id string) (*veeamapi.Folder, error) {
 	return cached(h.browse, browseKey(oid, ref, "folder", id), func() (*veeamapi.Folder, error) {
-		return h.operator().Folder(ctx, ref.session.ID, ref.mailbox, id)
+		return ref.data.Folder(ctx, id)
 	})
 }

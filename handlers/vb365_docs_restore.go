@@ -11,12 +11,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/audit"
-	"github.com/openrestore/portal/history"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -151,20 +150,14 @@ func (h *Handler) resolveDocs(ctx context.Context, ref docsRef, s docSelection) 
 		return nil, err
 	}
 	var out []veeamapi.Doc
-	const pageSize = 1000
-	for offset := 0; ; offset += pageSize {
-		p, err := list(ctx, veeamapi.PageOptions{Offset: offset, Limit: pageSize})
+	for d, err := range veeamapi.All(ctx, 1000, list) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Results...)
-		if len(out) > maxRestoreItems {
+		if out = append(out, d); len(out) > maxRestoreItems {
 			return nil, &Error{Status: http.StatusUnprocessableEntity, Title: "Too many items for one restore",
 				Message: fmt.Sprintf("This holds more than %s documents and folders, and one restore takes at most %s. Restore its folders one by one, or narrow it down with the search.",
 					thousands(maxRestoreItems), thousands(maxRestoreItems))}
-		}
-		if _, more := p.Next(); !more || len(p.Results) == 0 {
-			break
 		}
 	}
 	if len(out) == 0 {
@@ -197,8 +190,92 @@ func (h *Handler) allLister(ctx context.Context, ref docsRef, s docSelection) (f
 	}, nil
 }
 
-// docRestoreForm is the document wizard's choices.
-type docRestoreForm struct {
+// docsKind is the restore of documents, folders and list items: a
+// OneDrive's or site's wizard, and the restore list's document groups.
+type docsKind struct {
+	h   *Handler
+	ref docsRef
+	loc *time.Location
+}
+
+func (h *Handler) docsKind(workload string) func(c *echo.Context) (restoreKind, error) {
+	return func(c *echo.Context) (restoreKind, error) {
+		ref, err := h.docsRef(c, workload)
+		if err != nil {
+			return nil, err
+		}
+		return docsKind{h: h, ref: ref, loc: h.zone(c)}, nil
+	}
+}
+
+func (k docsKind) base() string     { return k.ref.base }
+func (k docsKind) workload() string { return k.ref.workload }
+func (k docsKind) subject() string  { return k.ref.id }
+
+func (k docsKind) choose(form url.Values) (url.Values, error) {
+	sel, err := readDocSelection(form, k.loc, k.ref.sharePoint())
+	if err != nil {
+		return nil, err
+	}
+	return hiddenValues(sel.hidden), nil
+}
+
+func (k docsKind) prepare(c *echo.Context, chosen url.Values) (*wizard, error) {
+	ctx := c.Request().Context()
+	sel, err := readDocSelection(chosen, k.loc, k.ref.sharePoint())
+	if err != nil {
+		return nil, err
+	}
+	title, subtitle, err := k.h.docsTitle(ctx, k.ref)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := k.h.resolveDocs(ctx, k.ref, sel)
+	if err != nil {
+		return nil, err
+	}
+	w := &wizard{subject: title, subjectID: k.ref.id, heading: "Restore " + countLabel(len(docs)), intro: "From " + title + ":",
+		backLabel: title, items: auditDocItems(docs), count: len(docs), pointTime: k.ref.session.PointTime,
+		// A site's documents are shared: restoring them is always someone else's data too.
+		forOthers: k.ref.sharePoint() || !ownOneDrive(subtitle, userFrom(c).UPN),
+		notes:     []string{"Folders are restored with everything that was in them."}}
+	var names []string
+	for i := range docs {
+		name := docTitle(&docs[i])
+		if docs[i].IsFolder {
+			name += " (folder)"
+		}
+		names = append(names, name)
+	}
+	w.preview, w.more = previewOf(names)
+	if sel.version > 0 && len(docs) == 1 {
+		w.notes = append([]string{fmt.Sprintf("Version %s of %s, saved %s by %s.", docs[0].Version, docTitle(&docs[0]),
+			docs[0].ModificationTime.In(k.loc).Format("Monday 2 January 2006, 15:04 MST"), docs[0].ModifiedBy)}, w.notes...)
+	}
+	w.options = func(form url.Values, first bool) restoreOptions {
+		o := docOptions{k: k, docs: docs, keep: true, missing: true, changed: true, merge: true, permissions: true}
+		if !first {
+			o = docOptions{k: k, docs: docs,
+				keep:        form.Get("action") != "overwrite",
+				allVersions: form.Get("versions") == "all",
+				toList:      form.Get("target") == "list",
+				listName:    strings.TrimSpace(form.Get("list_name")),
+				missing:     form.Get("missing") == "1",
+				changed:     form.Get("changed") == "1",
+				merge:       form.Get("last") != "overwrite",
+				permissions: form.Get("permissions") == "1",
+				notify:      form.Get("notify") == "1",
+			}
+		}
+		return o
+	}
+	return w, nil
+}
+
+// docOptions is the document wizard's choices.
+type docOptions struct {
+	k           docsKind
+	docs        []veeamapi.Doc
 	keep        bool // OneDrive
 	allVersions bool
 	toList      bool // SharePoint
@@ -208,244 +285,102 @@ type docRestoreForm struct {
 	merge       bool
 	permissions bool
 	notify      bool
-	reason      string
 }
 
-func readDocRestoreForm(form url.Values) (f docRestoreForm, first bool) {
-	if form.Get("confirm") == "" && form.Get("versions") == "" {
-		return docRestoreForm{keep: true, missing: true, changed: true, merge: true, permissions: true}, true
+func (o docOptions) problems() map[string]string {
+	p := map[string]string{}
+	if !o.k.ref.sharePoint() {
+		return p
 	}
-	return docRestoreForm{
-		keep:        form.Get("action") != "overwrite",
-		allVersions: form.Get("versions") == "all",
-		toList:      form.Get("target") == "list",
-		listName:    strings.TrimSpace(form.Get("list_name")),
-		missing:     form.Get("missing") == "1",
-		changed:     form.Get("changed") == "1",
-		merge:       form.Get("last") != "overwrite",
-		permissions: form.Get("permissions") == "1",
-		notify:      form.Get("notify") == "1",
-		reason:      strings.TrimSpace(form.Get("reason")),
-	}, false
-}
-
-func (f docRestoreForm) problems(sharePoint, reasonRequired bool) []string {
-	var out []string
-	if sharePoint {
-		switch {
-		case f.toList && f.listName == "":
-			out = append(out, "Name the library or list to restore into.")
-		case f.toList && utf8.RuneCountInString(f.listName) > maxFolderName:
-			out = append(out, fmt.Sprintf("The library or list name is longer than %d characters.", maxFolderName))
-		case f.toList && (strings.ContainsAny(f.listName, `/\`) || strings.ContainsFunc(f.listName, isControl)):
-			out = append(out, "The library or list name cannot contain slashes or control characters.")
-		case !f.toList && !f.missing && !f.changed:
-			out = append(out, "Back where they were, choose “missing items”, “changed items” or both: with neither, nothing would be restored.")
+	switch {
+	case o.toList:
+		if e := nameProblem(o.listName, "library or list"); e != "" {
+			p["list-name"] = e
 		}
+	case !o.missing && !o.changed:
+		p["which"] = "Back where they were, choose “missing items”, “changed items” or both: with neither, nothing would be restored."
 	}
-	out = append(out, restoreForm{missing: true, reason: f.reason}.problems(reasonRequired)...)
-	return out
+	return p
 }
 
-func (f docRestoreForm) target(sharePoint bool) string {
-	if sharePoint && f.toList {
-		return "Library or list “" + f.listName + "”"
+func (o docOptions) describe() (target, options string) {
+	sharePoint := o.k.ref.sharePoint()
+	target = "Original location"
+	if sharePoint && o.toList {
+		target = "Library or list “" + o.listName + "”"
 	}
-	return "Original location"
-}
-
-func (f docRestoreForm) options(sharePoint bool) string {
-	var o []string
+	var opts []string
 	if sharePoint {
-		if !f.toList {
-			if f.missing {
-				o = append(o, "missing items")
-			}
-			if f.changed {
-				o = append(o, "changed items")
-			}
+		if !o.toList {
+			opts = appendIf(opts, o.missing, "missing items")
+			opts = appendIf(opts, o.changed, "changed items")
 		}
-		if f.merge {
-			o = append(o, "added as the newest version")
+		if o.merge {
+			opts = append(opts, "added as the newest version")
 		} else {
-			o = append(o, "replacing the current version")
+			opts = append(opts, "replacing the current version")
 		}
-		if f.permissions {
-			o = append(o, "permissions")
-		}
-		if f.notify {
-			o = append(o, "sharing notifications")
-		}
-	} else if f.keep {
-		o = append(o, "keep both when changed")
+		opts = appendIf(opts, o.permissions, "permissions")
+		opts = appendIf(opts, o.notify, "sharing notifications")
+	} else if o.keep {
+		opts = append(opts, "keep both when changed")
 	} else {
-		o = append(o, "overwrite when changed")
+		opts = append(opts, "overwrite when changed")
 	}
-	if f.allVersions {
-		o = append(o, "every version")
+	if o.allVersions {
+		opts = append(opts, "every version")
 	} else {
-		o = append(o, "the version chosen")
+		opts = append(opts, "the version chosen")
 	}
-	s := strings.Join(o, ", ")
-	return strings.ToUpper(s[:1]) + s[1:]
+	return target, sentence(opts)
 }
 
-// docReasonRequired applies the reason policy: a site's documents are
-// shared, so restoring them always counts as someone else's data; a
-// OneDrive is the user's own when its personal address is the user's.
-func (h *Handler) docReasonRequired(c *echo.Context, ref docsRef, subtitle string) bool {
-	switch h.cfg.RestoreReason {
-	case "required":
-		return true
-	case "others":
-		return ref.sharePoint() || !ownOneDrive(subtitle, userFrom(c).UPN)
-	}
-	return false
+func (o docOptions) fields(problems map[string]string) templ.Component {
+	return templates.DocRestoreOptions(templates.DocOptionsView{SharePoint: o.k.ref.sharePoint(), Keep: o.keep, AllVersions: o.allVersions,
+		Missing: o.missing, Changed: o.changed, Merge: o.merge, ToList: o.toList, ListName: o.listName,
+		Permissions: o.permissions, Notify: o.notify, Errors: problems})
 }
 
-// docRestore handles POST …/restore/new (the wizard) and POST …/restore.
-func (h *Handler) docRestore(workload string, submit bool) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		ref, err := h.docsRef(c, workload)
-		if err != nil {
-			return err
-		}
-		ctx := c.Request().Context()
-		form, err := postForm(c)
-		if err != nil {
-			return err
-		}
-		sel, err := readDocSelection(form, h.zone(c), ref.sharePoint())
-		if err != nil {
-			return err
-		}
-		title, subtitle, err := h.docsTitle(ctx, ref)
-		if err != nil {
-			return err
-		}
-		docs, err := h.resolveDocs(ctx, ref, sel)
-		if err != nil {
-			return err
-		}
-		f, first := readDocRestoreForm(form)
-		required := h.docReasonRequired(c, ref, subtitle)
-		var problems []string
-		if submit && !first {
-			problems = f.problems(ref.sharePoint(), required)
-		}
-		ae := auditOf(c)
-		ae.Subject, ae.SubjectID, ae.Items = title, ref.id, auditDocItems(docs)
-		ae.Options, ae.Reason = f.target(ref.sharePoint())+"; "+f.options(ref.sharePoint()), f.reason
-		ae.skip = ae.skip || first
-		if len(problems) > 0 {
-			ae.Outcome, ae.Detail = audit.Refused, strings.Join(problems, " ")
-		}
-		if !submit || first || len(problems) > 0 {
-			v := templates.DocRestoreWizardView{
-				Source: title, SourceURL: ref.base, Action: ref.base + "/restore", CountLabel: countLabel(len(docs)),
-				Selection: sel.hidden, SharePoint: ref.sharePoint(), Keep: f.keep, AllVersions: f.allVersions,
-				Missing: f.missing, Changed: f.changed, Merge: f.merge, ToList: f.toList, ListName: f.listName,
-				Permissions: f.permissions, Notify: f.notify, Reason: f.reason, ReasonRequired: required, Errors: problems,
-				CSRFToken: h.auth.CSRFToken(ctx),
-			}
-			for i := range docs {
-				if i == previewItems {
-					break
-				}
-				name := docTitle(&docs[i])
-				if docs[i].IsFolder {
-					name += " (folder)"
-				}
-				v.Preview = append(v.Preview, name)
-			}
-			v.More = len(docs) - len(v.Preview)
-			if sel.version > 0 && len(docs) == 1 {
-				v.VersionNote = fmt.Sprintf("Version %s of %s, saved %s by %s.", docs[0].Version, docTitle(&docs[0]),
-					docs[0].ModificationTime.In(h.zone(c)).Format("Monday 2 January 2006, 15:04 MST"), docs[0].ModifiedBy)
-			}
-			status := http.StatusOK
-			if len(problems) > 0 {
-				status = http.StatusUnprocessableEntity
-			}
-			return render(c, status, templates.DocRestoreWizardPage(h.meta(c, "Restore "+v.CountLabel), v))
-		}
-		return h.startDocRestore(c, ref, title, subtitle, docs, f)
-	}
-}
-
-// startDocRestore starts the restores (a site's documents and list items
-// take one each), records them and goes to their progress.
-func (h *Handler) startDocRestore(c *echo.Context, ref docsRef, title, subtitle string, docs []veeamapi.Doc, f docRestoreForm) error {
-	ids, err := h.launchDocRestores(c, ref, title, subtitle, docs, f)
-	ae := auditOf(c)
-	if err != nil {
-		if len(ids) > 0 {
-			ae.Outcome, ae.SessionID, ae.Detail = audit.Failed, strings.Join(ids, ","), "only the documents' restore started: "+err.Error()
-		}
-		return err
-	}
-	ae.Outcome, ae.SessionID = audit.Started, strings.Join(ids, ",")
-	if len(ids) == 1 {
-		return seeOther(c, "/restores/"+url.PathEscape(ids[0]))
-	}
-	return seeOther(c, "/restores")
-}
-
-// launchDocRestores starts the restores of documents and list items (a
-// site's take one each) and records them; it returns the ids of those that
-// started, also when a later one failed.
-func (h *Handler) launchDocRestores(c *echo.Context, ref docsRef, title, subtitle string, docs []veeamapi.Doc, f docRestoreForm) ([]string, error) {
-	ctx := c.Request().Context()
+// plans are one restore of the documents and, on a site, one of the list
+// items: VB365 restores them with two operations.
+func (o docOptions) plans(w *wizard, reason string) []restorePlan {
+	ref := o.k.ref
+	target, options := o.describe()
 	type group struct {
-		kind veeamapi.DocKind
-		docs []veeamapi.DocRestore
+		kind  veeamapi.DocKind
+		docs  []veeamapi.DocRestore
+		items []audit.Item
 	}
 	groups := []*group{{kind: veeamapi.Documents}, {kind: veeamapi.Items}}
-	for i := range docs {
-		d := &docs[i]
+	for i := range o.docs {
+		d := &o.docs[i]
 		g := groups[0]
 		if ref.sharePoint() && (docKey(d) == nodeItem || d.Type == "ListFolder") {
 			g = groups[1]
 		}
-		g.docs = append(g.docs, veeamapi.DocRestore{Doc: *d, AllVersions: f.allVersions})
+		g.docs = append(g.docs, veeamapi.DocRestore{Doc: *d, AllVersions: o.allVersions})
+		g.items = append(g.items, audit.Item{ID: d.ID, Name: docTitle(d)})
 	}
-	var ids []string
-	u := userFrom(c)
+	var plans []restorePlan
 	for _, g := range groups {
 		if len(g.docs) == 0 {
 			continue
 		}
-		var id string
-		var err error
+		var start func(ctx context.Context) (string, error)
 		if ref.sharePoint() {
-			opts := veeamapi.SharePointRestoreOptions{Docs: g.docs, Permissions: f.permissions, Notify: f.notify,
-				Changed: f.changed || f.toList, Deleted: f.missing || f.toList, Merge: f.merge, Reason: f.reason}
-			if f.toList {
-				opts.List = f.listName
+			opts := veeamapi.SharePointRestoreOptions{Docs: g.docs, Permissions: o.permissions, Notify: o.notify,
+				Changed: o.changed || o.toList, Deleted: o.missing || o.toList, Merge: o.merge, Reason: reason}
+			if o.toList {
+				opts.List = o.listName
 			}
-			id, err = ref.docs.RestoreSharePoint(context.WithoutCancel(ctx), g.kind, opts)
+			start = func(ctx context.Context) (string, error) { return ref.docs.RestoreSharePoint(ctx, g.kind, opts) }
 		} else {
-			id, err = ref.docs.RestoreOneDrive(context.WithoutCancel(ctx), veeamapi.OneDriveRestoreOptions{Docs: g.docs, Keep: f.keep, Reason: f.reason})
+			opts := veeamapi.OneDriveRestoreOptions{Docs: g.docs, Keep: o.keep, Reason: reason}
+			start = func(ctx context.Context) (string, error) { return ref.docs.RestoreOneDrive(ctx, opts) }
 		}
-		if err != nil {
-			if errors.Is(err, veeamapi.ErrBadRequest) {
-				return ids, restoreRefused(err)
-			}
-			if len(ids) > 0 {
-				return ids, &Error{Status: http.StatusBadGateway, Title: "Only part of the restore started", Err: err,
-					Message: "The documents are being restored, but the list items could not be. See My restores, and try the list items again."}
-			}
-			return ids, err
-		}
-		ids = append(ids, id)
-		rec := history.Record{ID: id, Workload: ref.workload, Source: title, SourceID: ref.id, Items: len(g.docs),
-			Target: f.target(ref.sharePoint()), Options: f.options(ref.sharePoint()), Reason: f.reason, PointTime: ref.session.PointTime,
-			ForOthers: ref.sharePoint() || !ownOneDrive(subtitle, u.UPN)}
-		if err := h.recordRestore(c, rec, "target", map[bool]string{true: "list", false: "original"}[f.toList]); err != nil {
-			return ids, err
-		}
+		plans = append(plans, w.plan(ref.workload, target, options, reason, len(g.docs), g.items, start))
 	}
-	return ids, nil
+	return plans
 }
 
 // docDownload handles POST …/d/:node/download: a document as it is (in an

@@ -15,6 +15,7 @@ func mail(id string, t time.Time) veeamapi.RestorePoint {
 }
 
 func TestBuildPointsViewInTheUsersZone(t *testing.T) {
+	t.Parallel()
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	points := []veeamapi.RestorePoint{
 		mail("p1", time.Date(2026, 10, 30, 12, 30, 0, 0, time.UTC)),
@@ -67,6 +68,7 @@ func TestBuildPointsViewInTheUsersZone(t *testing.T) {
 }
 
 func TestBuildPointsViewWithoutPoints(t *testing.T) {
+	t.Parallel()
 	v := buildPointsView(nil, pointsQuery{workload: workloads[2]}, time.UTC)
 	if !v.Empty || v.WorkloadLabel != "SharePoint" || v.Latest != nil {
 		t.Errorf("view = %+v", v)
@@ -74,6 +76,7 @@ func TestBuildPointsViewWithoutPoints(t *testing.T) {
 }
 
 func TestMonthsOutsideThePointsAreClamped(t *testing.T) {
+	t.Parallel()
 	points := []veeamapi.RestorePoint{mail("a", time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)), mail("b", time.Date(2026, 11, 20, 0, 30, 0, 0, time.UTC))}
 	v := buildPointsView(points, pointsQuery{workload: workloads[0], month: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}, time.UTC)
 	if v.Calendar.Caption != "October 2026" || v.Calendar.PrevURL != "" || v.Calendar.NextLabel != "November 2026" {
@@ -82,6 +85,7 @@ func TestMonthsOutsideThePointsAreClamped(t *testing.T) {
 }
 
 func TestParsePointsQuery(t *testing.T) {
+	t.Parallel()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	tests := []struct {
 		raw string
@@ -109,6 +113,7 @@ func TestParsePointsQuery(t *testing.T) {
 }
 
 func TestFindPoint(t *testing.T) {
+	t.Parallel()
 	points := []veeamapi.RestorePoint{
 		mail("old", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)),
 		mail("new", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)),
@@ -126,6 +131,7 @@ func TestFindPoint(t *testing.T) {
 }
 
 func TestPager(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		offset, n int
 		more      bool

@@ -18,6 +18,7 @@ import (
 )
 
 func TestKeyRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, id := range []string{"AAMkAGI2/+=", "x", "ünïcode/ид", strings.Repeat("A", 1500)} {
 		got, err := unkey(key(id))
 		if err != nil || got != id {
@@ -35,6 +36,7 @@ func TestKeyRoundTrip(t *testing.T) {
 }
 
 func TestLastOffset(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 2, 99, 100, 101, 199, 200, 201, 1000, 99_999, 100_000, 100_001, 123_457} {
 		probes := 0
 		has := func(o int) (bool, error) { probes++; return o < n, nil }
@@ -54,6 +56,7 @@ func TestLastOffset(t *testing.T) {
 }
 
 func TestThousands(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567"} {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q", n, got)
@@ -62,6 +65,7 @@ func TestThousands(t *testing.T) {
 }
 
 func TestReadSearch(t *testing.T) {
+	t.Parallel()
 	auckland, _ := time.LoadLocation("Pacific/Auckland")
 	form := url.Values{"q": {"floor plan"}, "from": {"megan"}, "after": {"2026-11-10"}, "before": {"2026-11-12"}, "attachments": {"1"}}
 	s, err := readSearch(form.Get, auckland)
@@ -103,6 +107,7 @@ func errorText(err error) string {
 }
 
 func TestReadSelection(t *testing.T) {
+	t.Parallel()
 	a, b := key("item/1"), key("item+2")
 	s, err := readSelection(url.Values{"scope": {"selected"}, "item": {a, b, a}}, time.UTC)
 	if err != nil || !cmp.Equal(s.ids, []string{"item/1", "item+2"}) || s.all {
@@ -133,45 +138,70 @@ func TestReadSelection(t *testing.T) {
 	}
 }
 
-func TestRestoreFormProblems(t *testing.T) {
-	f, first := readRestoreForm(url.Values{"item": {"x"}})
-	if !first || !f.missing || !f.changed || f.toFolder {
-		t.Errorf("defaults = %+v", f)
+func TestMailOptionsProblems(t *testing.T) {
+	t.Parallel()
+	k := mailKind{}
+	first := mailOptions{k: k, missing: true, changed: true}
+	if p := first.problems(); len(p) != 0 {
+		t.Errorf("the defaults: %v", p)
 	}
-	ok := []restoreForm{
+	for _, o := range []mailOptions{
 		{missing: true},
 		{changed: true, unread: true},
 		{toFolder: true, folderName: "Recovered ✓"},
-		{toFolder: true, folderName: strings.Repeat("é", 255), reason: "line one\nline two"},
-	}
-	for _, f := range ok {
-		if p := f.problems(false); len(p) != 0 {
-			t.Errorf("%+v: %v", f, p)
+		{toFolder: true, folderName: strings.Repeat("é", 255)},
+	} {
+		if p := o.problems(); len(p) != 0 {
+			t.Errorf("%+v: %v", o, p)
 		}
 	}
-	bad := []restoreForm{
-		{},
-		{toFolder: true},
-		{toFolder: true, folderName: "a\\b"},
-		{toFolder: true, folderName: "tab\there"},
-		{toFolder: true, folderName: strings.Repeat("x", 256)},
-		{missing: true, reason: strings.Repeat("r", 501)},
-		{missing: true, reason: "bell\a"},
-	}
-	for _, f := range bad {
-		if p := f.problems(false); len(p) == 0 {
-			t.Errorf("%+v: no problem found", f)
+	for _, c := range []struct {
+		o     mailOptions
+		field string
+	}{
+		{mailOptions{}, "which"},
+		{mailOptions{toFolder: true}, "folder-name"},
+		{mailOptions{toFolder: true, folderName: "a\\b"}, "folder-name"},
+		{mailOptions{toFolder: true, folderName: "tab\there"}, "folder-name"},
+		{mailOptions{toFolder: true, folderName: strings.Repeat("x", 256)}, "folder-name"},
+	} {
+		if p := c.o.problems(); p[c.field] == "" || len(p) != 1 {
+			t.Errorf("%+v: %v, want a problem with %s", c.o, p, c.field)
 		}
 	}
-	if p := (restoreForm{missing: true}).problems(true); len(p) != 1 || !strings.Contains(p[0], "reason is required") {
-		t.Errorf("required reason: %v", p)
+	if p := (mailOptions{toFolder: true, folderName: strings.Repeat("x", 256)}).problems(); !strings.Contains(p["folder-name"], "256 characters") {
+		t.Errorf("a long name is not explained: %q", p["folder-name"])
 	}
-	if got := (restoreForm{missing: true, changed: true, unread: true}).options(); got != "Missing items, changed items, marked as unread" {
+	if _, got := (mailOptions{missing: true, changed: true, unread: true}).describe(); got != "Missing items, changed items, marked as unread" {
 		t.Errorf("options = %q", got)
+	}
+	if target, got := (mailOptions{toFolder: true, folderName: "Found"}).describe(); target != "New folder “Found”" || got != "Copies in a new folder" {
+		t.Errorf("to a folder: %q, %q", target, got)
+	}
+}
+
+func TestReasonProblem(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		reason   string
+		required bool
+		problem  bool
+	}{
+		{"", false, false},
+		{"line one\nline two", true, false},
+		{"", true, true},
+		{strings.Repeat("r", 500), true, false},
+		{strings.Repeat("r", 501), false, true},
+		{"bell\a", false, true},
+	} {
+		if got := reasonProblem(c.reason, c.required) != ""; got != c.problem {
+			t.Errorf("%q required=%v: problem %v, want %v", c.reason, c.required, got, c.problem)
+		}
 	}
 }
 
 func TestFileName(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"Store 42 refit: final floor plan": "Store 42 refit_ final floor plan.msg",
 		`<script>alert("x")</script>`:      "_script_alert(_x_)__script_.msg",
@@ -222,6 +252,7 @@ func FuzzFileName(f *testing.F) {
 }
 
 func TestItemRowsNewestFirst(t *testing.T) {
+	t.Parallel()
 	at := func(s string) *time.Time { v, _ := time.Parse(time.RFC3339, s); return &v }
 	items := []veeamapi.Item{
 		{ID: "old", Subject: "old", Received: at("2026-11-01T10:00:00Z")},
@@ -243,6 +274,7 @@ func TestItemRowsNewestFirst(t *testing.T) {
 }
 
 func TestBrowseCache(t *testing.T) {
+	t.Parallel()
 	c := newBrowseCache(time.Now)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }

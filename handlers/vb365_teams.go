@@ -34,8 +34,13 @@ func (h *Handler) teamRef(c *echo.Context) (teamRef, error) {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "team", "oid", userFrom(c).OID)
 		return teamRef{}, notFoundOrNotYours(fmt.Errorf("team %q of session %q is not this user's", c.Param("team"), sid))
 	}
-	return teamRef{session: entry, id: team, base: "/sessions/" + url.PathEscape(sid) + "/teams/" + key(team),
-		data: h.operator().TeamData(sid, team)}, nil
+	return h.teamRefIn(entry, team), nil
+}
+
+// teamRefIn is a team of a restore session the user opened.
+func (h *Handler) teamRefIn(session openedSession, team string) teamRef {
+	return teamRef{session: session, id: team, base: "/sessions/" + url.PathEscape(session.ID) + "/teams/" + key(team),
+		data: h.operator().TeamData(session.ID, team)}
 }
 
 func (r teamRef) channelURL(id string) string { return r.base + "/c/" + key(id) }
@@ -53,14 +58,11 @@ func (h *Handler) teamFrame(c *echo.Context, ref teamRef, current string) (templ
 			return frame{}, err
 		}
 		var chans []veeamapi.TeamsChannel
-		for offset := 0; offset < 2000; {
-			p, err := ref.data.Channels(ctx, veeamapi.PageOptions{Offset: offset, Limit: 200})
+		for ch, err := range veeamapi.All(ctx, 200, ref.data.Channels) {
 			if err != nil {
 				return frame{}, err
 			}
-			chans = append(chans, p.Results...)
-			offset += len(p.Results)
-			if _, more := p.Next(); !more || len(p.Results) == 0 {
+			if chans = append(chans, ch); len(chans) >= maxChannels {
 				break
 			}
 		}
@@ -121,6 +123,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 	v.View = c.QueryParam("view")
 	v.PostsURL, v.FilesURL, v.TabsURL = here, here+"?view=files", here+"?view=tabs"
 	v.ExportURL, v.RestoreURL, v.ListURL, v.CSRFToken = here+"/export", here+"/restore/new", here+"/restore-list", h.auth.CSRFToken(ctx)
+	v.Here = c.Request().URL.RequestURI()
 	when := func(t time.Time) (string, string) {
 		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
 	}
@@ -226,16 +229,11 @@ func (h *Handler) threadPage(c *echo.Context) error {
 	}
 	tv := templates.ThreadView{Team: v, Parent: h.postView(ref, channel, *parent, when), BackURL: ref.channelURL(channel),
 		ExportURL: ref.channelURL(channel) + "/p/" + strconv.FormatInt(postID, 10) + "/export", CSRFToken: h.auth.CSRFToken(ctx)}
-	for offset := 0; offset < 5000; {
-		p, err := ref.data.Posts(ctx, channel, postID, veeamapi.PageOptions{Offset: offset, Limit: 500})
+	for r, err := range veeamapi.All(ctx, 500, ref.data.Replies(channel, postID)) {
 		if err != nil {
 			return err
 		}
-		for _, r := range p.Results {
-			tv.Replies = append(tv.Replies, h.postView(ref, channel, r, when))
-		}
-		offset += len(p.Results)
-		if _, more := p.Next(); !more || len(p.Results) == 0 {
+		if tv.Replies = append(tv.Replies, h.postView(ref, channel, r, when)); len(tv.Replies) >= maxReplies {
 			break
 		}
 	}
@@ -285,6 +283,13 @@ func (h *Handler) teamFilePage(c *echo.Context) error {
 // maxExportPosts caps one export.
 const maxExportPosts = 1000
 
+// maxChannels and maxReplies are the most channels of a team and replies
+// of a post the portal lists.
+const (
+	maxChannels = 2000
+	maxReplies  = 5000
+)
+
 // exportThread handles POST …/c/:channel/p/:post/export: a conversation as HTML.
 func (h *Handler) exportThread(c *echo.Context) error {
 	ref, err := h.teamRef(c)
@@ -305,14 +310,11 @@ func (h *Handler) exportThread(c *echo.Context) error {
 		return err
 	}
 	posts := []veeamapi.TeamsPost{*parent}
-	for offset := 0; len(posts) < maxExportPosts; {
-		p, err := ref.data.Posts(ctx, channel, postID, veeamapi.PageOptions{Offset: offset, Limit: 500})
+	for r, err := range veeamapi.All(ctx, 500, ref.data.Replies(channel, postID)) {
 		if err != nil {
 			return err
 		}
-		posts = append(posts, p.Results...)
-		offset += len(p.Results)
-		if _, more := p.Next(); !more || len(p.Results) == 0 {
+		if posts = append(posts, r); len(posts) >= maxExportPosts {
 			break
 		}
 	}

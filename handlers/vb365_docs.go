@@ -72,13 +72,18 @@ func (h *Handler) docsRef(c *echo.Context, workload string) (docsRef, error) {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", workload, "oid", userFrom(c).OID)
 		return docsRef{}, notFoundOrNotYours(fmt.Errorf("%s %q of session %q is not this user's", workload, c.Param("owner"), sid))
 	}
+	return h.docsRefIn(entry, workload, owner, userFrom(c).OID), nil
+}
+
+// docsRefIn is a OneDrive or site of a restore session the user (oid) opened.
+func (h *Handler) docsRefIn(session openedSession, workload, owner, oid string) docsRef {
 	segment := "/onedrives/"
-	d := h.operator().OneDriveDocs(sid, owner)
+	d := h.operator().OneDriveDocs(session.ID, owner)
 	if workload == "sharepoint" {
-		segment, d = "/sites/", h.operator().SiteDocs(sid, owner)
+		segment, d = "/sites/", h.operator().SiteDocs(session.ID, owner)
 	}
-	return docsRef{session: entry, workload: workload, id: owner, base: "/sessions/" + url.PathEscape(sid) + segment + key(owner),
-		docs: d, oid: userFrom(c).OID}, nil
+	return docsRef{session: session, workload: workload, id: owner, base: "/sessions/" + url.PathEscape(session.ID) + segment + key(owner),
+		docs: d, oid: oid}
 }
 
 // docKey is how a listed document travels in forms and URLs.
@@ -172,6 +177,9 @@ type container struct {
 	list veeamapi.List
 }
 
+// maxContainers is the most libraries and lists of a site the portal shows.
+const maxContainers = 5000
+
 // cachedContainers lists a site's libraries and lists.
 func (h *Handler) cachedContainers(ctx context.Context, ref docsRef) ([]container, error) {
 	return cached(h.browse, docsKey(ref, "containers"), func() ([]container, error) {
@@ -181,16 +189,11 @@ func (h *Handler) cachedContainers(ctx context.Context, ref docsRef) ([]containe
 			if k == nodeList {
 				list = ref.docs.Lists
 			}
-			for offset := 0; ; {
-				p, err := list(ctx, veeamapi.PageOptions{Offset: offset, Limit: 500})
+			for l, err := range veeamapi.All(ctx, 500, list) {
 				if err != nil {
 					return nil, err
 				}
-				for _, l := range p.Results {
-					out = append(out, container{kind: k, list: l})
-				}
-				offset += len(p.Results)
-				if _, more := p.Next(); !more || len(p.Results) == 0 || offset >= 5000 {
+				if out = append(out, container{kind: k, list: l}); len(out) >= maxContainers {
 					break
 				}
 			}
@@ -515,7 +518,7 @@ func (h *Handler) docListPage(c *echo.Context, ref docsRef, list func(context.Co
 		Caption: "Documents and folders", NameHeader: "Name", ShowSize: true, EmptyText: empty,
 		CSRFToken:  h.auth.CSRFToken(c.Request().Context()),
 		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download", ListURL: ref.base + "/restore-list",
-		Rows: docRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager,
+		Rows: docRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager, Here: c.Request().URL.RequestURI(),
 	}
 	for i := range res.items {
 		if d := &res.items[i]; docKey(d) != nodeItem && d.Can("save") {

@@ -160,10 +160,9 @@ func (h *Handler) searchResults(c *echo.Context, ref mailboxRef, s mailSearch) (
 	if setID != "" && !sessionIDPattern.MatchString(setID) {
 		setID = ""
 	}
-	op := h.operator()
 	list := func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Item], error) {
 		p.SetID = setID
-		return op.SearchMailbox(ctx, ref.session.ID, ref.mailbox, s.folder, s.query, p)
+		return ref.data.Search(ctx, s.folder, s.query, p)
 	}
 	page, err := h.itemPage(c, ref, list, ref.base+"/search", s.params, "Nothing in the restore point matches this search.")
 	if err != nil {

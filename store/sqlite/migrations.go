@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations bring a database from one schema version to the next; the
+// version is SQLite's user_version. They are never edited once released:
+// a change is a new migration at the end.
+var migrations = []func(ctx context.Context, tx *sql.Tx) error{
+	// 1: the schema of the first releases, which made their tables as they
+	// went and kept no version: created here only where missing.
+	func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			CREATE TABLE IF NOT EXISTS sessions (
+				token_hash TEXT PRIMARY KEY,
+				data       BLOB NOT NULL,
+				expiry_ms  INTEGER NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expiry_ms);
+			CREATE TABLE IF NOT EXISTS restores (
+				id          TEXT PRIMARY KEY,
+				tenant_id   TEXT NOT NULL,
+				user_oid    TEXT NOT NULL,
+				user_upn    TEXT NOT NULL,
+				workload    TEXT NOT NULL,
+				source      TEXT NOT NULL,
+				source_id   TEXT NOT NULL,
+				items       INTEGER NOT NULL,
+				target      TEXT NOT NULL,
+				options     TEXT NOT NULL,
+				reason      TEXT NOT NULL,
+				point_ms    INTEGER NOT NULL,
+				started_ms  INTEGER NOT NULL,
+				finished_ms INTEGER,
+				result      TEXT NOT NULL DEFAULT '',
+				restored    INTEGER NOT NULL DEFAULT 0,
+				skipped     INTEGER NOT NULL DEFAULT 0,
+				failed      INTEGER NOT NULL DEFAULT 0
+			);
+			CREATE TABLE IF NOT EXISTS audit_events (
+				id          INTEGER PRIMARY KEY AUTOINCREMENT,
+				at_ms       INTEGER NOT NULL,
+				tenant_id   TEXT NOT NULL,
+				actor_oid   TEXT NOT NULL,
+				actor_upn   TEXT NOT NULL,
+				actor_name  TEXT NOT NULL,
+				subject     TEXT NOT NULL,
+				subject_id  TEXT NOT NULL,
+				workload    TEXT NOT NULL,
+				action      TEXT NOT NULL,
+				items       TEXT NOT NULL,
+				item_count  INTEGER NOT NULL,
+				options     TEXT NOT NULL,
+				reason      TEXT NOT NULL,
+				session_id  TEXT NOT NULL,
+				outcome     TEXT NOT NULL,
+				detail      TEXT NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS audit_at ON audit_events (at_ms DESC);
+			CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+				BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+			CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+				BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;`); err != nil {
+			return err
+		}
+		var has int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('restores') WHERE name = 'for_others'`).Scan(&has); err != nil {
+			return err
+		}
+		if has == 0 {
+			_, err := tx.ExecContext(ctx, `ALTER TABLE restores ADD COLUMN for_others INTEGER NOT NULL DEFAULT 0`)
+			return err
+		}
+		return nil
+	},
+
+	// 2: restores are recorded before the backup server is asked (the
+	// intent), keyed by the portal's own id and the form's one-time
+	// submission key, and watched under leases; the trail ties a restore's
+	// events together and keeps its counts; wizard drafts; the watcher's
+	// token pairs. Restores an earlier version left unfinished were never
+	// watched: how they ended is unknown.
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			CREATE TABLE restore_records (
+				id           TEXT PRIMARY KEY,
+				submission   TEXT NOT NULL,
+				part         INTEGER NOT NULL,
+				tenant_id    TEXT NOT NULL,
+				user_oid     TEXT NOT NULL,
+				user_upn     TEXT NOT NULL,
+				user_name    TEXT NOT NULL,
+				workload     TEXT NOT NULL,
+				source       TEXT NOT NULL,
+				source_id    TEXT NOT NULL,
+				items        TEXT NOT NULL DEFAULT '[]',
+				item_count   INTEGER NOT NULL,
+				target       TEXT NOT NULL,
+				options      TEXT NOT NULL,
+				reason       TEXT NOT NULL,
+				for_others   INTEGER NOT NULL,
+				point_ms     INTEGER NOT NULL,
+				state        TEXT NOT NULL,
+				session_id   TEXT NOT NULL DEFAULT '',
+				requested_ms INTEGER NOT NULL,
+				started_ms   INTEGER NOT NULL DEFAULT 0,
+				ended_ms     INTEGER NOT NULL DEFAULT 0,
+				result       TEXT NOT NULL DEFAULT '',
+				restored     INTEGER NOT NULL DEFAULT 0,
+				skipped      INTEGER NOT NULL DEFAULT 0,
+				failed       INTEGER NOT NULL DEFAULT 0,
+				detail       TEXT NOT NULL DEFAULT '',
+				grant_id     TEXT NOT NULL DEFAULT '',
+				lease_owner  TEXT NOT NULL DEFAULT '',
+				lease_ms     INTEGER NOT NULL DEFAULT 0,
+				next_ms      INTEGER NOT NULL DEFAULT 0,
+				noticed      INTEGER NOT NULL DEFAULT 0,
+				UNIQUE (tenant_id, user_oid, submission, part)
+			);
+			CREATE INDEX restore_records_user ON restore_records (tenant_id, user_oid, requested_ms DESC);
+			CREATE INDEX restore_records_open ON restore_records (state, next_ms) WHERE state IN ('pending', 'running');
+			CREATE INDEX restore_records_grant ON restore_records (grant_id) WHERE state = 'running';
+			INSERT INTO restore_records (id, submission, part, tenant_id, user_oid, user_upn, user_name, workload, source, source_id,
+				item_count, target, options, reason, for_others, point_ms, state, session_id, requested_ms, started_ms, ended_ms,
+				result, restored, skipped, failed, detail, noticed)
+			SELECT id, id, 0, tenant_id, user_oid, user_upn, '', workload, source, source_id,
+				items, target, options, reason, for_others, point_ms, 'ended', id, started_ms, started_ms,
+				coalesce(finished_ms, started_ms),
+				CASE WHEN finished_ms IS NULL THEN 'Unknown' ELSE result END, restored, skipped, failed,
+				CASE WHEN finished_ms IS NULL THEN 'Recorded by an earlier version of the portal, which did not follow restores to their end.' ELSE '' END,
+				1
+			FROM restores;
+			DROP TABLE restores;
+
+			ALTER TABLE audit_events ADD COLUMN restore_id TEXT NOT NULL DEFAULT '';
+			ALTER TABLE audit_events ADD COLUMN restored INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE audit_events ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE audit_events ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+			CREATE INDEX audit_restore ON audit_events (restore_id) WHERE restore_id <> '';
+
+			CREATE TABLE restore_drafts (
+				key        TEXT PRIMARY KEY,
+				tenant_id  TEXT NOT NULL,
+				user_oid   TEXT NOT NULL,
+				path       TEXT NOT NULL,
+				selection  TEXT NOT NULL,
+				form       TEXT NOT NULL,
+				problems   TEXT NOT NULL,
+				created_ms INTEGER NOT NULL,
+				expires_ms INTEGER NOT NULL
+			);
+			CREATE INDEX restore_drafts_expiry ON restore_drafts (expires_ms);
+
+			CREATE TABLE restore_grants (
+				id         TEXT PRIMARY KEY,
+				tenant_id  TEXT NOT NULL,
+				user_oid   TEXT NOT NULL,
+				sealed     BLOB NOT NULL,
+				updated_ms INTEGER NOT NULL
+			);`)
+		return err
+	},
+}
+
+// migrate brings the schema up to date, each step in a transaction of its
+// own. The write lock keeps two processes from migrating at once.
+func migrate(ctx context.Context, db *sql.DB) error {
+	for {
+		var version int
+		if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+			return fmt.Errorf("sqlite: read the schema version: %w", err)
+		}
+		switch {
+		case version > len(migrations):
+			return fmt.Errorf("%w (schema %d; this version knows up to %d): run the newer portal, or restore a backup of the database made before it",
+				errNewerSchema, version, len(migrations))
+		case version == len(migrations):
+			return nil
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		// Another process may have migrated while this one waited for the lock.
+		var now int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&now); err != nil || now != version {
+			tx.Rollback()
+			if err != nil {
+				return fmt.Errorf("sqlite: migrate: %w", err)
+			}
+			continue
+		}
+		if err := migrations[version](ctx, tx); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migrate to schema %d: %w", version+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migrate to schema %d: %w", version+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migrate to schema %d: %w", version+1, err)
+		}
+	}
+}

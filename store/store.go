@@ -1,0 +1,161 @@
+// Package store is the portal's storage boundary: sessions, restores (My
+// restores and what the watcher follows), the audit trail, restore
+// wizards' drafts and the tokens restores are watched with. sqlite is the
+// embedded implementation; storetest is the conformance suite every
+// implementation passes.
+//
+// Every change of a restore and the audit event that tells of it are
+// written together, so the trail never lacks an event of a recorded change
+// and never tells of one that was not recorded.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/openrestore/portal/audit"
+	"github.com/openrestore/portal/restore"
+)
+
+// Errors.
+var (
+	// ErrNotFound: no such record, or not this user's.
+	ErrNotFound = errors.New("store: not found")
+	// ErrSubmitted: a restore of this submission exists already.
+	ErrSubmitted = errors.New("store: already submitted")
+	// ErrChanged: the record is no longer in the state the change expects.
+	ErrChanged = errors.New("store: changed meanwhile")
+)
+
+// Store is everything the portal keeps.
+type Store interface {
+	Restores
+	Trail
+	Drafts
+	Grants
+	// Sessions is the scs store of the portal's sessions.
+	Sessions() scs.CtxStore
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close stops background work and closes the database.
+	Close() error
+}
+
+// Restores keeps the restores users started.
+type Restores interface {
+	// Intend records restores before the backup server is asked to start
+	// them, as Pending, held by owner until lease, each with its audit
+	// event, in one transaction. When a restore of the submission exists,
+	// it records nothing and returns ErrSubmitted.
+	Intend(ctx context.Context, rs []restore.Record, owner string, lease time.Time, events []audit.Event) error
+	// Start records that the backup server accepted a pending (or
+	// unconfirmed) restore: Running, with its restore session, to be
+	// looked at by the watcher at next.
+	Start(ctx context.Context, id, sessionID string, at, next time.Time, ev audit.Event) error
+	// Refuse records that the backup server did not start a pending restore.
+	Refuse(ctx context.Context, id string, at time.Time, detail string, ev audit.Event) error
+	// End records how a running restore ended, once: a restore that has
+	// ended already is left as it is, and ErrChanged returned.
+	End(ctx context.Context, r restore.Record, ev audit.Event) error
+	// Unconfirm records that a pending restore's intent lease ran out.
+	Unconfirm(ctx context.Context, id string, at time.Time, detail string, ev audit.Event) error
+	// Get returns the user's restore with this id.
+	Get(ctx context.Context, tenantID, userOID, id string) (restore.Record, error)
+	// Submitted returns the user's restores of a submission, by part.
+	Submitted(ctx context.Context, tenantID, userOID, submission string) ([]restore.Record, error)
+	// List returns a page of the user's restores matching f, newest
+	// first, and whether more follow.
+	List(ctx context.Context, tenantID, userOID string, f Filter, offset, limit int) ([]restore.Record, bool, error)
+	// Due claims for owner, until lease, up to limit restores that need
+	// the watcher at now: running ones whose next look is due, and
+	// pending ones whose intent lease ran out; a restore held by another
+	// owner whose lease has not run out is left alone.
+	Due(ctx context.Context, owner string, now, lease time.Time, limit int) ([]restore.Record, error)
+	// Looked records when the watcher should look at a running restore
+	// again and lets go of it.
+	Looked(ctx context.Context, id string, next time.Time) error
+	// Release lets go of every running restore owner holds, for another
+	// replica (or the next start) to take over at once.
+	Release(ctx context.Context, owner string) error
+	// Watched counts the restores, pending or running, watched with a grant.
+	Watched(ctx context.Context, grantID string) (int, error)
+	// Notices returns, and marks as told, up to limit of the user's
+	// restores requested since that have ended (or turned out unconfirmed)
+	// and that the user has not been told of.
+	Notices(ctx context.Context, tenantID, userOID string, since time.Time, limit int) ([]restore.Record, error)
+	// Noticed marks a restore the user has seen end.
+	Noticed(ctx context.Context, tenantID, userOID, id string) error
+}
+
+// Statuses a list can be filtered by.
+const (
+	StatusRunning   = "running"   // not known to have ended
+	StatusSucceeded = "succeeded" // ended, every item restored or skipped
+	StatusProblems  = "problems"  // not started, not confirmed, or ended with a warning, a failure or failed items
+)
+
+// Filter narrows a user's list; zero fields match everything.
+type Filter struct {
+	Workload string
+	Status   string
+	Whose    string    // "own", "others" or ""
+	From, To time.Time // requested in [From, To)
+}
+
+// Trail is the audit trail: append-only.
+type Trail interface {
+	// Append records an event.
+	Append(ctx context.Context, e audit.Event) error
+	// Count returns how many events match.
+	Count(ctx context.Context, f audit.Filter) (int, error)
+	// Find calls fn with each matching event, newest first.
+	Find(ctx context.Context, f audit.Filter, fn func(audit.Event) error) error
+}
+
+// Draft is a restore wizard between its steps: what was chosen on a list,
+// and what the user typed in the wizard, kept server-side so that the
+// wizard is a page of its own (reached with GET, so Back never resubmits)
+// and its key a one-time submission key.
+type Draft struct {
+	Key      string
+	TenantID string
+	UserOID  string
+	// Path is the wizard's address; a draft is only used there.
+	Path      string
+	Selection map[string][]string
+	Form      map[string][]string // as typed; nil until first submitted
+	Problems  map[string]string   // field name → what to change; "" for the form as a whole
+	Created   time.Time
+	Expires   time.Time
+}
+
+// Drafts keeps wizards' drafts.
+type Drafts interface {
+	// PutDraft saves a draft, replacing one with the same key of the same user.
+	PutDraft(ctx context.Context, d Draft) error
+	// Draft returns the user's unexpired draft with this key.
+	Draft(ctx context.Context, tenantID, userOID, key string, now time.Time) (Draft, error)
+}
+
+// Grant is a VB365 token pair the watcher looks at a user's restores
+// with, sealed: only the portal's session keys open it.
+type Grant struct {
+	ID       string
+	TenantID string
+	UserOID  string
+	Sealed   []byte
+	Updated  time.Time
+}
+
+// Grants keeps the watcher's grants.
+type Grants interface {
+	PutGrant(ctx context.Context, g Grant) error
+	Grant(ctx context.Context, id string) (Grant, error)
+	// ReplaceGrant stores a refreshed pair, unless another replica
+	// replaced it since it was read (ErrChanged).
+	ReplaceGrant(ctx context.Context, g Grant, was []byte) error
+	DeleteGrant(ctx context.Context, id string) error
+}
