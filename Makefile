@@ -31,19 +31,30 @@ build: ## build the portal into bin/portal
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/portal ./cmd/portal
 
 .PHONY: test
-test: e2e-deps ## run every test, browser tests included (installs Chromium and the playwright driver if missing)
-	E2E_REQUIRED=1 PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
+test: e2e-deps pg-deps ## run every test, browser and PostgreSQL tests included (installs Chromium, the playwright driver and PostgreSQL if missing)
+	E2E_REQUIRED=1 PG_REQUIRED=1 PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
 		CHROMIUM_PATH=$(CHROMIUM) $(GO) test -race -timeout 20m ./...
 
 .PHONY: e2e
-e2e: e2e-deps ## run the browser tests only
-	E2E_REQUIRED=1 PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
+e2e: e2e-deps pg-deps ## run the browser tests only
+	E2E_REQUIRED=1 PG_REQUIRED=1 PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
 		CHROMIUM_PATH=$(CHROMIUM) $(GO) test -count=1 -v ./e2e/
 
 .PHONY: screenshots
 screenshots: e2e-deps ## retake the README's screenshots (docs/*.png) from the browser journeys
 	E2E_REQUIRED=1 E2E_SCREENSHOTS=$(CURDIR)/docs PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
 		CHROMIUM_PATH=$(CHROMIUM) $(GO) test -count=1 -run 'TestAdeleRestoresTheMessageSheDeleted|TestRestoreIntoANewFolderMarkedUnread|TestMeganRestoresLastTuesdaysBudgetKeepingBoth|TestLeeRestoresADeletedListItemWithItsAttachment|TestAuditorFindsADownload|TestLeeRestoresForMeganFromTheRestoreList|TestLeeBrowsesATeam' ./e2e/
+
+.PHONY: pg-deps
+pg-deps: ## install Debian's PostgreSQL server (the tests start throwaway clusters of their own; none is made or started here)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		echo "installing Debian's postgresql"; \
+		if [ "$$(id -u)" -ne 0 ]; then echo "PostgreSQL is missing and installing it needs root: sudo apt-get install postgresql" >&2; exit 1; fi; \
+		mkdir -p /etc/postgresql-common; \
+		grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf || echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1 apt-get install -y -qq \
+			-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold postgresql >/dev/null; \
+	fi
 
 .PHONY: e2e-deps
 e2e-deps: ## install Debian's Chromium, npm playwright-core (the playwright-go driver) and axe-core
@@ -84,9 +95,11 @@ lint: ## gofmt, go vet, staticcheck, generated files up to date, govulncheck aga
 	else echo "skipping govulncheck: $(SHARED)/govulndb is absent"; fi
 
 .PHONY: bench
-bench: ## run the benchmarks (results and how to read them: BENCHMARKS.md)
+bench: pg-deps ## run the benchmarks (results and how to read them: BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench 'Render(Item|Document)Page' -benchmem ./handlers
 	$(GO) test -run '^$$' -bench 'PortalOverhead' -benchtime 3000x ./cmd/portal
+	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'FolderPageByStore' -benchtime 3000x ./cmd/portal
+	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'AuditTrail' -benchtime 20x ./store/postgres
 	$(GO) test -run '^$$' -bench 'DownloadMemory' -benchtime 1x ./cmd/portal
 
 .PHONY: vendor

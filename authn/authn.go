@@ -44,6 +44,12 @@ type Config struct {
 	Lifetime    time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Records keeps what a signed-in session holds that changes after
+	// sign-in (its tokens, its idle deadline), where every replica sees it.
+	Records Records
+	// Sealer seals the tokens in Records and the login transactions the
+	// browser carries between Begin and Finish.
+	Sealer Sealer
 	// Logger receives security events (authn_login_success, authn_login_fail,
 	// session_expired, session_logout, ...). Tokens and codes are never logged.
 	Logger *slog.Logger
@@ -56,6 +62,48 @@ type Exchanger interface {
 	Exchange(ctx context.Context, userID, tenantID, assertion string) (Grant, error)
 	Refresh(ctx context.Context, refreshToken string) (Grant, error)
 	Logout(ctx context.Context, accessToken string) error
+}
+
+// Record is a signed-in session as Records keeps it: its tokens, sealed,
+// with a version that counts their changes.
+type Record struct {
+	SID      string
+	TenantID string
+	UserOID  string
+	Sealed   []byte
+	Version  int64
+	// Expires is the idle deadline (never after Ends); Ends, the end of
+	// the session's lifetime.
+	Expires time.Time
+	Ends    time.Time
+}
+
+// Records keeps signed-in sessions' Records for every replica, and
+// decides between replicas that renew a session's tokens at once.
+type Records interface {
+	Create(ctx context.Context, r Record) error
+	// Load returns the session's Record, unless it expired at now.
+	Load(ctx context.Context, sid string, now time.Time) (Record, bool, error)
+	// Touch moves the idle deadline (never past the end).
+	Touch(ctx context.Context, sid string, expires time.Time) error
+	// Claim reserves the renewal of the tokens of this version until
+	// until; false if they changed or another claim that has not run out
+	// at now holds them.
+	Claim(ctx context.Context, sid string, version int64, until, now time.Time) (bool, error)
+	// Replace stores renewed tokens over this version and lets go of the
+	// claim; false if the tokens are no longer of this version.
+	Replace(ctx context.Context, sid string, version int64, sealed []byte) (bool, error)
+	// Release lets go of a claim without a change.
+	Release(ctx context.Context, sid string, version int64) error
+	// End removes the Record and what the portal keeps under the session.
+	End(ctx context.Context, sid string) error
+}
+
+// Sealer encrypts and authenticates values for a purpose: a value sealed
+// for one purpose does not open for another.
+type Sealer interface {
+	Seal(plain []byte, purpose string) ([]byte, error)
+	Open(sealed []byte, purpose string) ([]byte, error)
 }
 
 // Grant is a VB365 operator token pair.
@@ -79,6 +127,8 @@ var (
 	ErrReauthenticate = errors.New("authn: sign-in required")
 	// ErrUnavailable: Entra ID cannot be reached or answered wrongly.
 	ErrUnavailable = errors.New("authn: identity provider unavailable")
+	// ErrStore: the sessions' Records cannot be read or written.
+	ErrStore = errors.New("authn: session store unavailable")
 )
 
 // Authenticator signs users in and holds their tokens. It is safe for concurrent use.
@@ -93,15 +143,6 @@ type Authenticator struct {
 	lastTry     time.Time
 	lastErr     error
 	renewFlight singleflight.Group
-	renewed     map[string]renewal
-}
-
-// renewal remembers a finished renewal briefly, for requests that loaded the
-// old tokens before it finished.
-type renewal struct {
-	veeam *tokenState
-	entra *tokenState
-	at    time.Time
 }
 
 // New returns an Authenticator storing its state in sessions.
@@ -127,6 +168,9 @@ func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authentica
 	if cfg.HTTPClient == nil || cfg.HTTPClient.Timeout == 0 {
 		problems = append(problems, "an HTTP client with a timeout is required")
 	}
+	if cfg.Records == nil || cfg.Sealer == nil {
+		problems = append(problems, "the session records and a sealer are required")
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("authn: %s", strings.Join(problems, "; "))
 	}
@@ -142,7 +186,7 @@ func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authentica
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Authenticator{cfg: cfg, sessions: sessions, veeam: veeam, log: cfg.Logger, renewed: map[string]renewal{}}, nil
+	return &Authenticator{cfg: cfg, sessions: sessions, veeam: veeam, log: cfg.Logger}, nil
 }
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

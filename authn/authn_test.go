@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"github.com/openrestore/portal/fakeentra"
 	testclock "github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/internal/wait"
+	"github.com/openrestore/portal/sessionstore"
 )
 
 const (
@@ -83,6 +85,20 @@ func (s *clockStore) Delete(token string) error {
 	defer s.mu.Unlock()
 	delete(s.rows, token)
 	return nil
+}
+
+func (s *clockStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rows)
+}
+
+func testSealer(t *testing.T) *sessionstore.SealedCodec {
+	c, err := sessionstore.NewSealedCodec(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // stubVeeam is an Exchanger that checks the assertions it gets and counts calls.
@@ -165,6 +181,8 @@ type harness struct {
 	auth     *Authenticator
 	sessions *scs.SessionManager
 	store    *clockStore
+	records  *memRecords
+	sealer   *sessionstore.SealedCodec
 	veeam    *stubVeeam
 	clock    *clock
 	srv      *httptest.Server
@@ -178,18 +196,30 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { entra.Close() })
-	h := &harness{t: t, entra: entra, clock: clk, store: &clockStore{now: clk.Now, rows: map[string]storedSession{}}}
+	sealer := testSealer(t)
+	h := &harness{t: t, entra: entra, clock: clk, store: &clockStore{now: clk.Now, rows: map[string]storedSession{}},
+		records: newMemRecords(), sealer: sealer}
 	h.veeam = &stubVeeam{t: t, now: clk.Now}
-	h.sessions = scs.New()
-	h.sessions.Store = h.store
-	h.sessions.Cookie.Name = "__Host-session"
-	h.sessions.Cookie.Secure = true
-	h.sessions.Cookie.Persist = false // as the portal has it: the cookie holds no expiry of the portal's clock
-	h.sessions.Lifetime = 8 * time.Hour
+	h.auth, h.sessions, h.srv = h.replica()
+	return h
+}
 
+// replica starts another portal process of the harness's: its own
+// Authenticator and server, on the same sessions, records and keys.
+func (h *harness) replica() (*Authenticator, *scs.SessionManager, *httptest.Server) {
+	t := h.t
+	sessions := scs.New()
+	sessions.Store = h.store
+	sessions.Codec = h.sealer
+	sessions.Cookie.Name = "__Host-session"
+	sessions.Cookie.Secure = true
+	sessions.Cookie.Persist = false // as the portal has it: the cookie holds no expiry of the portal's clock
+	sessions.Lifetime = 8 * time.Hour
+
+	var auth *Authenticator
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		to, err := h.auth.Begin(r.Context(), r.URL.Query().Get("return_to"))
+		to, err := auth.Begin(w, r, r.URL.Query().Get("return_to"), r.URL.Query().Get("note"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -197,21 +227,22 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 		http.Redirect(w, r, to, http.StatusFound)
 	})
 	mux.HandleFunc("GET /auth/callback", func(w http.ResponseWriter, r *http.Request) {
-		to, err := h.auth.Finish(r.Context(), r.URL.Query())
+		done, err := auth.Finish(w, r)
 		var le *LoginError
 		if errors.As(err, &le) {
 			http.Error(w, le.Reason, le.Status)
 			return
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		w.Header().Set("X-Note", done.Note)
+		http.Redirect(w, r, done.ReturnTo, http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /peek", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h.auth.Peek(r.Context()); err != nil {
+		if _, err := auth.Peek(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 		}
 	})
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
-		u, err := h.auth.User(r.Context())
+		u, err := auth.User(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -220,11 +251,11 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 	})
 	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
 		// As the portal does on every request: who is it (which counts as use), then the token.
-		if _, err := h.auth.User(r.Context()); err != nil {
+		if _, err := auth.User(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		tok, err := h.auth.Token(r.Context())
+		tok, err := auth.Token(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -232,7 +263,7 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 		io.WriteString(w, tok)
 	})
 	mux.HandleFunc("GET /detached", func(w http.ResponseWriter, r *http.Request) {
-		g, err := h.auth.DetachedGrant(r.Context())
+		g, err := auth.DetachedGrant(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -240,24 +271,28 @@ func newHarness(t *testing.T, users ...fakeentra.User) *harness {
 		io.WriteString(w, g.AccessToken)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, h.auth.SignOut(r.Context()), http.StatusSeeOther)
+		http.Redirect(w, r, auth.SignOut(r.Context()), http.StatusSeeOther)
 	})
-	h.srv = httptest.NewServer(h.sessions.LoadAndSave(mux))
-	t.Cleanup(h.srv.Close)
-	h.auth, err = New(Config{
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	var err error
+	auth, err = New(Config{
 		Discover: func(context.Context) (string, string, error) {
-			return entra.ApplicationID(), entra.Authority(), nil
+			return h.entra.ApplicationID(), h.entra.Authority(), nil
 		},
-		ClientSecret: entra.ClientSecret(), RedirectURL: h.srv.URL + "/auth/callback",
-		PostLogoutRedirectURL: h.srv.URL + "/signed-out",
-		HTTPClient:            &http.Client{Timeout: 10 * time.Second}, Now: clk.Now,
+		ClientSecret: h.entra.ClientSecret(), RedirectURL: srv.URL + "/auth/callback",
+		PostLogoutRedirectURL: srv.URL + "/signed-out",
+		HTTPClient:            &http.Client{Timeout: 10 * time.Second}, Now: h.clock.Now,
 		IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
+		Records: h.records, Sealer: h.sealer,
 		Logger: slog.New(slog.DiscardHandler),
-	}, h.sessions, h.veeam)
+	}, sessions, h.veeam)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	srv.Config.Handler = auth.Remember(sessions.LoadAndSave(mux))
+	return auth, sessions, srv
 }
 
 // loopbackJar keeps Secure cookies for http://127.0.0.1 as browsers do for
@@ -361,10 +396,12 @@ func TestSignIn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
+	// An attacker planted a session id in the browser before the sign-in.
+	planted := "planted-session-id-0123456789abcdefghijklmnop"
+	b.c.Jar.SetCookies(mustParse(h.srv.URL), []*http.Cookie{{Name: "__Host-session", Value: planted, Path: "/"}})
 	auth := b.authorize("/sessions/x")
-	planted := b.sessionCookie()
-	if planted == "" {
-		t.Fatal("no session for the sign-in transaction")
+	if n := h.store.count(); n != 0 {
+		t.Errorf("starting a sign-in stored %d sessions", n)
 	}
 	resp := b.get(b.pick(auth, adele).String())
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/sessions/x" {
@@ -375,12 +412,17 @@ func TestSignIn(t *testing.T) {
 	if status != 200 || me != want {
 		t.Errorf("whoami = %d %q, want %q", status, me, want)
 	}
-	// Fixation: the id in use after sign-in is new, and the old one is gone from the store.
-	if b.sessionCookie() == planted {
+	// Fixation: the id in use after sign-in is new.
+	if b.sessionCookie() == planted || b.sessionCookie() == "" {
 		t.Error("the session id was not renewed at sign-in")
 	}
-	if _, found, _ := h.store.Find(planted); found {
-		t.Error("the pre-sign-in session is still in the store")
+	if h.store.count() != 1 || h.records.count() != 1 {
+		t.Errorf("%d sessions, %d records after one sign-in", h.store.count(), h.records.count())
+	}
+	for _, c := range b.c.Jar.Cookies(mustParse(h.srv.URL)) {
+		if strings.HasPrefix(c.Name, loginCookie) {
+			t.Errorf("the finished sign-in's cookie is left: %s", c.Name)
+		}
 	}
 	if ex, _, _ := h.veeam.counts(); ex != 1 {
 		t.Errorf("operator grants = %d, want 1", ex)
@@ -392,11 +434,8 @@ func TestAuthorizeRequest(t *testing.T) {
 	h := newHarness(t)
 	seen := map[string]bool{}
 	for i := range 1000 {
-		ctx, err := h.sessions.Load(context.Background(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := h.auth.Begin(ctx, "/")
+		w := httptest.NewRecorder()
+		raw, err := h.auth.Begin(w, httptest.NewRequest(http.MethodGet, "/login", nil), "/", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -440,7 +479,10 @@ func TestBadCallbacksRedeemNothing(t *testing.T) {
 		}, nil, 400},
 		{"expired transaction", nil, func(*browser) { h.clock.Advance(11 * time.Minute) }, 400},
 		{"missing code", func(q url.Values) { q.Del("code") }, nil, 400},
-		{"no session cookie", nil, func(b *browser) { b.c.Jar, _ = cookiejar.New(nil) }, 400},
+		{"no login cookie", nil, func(b *browser) { b.c.Jar, _ = cookiejar.New(nil) }, 400},
+		{"another browser's login cookie", nil, func(b *browser) {
+			b.c.Jar = other.c.Jar // the state and code are this browser's
+		}, 400},
 		{"entra error", func(q url.Values) {
 			q.Del("code")
 			q.Set("error", "invalid_request")
@@ -711,11 +753,19 @@ func TestTokenRenewal(t *testing.T) {
 	}
 }
 
+// TestConcurrentRenewalsShareOneCall: requests of one session find the
+// token due at once, on one replica or spread over two; VB365 sees one
+// refresh, and every request gets the renewed token.
 func TestConcurrentRenewalsShareOneCall(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{5, 50} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	for _, tc := range []struct{ requests, replicas int }{{5, 1}, {50, 1}, {20, 2}} {
+		t.Run(fmt.Sprintf("%d requests, %d replicas", tc.requests, tc.replicas), func(t *testing.T) {
 			h := newHarness(t)
+			servers := []*httptest.Server{h.srv}
+			for range tc.replicas - 1 {
+				_, _, srv := h.replica()
+				servers = append(servers, srv)
+			}
 			b := h.browser()
 			b.signIn(adele, "/")
 			h.clock.Advance(29 * time.Minute)
@@ -726,10 +776,10 @@ func TestConcurrentRenewalsShareOneCall(t *testing.T) {
 			h.veeam.refreshGate = gate
 			h.veeam.mu.Unlock()
 			var wg sync.WaitGroup
-			results := make(chan string, n)
-			for range n {
+			results := make(chan string, tc.requests)
+			for i := range tc.requests {
 				wg.Go(func() {
-					_, tok := b.body(h.srv.URL + "/token")
+					_, tok := b.body(servers[i%len(servers)].URL + "/token")
 					results <- tok
 				})
 			}
@@ -743,7 +793,7 @@ func TestConcurrentRenewalsShareOneCall(t *testing.T) {
 				}
 			}
 			if _, refreshes, _ := h.veeam.counts(); refreshes != 1 {
-				t.Errorf("%d parallel requests made %d refreshes, want 1", n, refreshes)
+				t.Errorf("%d refreshes, want 1", refreshes)
 			}
 		})
 	}
@@ -788,15 +838,15 @@ func TestUnreachableIssuer(t *testing.T) {
 		ClientID: demotenant.ApplicationID, Authority: "http://127.0.0.1:1/" + demotenant.TenantID,
 		ClientSecret: "s", RedirectURL: "http://127.0.0.1:8080/auth/callback", PostLogoutRedirectURL: "http://127.0.0.1:8080/",
 		HTTPClient: &http.Client{Timeout: time.Second}, Now: clk.Now,
+		Records: newMemRecords(), Sealer: testSealer(t),
 	}, scs.New(), &stubVeeam{t: t, now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, _ := scs.New().Load(context.Background(), "")
-	if _, err := a.Begin(ctx, "/"); !errors.Is(err, ErrUnavailable) {
+	if _, err := a.Begin(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/login", nil), "/", ""); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Begin = %v", err)
 	}
-	if a.Ready(ctx) {
+	if a.Ready(context.Background()) {
 		t.Error("ready without an issuer")
 	}
 }
@@ -853,5 +903,77 @@ func TestDetachedGrant(t *testing.T) {
 	entraCalls := h.entra.TokenRequests()
 	if status, _ := b.body(h.srv.URL + "/detached"); status != http.StatusOK || h.entra.TokenRequests() != entraCalls+1 {
 		t.Errorf("with the Entra token due: %d, %d Entra calls", status, h.entra.TokenRequests()-entraCalls)
+	}
+}
+
+// TestVisitorsLeaveNothingOnTheServer: starting sign-ins, in several tabs,
+// stores no session; each tab's sign-in completes, and the note comes back.
+func TestVisitorsLeaveNothingOnTheServer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser()
+	var tabs []*url.URL
+	for i := range maxPending + 2 {
+		resp := b.get(h.srv.URL + "/login?return_to=/tab/" + fmt.Sprint(i) + "&note=Europe/Berlin")
+		tabs = append(tabs, mustParse(resp.Header.Get("Location")))
+	}
+	if h.store.count() != 0 || h.records.count() != 0 {
+		t.Errorf("visitors stored %d sessions and %d records", h.store.count(), h.records.count())
+	}
+	logins := 0
+	for _, c := range b.c.Jar.Cookies(mustParse(h.srv.URL)) {
+		if strings.HasPrefix(c.Name, loginCookie) {
+			logins++
+		}
+	}
+	if logins != maxPending {
+		t.Errorf("%d sign-ins kept in cookies, want the last %d", logins, maxPending)
+	}
+	// The oldest tab's sign-in made room; the newest completes.
+	if resp := b.get(b.pick(tabs[0], adele).String()); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the oldest tab's callback: %d", resp.StatusCode)
+	}
+	resp := b.get(b.pick(tabs[len(tabs)-1], adele).String())
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != fmt.Sprintf("/tab/%d", len(tabs)-1) ||
+		resp.Header.Get("X-Note") != "Europe/Berlin" {
+		t.Errorf("the newest tab's callback: %d to %q, note %q", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("X-Note"))
+	}
+}
+
+// TestARenewalClaimOfADeadReplicaRunsOut: a replica claimed the renewal
+// and died; after the claim runs out, another renews.
+func TestARenewalClaimOfADeadReplicaRunsOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser()
+	b.signIn(adele, "/")
+	h.clock.Advance(29 * time.Minute)
+	b.whoami()
+	h.clock.Advance(29 * time.Minute)
+	var sid string
+	h.records.mu.Lock()
+	for k := range h.records.rows {
+		sid = k
+	}
+	h.records.mu.Unlock()
+	if ok, _ := h.records.Claim(t.Context(), sid, 1, h.clock.Now().Add(renewTimeout), h.clock.Now()); !ok {
+		t.Fatal("no claim")
+	}
+	loads := h.records.loaded()
+	done := make(chan string, 1)
+	go func() { _, tok := b.body(h.srv.URL + "/token"); done <- tok }()
+	// It looks again and again for the other replica's renewal.
+	wait.For(t, "the request to wait for the dead replica's renewal", func() bool { return h.records.loaded() > loads+5 })
+	select {
+	case tok := <-done:
+		t.Fatalf("answered %q while the claim held", tok)
+	default:
+	}
+	if _, refreshes, _ := h.veeam.counts(); refreshes != 0 {
+		t.Fatalf("%d refreshes while another replica's claim held", refreshes)
+	}
+	h.clock.Advance(renewTimeout)
+	if tok := <-done; tok != "veeam-at-2" {
+		t.Errorf("after the claim ran out: %q", tok)
 	}
 }

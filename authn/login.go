@@ -3,10 +3,13 @@ package authn
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -52,71 +55,139 @@ func loginError(status int, reason string, err error) *LoginError {
 	return &LoginError{Reason: reason, Status: status, Err: err}
 }
 
+// loginCookie prefixes the cookies that carry login transactions: one per
+// sign-in in progress (one per tab), named after the start of its state.
+const loginCookie = "__Host-login-"
+
+// loginPurpose binds a sealed login transaction to its use.
+const loginPurpose = "authn-login"
+
 // Begin starts a sign-in that returns to returnTo (validated: anything but a
-// local page path becomes "/"). It records the transaction in the session and
-// returns the URL of Entra's authorize endpoint.
-func (a *Authenticator) Begin(ctx context.Context, returnTo string) (string, error) {
-	p, err := a.provider(ctx)
+// local page path becomes "/"). The transaction (state, nonce, PKCE
+// verifier, return path and note, an opaque value the caller gets back from
+// Finish) travels sealed in a short-lived cookie, so that a visitor who is
+// not signed in leaves nothing on the server. It returns the URL of Entra's
+// authorize endpoint.
+func (a *Authenticator) Begin(w http.ResponseWriter, r *http.Request, returnTo, note string) (string, error) {
+	p, err := a.provider(r.Context())
 	if err != nil {
 		return "", err
 	}
 	returnTo, _ = ValidReturnTo(returnTo)
+	if len(note) > maxNote {
+		note = ""
+	}
 	now := a.cfg.Now()
 	txn := pendingLogin{
 		State: randomToken(32), Nonce: randomToken(32), Verifier: oauth2.GenerateVerifier(),
-		ReturnTo: returnTo, Created: now,
+		ReturnTo: returnTo, Note: note, Created: now,
 	}
-	st := a.load(ctx)
-	st.Pending = append(livePending(st.Pending, now), txn)
-	if len(st.Pending) > maxPending {
-		st.Pending = st.Pending[len(st.Pending)-maxPending:]
+	// At most maxPending sign-ins at once: the oldest (and any that ran out) go.
+	live := a.pendingLogins(r, now)
+	for i, c := range live {
+		if len(live)-i >= maxPending {
+			http.SetCookie(w, expiredCookie(c.name))
+		}
 	}
-	a.save(ctx, st)
-	if st.User == nil {
-		// A visitor's session only needs to last as long as a sign-in may take.
-		a.sessions.SetDeadline(ctx, now.Add(loginTimeout))
+	b, err := json.Marshal(txn)
+	if err != nil {
+		return "", err
 	}
+	sealed, err := a.cfg.Sealer.Seal(b, loginPurpose)
+	if err != nil {
+		return "", err
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie + txn.State[:16], Value: base64.RawURLEncoding.EncodeToString(sealed),
+		Path: "/", MaxAge: int(loginTimeout / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return p.oauth.AuthCodeURL(txn.State, oauth2.S256ChallengeOption(txn.Verifier), oidc.Nonce(txn.Nonce)), nil
 }
 
-func livePending(pending []pendingLogin, now time.Time) []pendingLogin {
-	var out []pendingLogin
-	for _, p := range pending {
-		if now.Sub(p.Created) <= loginTimeout {
-			out = append(out, p)
+// maxNote bounds what a caller may carry through a sign-in.
+const maxNote = 200
+
+// pendingCookie is a login transaction as its cookie carries it.
+type pendingCookie struct {
+	name string
+	txn  pendingLogin
+}
+
+// pendingLogins reads the request's login transactions, oldest first,
+// leaving out any that cannot be opened or ran out.
+func (a *Authenticator) pendingLogins(r *http.Request, now time.Time) []pendingCookie {
+	var out []pendingCookie
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, loginCookie) {
+			continue
+		}
+		if txn, ok := a.openLogin(c); ok && now.Sub(txn.Created) <= loginTimeout {
+			out = append(out, pendingCookie{c.Name, txn})
 		}
 	}
+	slices.SortFunc(out, func(x, y pendingCookie) int { return x.txn.Created.Compare(y.txn.Created) })
 	return out
 }
 
-// Finish completes a sign-in from the callback's query and returns the path
-// to send the user to. Every failure is a *LoginError; none creates a session.
-//
-// The state is checked, and the transaction consumed, before anything else:
-// a callback that does not belong to a sign-in this browser started makes no
-// call to the token endpoint.
-func (a *Authenticator) Finish(ctx context.Context, q url.Values) (string, error) {
-	now := a.cfg.Now()
-	st := a.load(ctx)
-	txn, found := takePending(st, q.Get("state"))
-	if found {
-		a.save(ctx, st) // consumed: a replay of this callback finds nothing
+func (a *Authenticator) openLogin(c *http.Cookie) (pendingLogin, bool) {
+	var txn pendingLogin
+	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return txn, false
 	}
+	b, err := a.cfg.Sealer.Open(sealed, loginPurpose)
+	if err != nil || json.Unmarshal(b, &txn) != nil || txn.State == "" || c.Name != loginCookie+txn.State[:min(16, len(txn.State))] {
+		return txn, false
+	}
+	return txn, true
+}
+
+func expiredCookie(name string) *http.Cookie {
+	return &http.Cookie{Name: name, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// pendingLogin is a login transaction between Begin and Finish.
+type pendingLogin struct {
+	State    string    `json:"state"`
+	Nonce    string    `json:"nonce"`
+	Verifier string    `json:"verifier"`
+	ReturnTo string    `json:"return_to"`
+	Note     string    `json:"note,omitempty"`
+	Created  time.Time `json:"created"`
+}
+
+// Finished is a completed sign-in: who signed in, where to send them, and
+// the note Begin was given.
+type Finished struct {
+	User     User
+	ReturnTo string
+	Note     string
+}
+
+// Finish completes a sign-in from the callback's query. Every failure is a
+// *LoginError; none creates a session.
+//
+// The state is checked, and the transaction consumed (its cookie removed),
+// before anything else: a callback that does not belong to a sign-in this
+// browser started makes no call to the token endpoint.
+func (a *Authenticator) Finish(w http.ResponseWriter, r *http.Request) (Finished, error) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	now := a.cfg.Now()
+	txn, found := a.takePending(w, r, q.Get("state"))
 	switch {
 	case !found:
-		return "", a.fail(ctx, loginError(http.StatusBadRequest, ReasonBadState, errors.New("no sign-in in this browser matches the state")))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonBadState, errors.New("no sign-in in this browser matches the state")))
 	case now.Sub(txn.Created) > loginTimeout:
-		return "", a.fail(ctx, loginError(http.StatusBadRequest, ReasonExpired, errors.New("the sign-in took longer than 10 minutes")))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonExpired, errors.New("the sign-in took longer than 10 minutes")))
 	case q.Get("error") == "access_denied":
-		return "", a.fail(ctx, loginError(http.StatusForbidden, ReasonAccessDenied, fmt.Errorf("entra: %s", q.Get("error_description"))))
+		return Finished{}, a.fail(ctx, loginError(http.StatusForbidden, ReasonAccessDenied, fmt.Errorf("entra: %s", q.Get("error_description"))))
 	case q.Get("error") != "":
-		return "", a.fail(ctx, loginError(http.StatusBadRequest, ReasonIdP, fmt.Errorf("entra: %s: %s", q.Get("error"), q.Get("error_description"))))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonIdP, fmt.Errorf("entra: %s: %s", q.Get("error"), q.Get("error_description"))))
 	case q.Get("code") == "":
-		return "", a.fail(ctx, loginError(http.StatusBadRequest, ReasonNoCode, errors.New("the callback has no code")))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonNoCode, errors.New("the callback has no code")))
 	}
 	p, err := a.provider(ctx)
 	if err != nil {
-		return "", a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, err))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, err))
 	}
 	tctx, cancel := context.WithTimeout(a.httpContext(ctx), 15*time.Second)
 	defer cancel()
@@ -124,76 +195,91 @@ func (a *Authenticator) Finish(ctx context.Context, q url.Values) (string, error
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
-			return "", a.fail(ctx, loginError(http.StatusBadRequest, ReasonCodeRejected, fmt.Errorf("redeem code: %s", re.ErrorCode)))
+			return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonCodeRejected, fmt.Errorf("redeem code: %s", re.ErrorCode)))
 		}
-		return "", a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, fmt.Errorf("redeem code: %w", err)))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, fmt.Errorf("redeem code: %w", err)))
 	}
 	claims, err := a.verifyIDToken(ctx, p, tok, txn.Nonce, now)
 	if err != nil {
-		return "", a.fail(ctx, loginError(http.StatusBadRequest, ReasonBadToken, err))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonBadToken, err))
 	}
 	if tok.AccessToken == "" || tok.RefreshToken == "" {
-		return "", a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, errors.New("the token answer lacks the access or refresh token")))
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, errors.New("the token answer lacks the access or refresh token")))
 	}
 	grant, err := a.veeam.Exchange(ctx, claims.OID, claims.TID, tok.AccessToken)
 	switch {
 	case errors.Is(err, ErrRejected):
-		return "", a.fail(ctx, loginError(http.StatusForbidden, ReasonNotPermitted, err))
+		return Finished{}, a.fail(ctx, loginError(http.StatusForbidden, ReasonNotPermitted, err))
 	case err != nil:
-		return "", a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, err))
-	}
-	// Signed in: a new session id, so an id planted before sign-in is worthless.
-	if err := a.sessions.RenewToken(ctx); err != nil {
-		return "", a.fail(ctx, loginError(http.StatusInternalServerError, ReasonUnavailable, err))
-	}
-	authTime := now
-	if claims.AuthTime > 0 {
-		authTime = time.Unix(claims.AuthTime, 0)
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, err))
 	}
 	// x/oauth2 computes Expiry on the system clock; the portal's may differ.
 	entraLifetime := time.Duration(tok.ExpiresIn) * time.Second
 	if entraLifetime <= 0 {
 		entraLifetime = time.Until(tok.Expiry)
 	}
-	signedIn := &state{
-		User: &User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,
-			Roles: claims.Roles, Groups: claims.Groups},
-		Entra:      &tokenState{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: now.Add(entraLifetime), RenewAt: renewAt(now, entraLifetime), ObtainedAt: now},
-		Veeam:      grantState(grant, now),
-		AuthTime:   authTime,
-		SignedInAt: now,
-		SeenAt:     now,
-		CSRF:       randomToken(32),
+	sealed, err := a.seal(tokens{
+		Entra: &tokenState{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: now.Add(entraLifetime), RenewAt: renewAt(now, entraLifetime), ObtainedAt: now},
+		Veeam: grantState(grant, now),
+	})
+	if err != nil {
+		return Finished{}, a.fail(ctx, loginError(http.StatusInternalServerError, ReasonUnavailable, err))
 	}
-	a.save(ctx, signedIn)
-	a.sessions.SetDeadline(ctx, a.deadline(signedIn, now))
+	// A session signed in before in this browser ends: one browser, one session.
+	if prev := a.load(ctx); prev.User != nil {
+		a.end(ctx, prev)
+	}
+	ends := now.Add(a.cfg.Lifetime)
+	rec := Record{SID: randomToken(32), TenantID: claims.TID, UserOID: claims.OID, Sealed: sealed,
+		Expires: minTime(now.Add(a.cfg.IdleTimeout), ends), Ends: ends}
+	if err := a.cfg.Records.Create(ctx, rec); err != nil {
+		return Finished{}, a.fail(ctx, loginError(http.StatusServiceUnavailable, ReasonUnavailable, fmt.Errorf("%w: %w", ErrStore, err)))
+	}
+	// Signed in: a new session id, so an id planted before sign-in is worthless.
+	if err := a.sessions.RenewToken(ctx); err != nil {
+		return Finished{}, a.fail(ctx, loginError(http.StatusInternalServerError, ReasonUnavailable, err))
+	}
+	authTime := now
+	if claims.AuthTime > 0 {
+		authTime = time.Unix(claims.AuthTime, 0)
+	}
+	u := User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,
+		Roles: claims.Roles, Groups: claims.Groups}
+	a.save(ctx, &state{SID: rec.SID, User: &u, AuthTime: authTime, SignedInAt: now, CSRF: randomToken(32)})
+	// The session record is never written again: it lasts the session's lifetime.
+	a.sessions.SetDeadline(ctx, ends)
 	a.log.InfoContext(ctx, "authn_login_success", "oid", claims.OID, "tid", claims.TID)
-	return txn.ReturnTo, nil
+	u.SID = rec.SID
+	return Finished{User: u, ReturnTo: txn.ReturnTo, Note: txn.Note}, nil
 }
 
-// takePending removes and returns the transaction with this state.
-func takePending(st *state, s string) (pendingLogin, bool) {
-	if s == "" {
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// takePending finds the transaction with this state and removes its cookie.
+func (a *Authenticator) takePending(w http.ResponseWriter, r *http.Request, s string) (pendingLogin, bool) {
+	if len(s) < 16 {
 		return pendingLogin{}, false
 	}
-	for i, p := range st.Pending {
-		if subtle.ConstantTimeCompare([]byte(p.State), []byte(s)) == 1 {
-			st.Pending = append(st.Pending[:i], st.Pending[i+1:]...)
-			return p, true
-		}
+	c, err := r.Cookie(loginCookie + s[:16])
+	if err != nil {
+		return pendingLogin{}, false
 	}
-	return pendingLogin{}, false
+	http.SetCookie(w, expiredCookie(c.Name))
+	txn, ok := a.openLogin(c)
+	if !ok || subtle.ConstantTimeCompare([]byte(txn.State), []byte(s)) != 1 {
+		return pendingLogin{}, false
+	}
+	return txn, true
 }
 
-// fail logs a failed sign-in. A visitor's session with no sign-in left
-// pending is destroyed, so the failure leaves no session behind.
+// fail logs a failed sign-in.
 func (a *Authenticator) fail(ctx context.Context, e *LoginError) *LoginError {
 	a.log.WarnContext(ctx, "authn_login_fail", "reason", e.Reason, "error", e.Err.Error())
-	if st := a.load(ctx); st.User == nil && len(livePending(st.Pending, a.cfg.Now())) == 0 {
-		if err := a.sessions.Destroy(ctx); err != nil {
-			a.log.ErrorContext(ctx, "session_destroy_failed", "error", err)
-		}
-	}
 	return e
 }
 

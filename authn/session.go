@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
 	"time"
 )
 
@@ -21,36 +24,21 @@ type User struct {
 	// when the Entra application is set up to send them.
 	Roles  []string `json:"roles,omitempty"`
 	Groups []string `json:"groups,omitempty"`
+	// SID identifies the signed-in session: what the session holds besides
+	// (a restore list, opened restore sessions) is kept under it, and goes
+	// when it ends.
+	SID string `json:"-"`
 }
 
-// tokenState is a token pair with when to renew it.
-type tokenState struct {
-	Access     string    `json:"access"`
-	Refresh    string    `json:"refresh,omitempty"`
-	Expiry     time.Time `json:"expiry"`
-	RenewAt    time.Time `json:"renew_at"`
-	ObtainedAt time.Time `json:"obtained_at"`
-}
-
-// pendingLogin is a login transaction between Begin and Finish.
-type pendingLogin struct {
-	State    string    `json:"state"`
-	Nonce    string    `json:"nonce"`
-	Verifier string    `json:"verifier"`
-	ReturnTo string    `json:"return_to"`
-	Created  time.Time `json:"created"`
-}
-
-// state is everything this package keeps in a session.
+// state is what the session record holds. It is written once, at sign-in:
+// what changes afterwards (tokens, the idle deadline) is in the session's
+// Record, changed on its own, so that no request's write undoes another's.
 type state struct {
-	Pending    []pendingLogin `json:"pending,omitempty"`
-	User       *User          `json:"user,omitempty"`
-	Entra      *tokenState    `json:"entra,omitempty"`
-	Veeam      *tokenState    `json:"veeam,omitempty"`
-	AuthTime   time.Time      `json:"auth_time,omitzero"`
-	SignedInAt time.Time      `json:"signed_in_at,omitzero"`
-	SeenAt     time.Time      `json:"seen_at,omitzero"`
-	CSRF       string         `json:"csrf,omitempty"`
+	SID        string    `json:"sid,omitempty"`
+	User       *User     `json:"user,omitempty"`
+	AuthTime   time.Time `json:"auth_time,omitzero"`
+	SignedInAt time.Time `json:"signed_in_at,omitzero"`
+	CSRF       string    `json:"csrf,omitempty"`
 }
 
 func (a *Authenticator) load(ctx context.Context) *state {
@@ -60,6 +48,9 @@ func (a *Authenticator) load(ctx context.Context) *state {
 			a.log.WarnContext(ctx, "session_unreadable", "error", err)
 			return &state{}
 		}
+	}
+	if st.User != nil {
+		st.User.SID = st.SID
 	}
 	return &st
 }
@@ -79,7 +70,7 @@ func renewAt(t time.Time, lifetime time.Duration) time.Time {
 	return t.Add(lifetime - margin)
 }
 
-// touchEvery limits how often a session's last-seen time is written.
+// touchEvery limits how often a session's idle deadline is moved.
 const touchEvery = time.Minute
 
 // User returns the signed-in user. A session past its idle or absolute
@@ -96,32 +87,74 @@ func (a *Authenticator) user(ctx context.Context, use bool) (*User, error) {
 		return nil, ErrNoSession
 	}
 	now := a.cfg.Now()
-	if now.After(st.SignedInAt.Add(a.cfg.Lifetime)) || now.After(st.SeenAt.Add(a.cfg.IdleTimeout)) {
-		a.log.InfoContext(ctx, "session_expired", "oid", st.User.OID, "tid", st.User.TenantID,
-			"idle", now.After(st.SeenAt.Add(a.cfg.IdleTimeout)))
-		a.end(ctx, st)
-		return nil, ErrSessionExpired
+	rec, err := a.record(ctx, st, now)
+	if err != nil {
+		return nil, err
 	}
-	if use && now.Sub(st.SeenAt) >= touchEvery {
-		st.SeenAt = now
-		a.save(ctx, st)
-		a.sessions.SetDeadline(ctx, a.deadline(st, now))
+	if use && rec.Expires.Sub(now) <= a.cfg.IdleTimeout-touchEvery && rec.Expires.Before(rec.Ends) {
+		if err := a.cfg.Records.Touch(ctx, st.SID, now.Add(a.cfg.IdleTimeout)); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrStore, err)
+		}
 	}
 	u := *st.User
 	return &u, nil
 }
 
-// deadline is when the session's stored record expires: at the idle timeout
-// from now, or the absolute end, whichever comes first.
-func (a *Authenticator) deadline(st *state, now time.Time) time.Time {
-	return minTime(now.Add(a.cfg.IdleTimeout), st.SignedInAt.Add(a.cfg.Lifetime))
+// memoKey keys a request's memo of its session's Record.
+type memoKey struct{}
+
+// memo is what a request read of its session's Record: the page's checks
+// and its calls to VB365 read it once.
+type memo struct {
+	mu  sync.Mutex
+	rec *Record
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+// Remember gives each request a memo of its session's Record. Without it,
+// every look at the session reads the Record again.
+func (a *Authenticator) Remember(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), memoKey{}, &memo{})))
+	})
+}
+
+// forget drops the request's memo, after the Record changed.
+func forget(ctx context.Context) {
+	if m, ok := ctx.Value(memoKey{}).(*memo); ok {
+		m.mu.Lock()
+		m.rec = nil
+		m.mu.Unlock()
 	}
-	return b
+}
+
+// record reads the session's Record. A session without one ran out (or was
+// ended on another replica): it is ended here too.
+func (a *Authenticator) record(ctx context.Context, st *state, now time.Time) (Record, error) {
+	m, _ := ctx.Value(memoKey{}).(*memo)
+	if m != nil {
+		m.mu.Lock()
+		rec := m.rec
+		m.mu.Unlock()
+		if rec != nil && rec.SID == st.SID && !now.After(rec.Expires) {
+			return *rec, nil
+		}
+	}
+	rec, found, err := a.cfg.Records.Load(ctx, st.SID, now)
+	if err != nil {
+		return rec, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	if found && m != nil {
+		m.mu.Lock()
+		m.rec = &rec
+		m.mu.Unlock()
+	}
+	if !found {
+		a.log.InfoContext(ctx, "session_expired", "oid", st.User.OID, "tid", st.User.TenantID,
+			"idle", now.Before(st.SignedInAt.Add(a.cfg.Lifetime)))
+		a.destroy(ctx)
+		return rec, ErrSessionExpired
+	}
+	return rec, nil
 }
 
 // CSRFToken returns the signed-in session's anti-forgery token, or "" when
@@ -140,15 +173,28 @@ func (a *Authenticator) AuthTime(ctx context.Context) time.Time {
 	return a.load(ctx).AuthTime
 }
 
-// end revokes the VB365 token pair (best effort) and destroys the session.
+// end revokes the VB365 token pair (best effort) and ends the session:
+// its Record and everything kept under it, and the session record.
 func (a *Authenticator) end(ctx context.Context, st *state) {
-	if st.Veeam != nil && a.cfg.Now().Before(st.Veeam.Expiry) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if err := a.veeam.Logout(lctx, st.Veeam.Access); err != nil {
-			a.log.WarnContext(ctx, "veeam_logout_failed", "error", err)
+	if st.SID != "" {
+		if rec, found, err := a.cfg.Records.Load(ctx, st.SID, a.cfg.Now()); err == nil && found {
+			if t, err := a.open(rec); err == nil && t.Veeam != nil && a.cfg.Now().Before(t.Veeam.Expiry) {
+				lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				if err := a.veeam.Logout(lctx, t.Veeam.Access); err != nil {
+					a.log.WarnContext(ctx, "veeam_logout_failed", "error", err)
+				}
+				cancel()
+			}
 		}
-		cancel()
+		if err := a.cfg.Records.End(context.WithoutCancel(ctx), st.SID); err != nil {
+			a.log.ErrorContext(ctx, "session_end_failed", "error", err)
+		}
 	}
+	a.destroy(ctx)
+}
+
+// destroy removes the session record.
+func (a *Authenticator) destroy(ctx context.Context) {
 	if err := a.sessions.Destroy(ctx); err != nil {
 		a.log.ErrorContext(ctx, "session_destroy_failed", "error", err)
 	}

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,12 +22,16 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 var expect = playwright.NewPlaywrightAssertions(10000)
 
+// tabCount numbers the tabs of the run, for their screenshots.
+var tabCount atomic.Int64
+
 // tab is a page in a fresh browser context (its own cookies), in the given time zone.
 type tab struct {
 	t    *testing.T
 	ctx  playwright.BrowserContext
 	page playwright.Page
 	zone *time.Location // the browser's
+	base string         // the portal's address
 }
 
 // daysAgo is the day days days ago on the stack's clock, in the browser's zone.
@@ -35,6 +41,11 @@ func (tb *tab) daysAgo(days int) time.Time {
 
 func newTab(t *testing.T, timeZone string) *tab {
 	t.Helper()
+	stack.tracked.Do(func() {
+		if err := trackSources(stack.root); err != nil {
+			t.Fatal(err)
+		}
+	})
 	ctx, err := stack.browser.NewContext(playwright.BrowserNewContextOptions{
 		TimezoneId: playwright.String(timeZone), Locale: playwright.String("en-GB"),
 		Viewport: &playwright.Size{Width: 1280, Height: 900},
@@ -53,11 +64,12 @@ func newTab(t *testing.T, timeZone string) *tab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := &tab{t: t, ctx: ctx, page: page, zone: zone}
+	tb := &tab{t: t, ctx: ctx, page: page, zone: zone, base: stack.portalURL}
 	t.Cleanup(func() {
 		if t.Failed() {
 			os.MkdirAll(stack.artifacts, 0o755)
-			name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")
+			// One file per tab: a journey of several people keeps each one's last page.
+			name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name()+"_"+timeZone+"_"+strconv.FormatInt(tabCount.Add(1), 10), "_")
 			path := filepath.Join(stack.artifacts, name+".png")
 			if _, err := page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(path), FullPage: playwright.Bool(true)}); err == nil {
 				t.Logf("screenshot: %s (at %s)", path, page.URL())
@@ -70,7 +82,7 @@ func newTab(t *testing.T, timeZone string) *tab {
 
 func (tb *tab) open(path string) {
 	tb.t.Helper()
-	if _, err := tb.page.Goto(stack.portalURL + path); err != nil {
+	if _, err := tb.page.Goto(tb.base + path); err != nil {
 		tb.t.Fatal(err)
 	}
 }
@@ -134,13 +146,20 @@ func (tb *tab) signIn(person string) {
 	tb.see(tb.role(playwright.AriaRoleHeading, "Pick an account"), "Pick an account")
 	tb.audit()
 	tb.click(playwright.AriaRoleButton, person)
-	tb.waitForURL("^" + regexp.QuoteMeta(stack.portalURL))
+	tb.waitForURL("^" + regexp.QuoteMeta(tb.base))
 }
 
 // startSignedIn opens the landing page, audits it, and signs in as person.
 func startSignedIn(t *testing.T, person, timeZone string) *tab {
 	t.Helper()
+	return startSignedInAt(t, person, timeZone, stack.portalURL)
+}
+
+// startSignedInAt is startSignedIn on the portal at base.
+func startSignedInAt(t *testing.T, person, timeZone, base string) *tab {
+	t.Helper()
 	tb := newTab(t, timeZone)
+	tb.base = base
 	tb.open("/")
 	tb.see(tb.role(playwright.AriaRoleHeading, "Get back what you lost"), "Get back what you lost")
 	tb.audit()

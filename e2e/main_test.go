@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,11 +29,15 @@ import (
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
 	"github.com/openrestore/portal/internal/clock"
+	"github.com/openrestore/portal/internal/pgtest"
 )
 
 // env is the stack and browser shared by the journeys.
 type env struct {
+	root      string // the repository
+	tracked   sync.Once
 	portalURL string
+	bin       string // the portal's binary, for tests that start more of it
 	entra     *fakeentra.Server
 	veeam     *fakeveeam.Server
 	browser   playwright.Browser
@@ -120,6 +125,31 @@ func envOr(name, def string) string {
 	return def
 }
 
+// trackSources looks at every file the portal is built from. The browser
+// tests build the portal as a program of its own, which go test's result
+// cache does not see; what a test looks at while tests run, it does: a
+// changed source file then runs the tests again instead of reporting a
+// stale pass. Every test's first tab calls it (once).
+func trackSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "data" || name == "bin" || name == "docs") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".templ", ".css", ".js", ".mod", ".sum", ".sql":
+			_, err := os.Stat(path)
+			return err
+		}
+		return nil
+	})
+}
+
 func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	tmp, err := os.MkdirTemp("", "portal-e2e-")
 	if err != nil {
@@ -183,6 +213,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	url := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 16<<20) // a long line must not end the capture
 		for sc.Scan() {
 			out.Write(append(sc.Bytes(), '\n'))
 			var line struct {
@@ -224,9 +255,9 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	}
 	defer browser.Close()
 	artifacts := envOr("E2E_ARTIFACTS", filepath.Join(root, ".cache", "e2e-artifacts"))
-	stack = &env{portalURL: portalURL, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out,
+	stack = &env{root: root, portalURL: portalURL, bin: bin, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out,
 		clock: c}
-	code := m.Run()
+	code := pgtest.Main(m)
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", out)
 	}

@@ -305,7 +305,7 @@ func (h *Handler) auditCSV(c *echo.Context) error {
 	w.Header().Set("Content-Disposition", contentDisposition("audit-"+h.cfg.Now().UTC().Format("2006-01-02")+".csv"))
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("Cache-Control", "no-store")
-	cw, err := audit.NewCSVWriter(w)
+	cw, err := audit.NewCSVWriter(streamed(w))
 	if err != nil {
 		return err
 	}

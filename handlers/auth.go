@@ -10,14 +10,11 @@ import (
 // that comes back to return_to (a local page; anything else means "/").
 // tz is the browser's time zone, which the sign-in link carries.
 func (h *Handler) login(c *echo.Context) error {
-	if tz := c.QueryParam("tz"); tz != "" {
-		if _, err := h.loadZone(tz); err == nil {
-			if p := h.prefs(c); p.Auto {
-				h.savePrefs(c, preferences{TimeZone: tz, Auto: true})
-			}
-		}
+	tz := c.QueryParam("tz")
+	if _, err := h.loadZone(tz); err != nil {
+		tz = ""
 	}
-	to, err := h.auth.Begin(c.Request().Context(), c.QueryParam("return_to"))
+	to, err := h.auth.Begin(c.Response(), c.Request(), c.QueryParam("return_to"), tz)
 	if err != nil {
 		return err
 	}
@@ -26,13 +23,17 @@ func (h *Handler) login(c *echo.Context) error {
 
 // callback handles GET /auth/callback, where Entra returns with the code. It
 // answers at once with a redirect, so the code never sits in a page that
-// loads resources.
+// loads resources. The browser's time zone, carried through the sign-in,
+// becomes the person's unless they chose one by hand.
 func (h *Handler) callback(c *echo.Context) error {
-	to, err := h.auth.Finish(c.Request().Context(), c.QueryParams())
+	done, err := h.auth.Finish(c.Response(), c.Request())
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, to)
+	if done.Note != "" {
+		h.followBrowserZone(c, &done.User, done.Note)
+	}
+	return c.Redirect(http.StatusSeeOther, done.ReturnTo)
 }
 
 // logout handles POST /auth/logout: the user's restore sessions are stopped,
@@ -40,10 +41,12 @@ func (h *Handler) callback(c *echo.Context) error {
 // the site's data, and sent through Entra's end-session endpoint.
 func (h *Handler) logout(c *echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := h.auth.User(ctx); err != nil {
+	u, err := h.auth.User(ctx)
+	if err != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	h.stopOpenedSessions(ctx)
+	c.Set(userKey, u)
+	h.stopOpenedSessions(c)
 	to := h.auth.SignOut(ctx)
 	c.Response().Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
 	return c.Redirect(http.StatusSeeOther, to)

@@ -107,7 +107,7 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 	}
 	h.log.InfoContext(ctx, "download_started", "kind", kind, "items", items, "oid", u.OID)
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
+	out := streamed(w)
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	buf := *bp
@@ -115,8 +115,7 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 	for {
 		n, rerr := d.Body.Read(buf)
 		if n > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(downloadWriteTimeout))
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if _, werr := out.Write(buf[:n]); werr != nil {
 				h.log.InfoContext(ctx, "download_cancelled", "kind", kind, "bytes", sent, "oid", u.OID)
 				ae.Outcome, ae.Detail = audit.Cancelled, fmt.Sprintf("the browser went away after %d bytes", sent)
 				return nil // the browser went away; nothing more can be said to it
@@ -135,6 +134,23 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 	h.log.InfoContext(ctx, "download_finished", "kind", kind, "bytes", sent, "oid", u.OID)
 	ae.Outcome, ae.Detail = audit.Succeeded, fmt.Sprintf("%d bytes", sent)
 	return nil
+}
+
+// streaming is a response sent for as long as it takes: each write gets
+// downloadWriteTimeout of its own, where the server's WriteTimeout would
+// cut off a large download or export that is still moving.
+type streaming struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func streamed(w http.ResponseWriter) streaming {
+	return streaming{w: w, rc: http.NewResponseController(w)}
+}
+
+func (s streaming) Write(p []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(downloadWriteTimeout))
+	return s.w.Write(p)
 }
 
 // fileName makes a backed-up name (hostile input) into a file name every

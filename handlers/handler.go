@@ -42,6 +42,9 @@ type Config struct {
 	Auditors []string
 	// Now is the clock of what the portal records and shows. Default: time.Now.
 	Now func() time.Time
+	// Replica names this process to the store: the owner of the restores
+	// it watches. Default: a new random name.
+	Replica string
 }
 
 // Deps are the services the handlers use.
@@ -64,16 +67,15 @@ type Sealer interface {
 
 // Handler holds the dependencies of every route.
 type Handler struct {
-	cfg      Config
-	auth     *authn.Authenticator
-	sessions *scs.SessionManager
-	veeam    *veeamapi.Client
-	store    store.Store
-	sealer   Sealer
-	browse   *browseCache
-	log      *slog.Logger
-	static   fs.FS
-	assets   map[string]string // static file → versioned URL
+	cfg    Config
+	auth   *authn.Authenticator
+	veeam  *veeamapi.Client
+	store  store.Store
+	sealer Sealer
+	browse *browseCache
+	log    *slog.Logger
+	static fs.FS
+	assets map[string]string // static file → versioned URL
 
 	// replica names this process to the store: the restores it holds.
 	replica     string
@@ -102,11 +104,14 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	if cfg.RestoreReason == "" {
 		cfg.RestoreReason = restore.Optional
 	}
+	if cfg.Replica == "" {
+		cfg.Replica = newID()
+	}
 	if d.Store == nil || d.Sealer == nil {
 		return nil, nil, errors.New("handlers: a store and a sealer are required")
 	}
-	h := &Handler{cfg: cfg, auth: d.Auth, sessions: d.Sessions, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
-		browse: newBrowseCache(cfg.Now), replica: newID()}
+	h := &Handler{cfg: cfg, auth: d.Auth, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
+		browse: newBrowseCache(cfg.Now), replica: cfg.Replica}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err
@@ -116,6 +121,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	h.routes(e)
 	var root http.Handler = e
 	root = d.Sessions.LoadAndSave(root)
+	root = d.Auth.Remember(root)
 	root = h.logRequests(root)
 	root = h.securityHeaders(root)
 	return h, root, nil
@@ -166,6 +172,19 @@ type readinessCache struct {
 }
 
 const readinessTTL = 10 * time.Second
+
+// databaseAnswers pings the store: a replica that cannot reach it can
+// neither sign anyone in nor record a restore. It is not cached: the ping
+// is cheap, and a lost database must take the replica out at once.
+func (h *Handler) databaseAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.WarnContext(ctx, "database_unreachable", "error", err)
+		return false
+	}
+	return true
+}
 
 // backupServerReachable asks VB365 for its (anonymous) Restore Portal settings.
 func (h *Handler) backupServerReachable(ctx context.Context) bool {

@@ -52,7 +52,7 @@ func (h *Handler) home(c *echo.Context) error {
 	}
 	v.Points.CSRFToken = h.auth.CSRFToken(ctx)
 	p := h.prefs(c)
-	v.TimeZone = templates.TimeZoneView{Zone: p.zoneName(), Auto: p.Auto, Choices: timeZoneChoices, CSRFToken: v.Points.CSRFToken}
+	v.TimeZone = templates.TimeZoneView{Zone: zoneName(p), Auto: p.AutoZone, Choices: timeZoneChoices, CSRFToken: v.Points.CSRFToken}
 	return render(c, http.StatusOK, templates.HomePage(h.meta(c, "Home"), v))
 }
 

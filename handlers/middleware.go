@@ -302,13 +302,14 @@ func (h *Handler) healthz(c *echo.Context) error {
 }
 
 // readyz says whether this instance should get traffic: not shutting down,
-// Entra ID discovered, the backup server answering. Bodies are constant.
+// its database answering, Entra ID discovered, the backup server
+// answering. Bodies are constant.
 func (h *Handler) readyz(c *echo.Context) error {
 	ctx := c.Request().Context()
 	switch {
 	case h.shuttingDown.Load():
 		return c.String(http.StatusServiceUnavailable, "shutting down\n")
-	case !h.auth.Ready(ctx) || !h.backupServerReachable(ctx):
+	case !h.databaseAnswers(ctx) || !h.auth.Ready(ctx) || !h.backupServerReachable(ctx):
 		return c.String(http.StatusServiceUnavailable, "not ready\n")
 	}
 	return c.String(http.StatusOK, "ready\n")

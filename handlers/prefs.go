@@ -1,48 +1,80 @@
 package handlers
 
 import (
-	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/store"
 )
 
+// prefsKey memoizes the signed-in person's preferences for a request.
 const prefsKey = "prefs"
 
-// preferences are the user's display settings, kept in the session.
-type preferences struct {
-	TimeZone string `json:"tz,omitempty"`
-	// Auto: the zone follows the browser's (set by the page's script), rather than chosen by hand.
-	Auto bool `json:"auto"`
-}
+// defaultPrefs are a person's until they set any: times in UTC, following
+// the browser's zone as soon as the page's script reports it.
+var defaultPrefs = store.Preference{AutoZone: true}
 
-func (p preferences) zoneName() string {
-	if p.TimeZone == "" {
-		return "UTC"
+// prefs reads the signed-in person's preferences, which are theirs
+// wherever and however often they sign in; visitors get the defaults.
+func (h *Handler) prefs(c *echo.Context) store.Preference {
+	if p, ok := c.Get(prefsKey).(store.Preference); ok {
+		return p
 	}
-	return p.TimeZone
-}
-
-// prefs reads the session's preferences; without any, times are in UTC and
-// follow the browser as soon as the page's script reports its zone.
-func (h *Handler) prefs(c *echo.Context) preferences {
-	p := preferences{Auto: true}
-	if b := h.sessions.GetBytes(c.Request().Context(), prefsKey); len(b) > 0 {
-		json.Unmarshal(b, &p)
+	u := userFrom(c)
+	if u == nil {
+		return defaultPrefs
 	}
+	p, err := h.store.Preference(c.Request().Context(), u.TenantID, u.OID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p = defaultPrefs
+	case err != nil:
+		h.log.WarnContext(c.Request().Context(), "preferences_unavailable", "error", err)
+		return defaultPrefs
+	}
+	c.Set(prefsKey, p)
 	return p
 }
 
-func (h *Handler) savePrefs(c *echo.Context, p preferences) {
-	b, _ := json.Marshal(p)
-	h.sessions.Put(c.Request().Context(), prefsKey, b)
+func (h *Handler) savePrefs(c *echo.Context, u *authn.User, p store.Preference) error {
+	p.Updated = h.cfg.Now().UTC()
+	if err := h.store.SetPreference(c.Request().Context(), u.TenantID, u.OID, p); err != nil {
+		return err
+	}
+	c.Set(prefsKey, p)
+	return nil
+}
+
+// followBrowserZone makes the browser's zone the person's, unless they
+// chose one by hand.
+func (h *Handler) followBrowserZone(c *echo.Context, u *authn.User, tz string) {
+	p, err := h.store.Preference(c.Request().Context(), u.TenantID, u.OID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p = defaultPrefs
+	case err != nil:
+		return
+	}
+	if p.AutoZone && p.TimeZone != tz {
+		p.TimeZone = tz
+		if err := h.savePrefs(c, u, p); err != nil {
+			h.log.WarnContext(c.Request().Context(), "preferences_unsaved", "error", err)
+		}
+	}
 }
 
 // zone is the user's time zone.
 func (h *Handler) zone(c *echo.Context) *time.Location {
-	loc, err := h.loadZone(h.prefs(c).zoneName())
+	name := h.prefs(c).TimeZone
+	if name == "" {
+		return time.UTC
+	}
+	loc, err := h.loadZone(name)
 	if err != nil {
 		return time.UTC
 	}
@@ -89,14 +121,16 @@ func (h *Handler) setTimeZone(c *echo.Context) error {
 	switch {
 	case name == "" && auto:
 		// "Follow my browser" without a zone: the script sends it on the next page.
-		p.Auto = true
+		p.AutoZone = true
 	default:
 		if _, err := h.loadZone(name); err != nil {
 			return err
 		}
-		p = preferences{TimeZone: name, Auto: auto}
+		p.TimeZone, p.AutoZone = name, auto
 	}
-	h.savePrefs(c, p)
+	if err := h.savePrefs(c, userFrom(c), p); err != nil {
+		return err
+	}
 	if c.Request().Header.Get("X-CSRF-Token") != "" {
 		return c.NoContent(http.StatusNoContent) // the page script reloads
 	}
@@ -113,4 +147,12 @@ var timeZoneChoices = []string{
 	"Australia/Perth", "Australia/Sydney", "Pacific/Auckland", "America/Sao_Paulo", "America/Mexico_City",
 	"America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Toronto",
 	"America/Vancouver", "America/Anchorage", "Pacific/Honolulu",
+}
+
+// zoneName is the zone a person's times are shown in.
+func zoneName(p store.Preference) string {
+	if p.TimeZone == "" {
+		return "UTC"
+	}
+	return p.TimeZone
 }

@@ -50,8 +50,8 @@ func (h *Handler) meta(c *echo.Context, title string) templates.Meta {
 		b, _ := json.Marshal(map[string]string{"X-CSRF-Token": token})
 		m.HXHeaders = string(b)
 		p := h.prefs(c)
-		m.TimeZone, m.TimeZoneAuto = p.zoneName(), p.Auto
-		if a := h.actingFor(c); a != nil {
+		m.TimeZone, m.TimeZoneAuto = zoneName(p), p.AutoZone
+		if a, _ := h.actingFor(c); a != nil { // unreadable: the page says nothing of it
 			m.Acting = &templates.ActingView{Name: a.Name, Kind: scopeKinds[a.Type], Detail: a.Detail}
 		}
 	}

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/restore"
+	"github.com/openrestore/portal/store"
 	"github.com/openrestore/portal/templates"
 )
 
@@ -25,10 +24,8 @@ import (
 // open restore session; one submit starts the restores they need, one per
 // workload and owner (a site's documents and list items take one each).
 const (
-	restoreListKey    = "restore_list"
-	restoreListRunKey = "restore_list_run"
-	maxListItems      = 1000
-	maxListAdd        = 200
+	maxListItems = 1000
+	maxListAdd   = 200
 )
 
 // listEntry is one item on the list.
@@ -48,40 +45,34 @@ func (e listEntry) group() string {
 	return hex.EncodeToString(sum[:6])
 }
 
-func (h *Handler) restoreList(ctx context.Context) []listEntry {
-	var out []listEntry
-	if b := h.sessions.GetBytes(ctx, restoreListKey); len(b) > 0 {
-		json.Unmarshal(b, &out)
-	}
-	return out
+// id is the entry's key on the list, as the list page's forms name it.
+func (e listEntry) id() string { return e.group() + ":" + e.Key }
+
+func (h *Handler) restoreList(c *echo.Context) ([]listEntry, error) {
+	return sessionEntries[listEntry](c, h.store, restoreListSet)
 }
 
-func (h *Handler) saveRestoreList(ctx context.Context, list []listEntry) {
-	if len(list) == 0 {
-		h.sessions.Remove(ctx, restoreListKey)
-		return
-	}
-	b, _ := json.Marshal(list)
-	h.sessions.Put(ctx, restoreListKey, b)
+// removeFromListByID removes entries by id; nil removes them all.
+func (h *Handler) removeFromListByID(c *echo.Context, ids []string) error {
+	return h.store.RemoveEntries(c.Request().Context(), userFrom(c).SID, restoreListSet, ids)
 }
 
-// addToList appends entries the list does not hold yet.
+// addToList adds the entries the list does not hold yet: all of them, or
+// none when they would overfill it.
 func (h *Handler) addToList(c *echo.Context, add []listEntry) error {
 	ctx := c.Request().Context()
-	list := h.restoreList(ctx)
-	added := 0
-	for _, e := range add {
-		if slices.ContainsFunc(list, func(x listEntry) bool { return x.group() == e.group() && x.Key == e.Key }) {
-			continue
-		}
-		if len(list) >= maxListItems {
-			return &Error{Status: http.StatusUnprocessableEntity, Title: "The restore list is full",
-				Message: fmt.Sprintf("It holds %s items, the most it can. Restore them, or remove some, before adding more.", thousands(maxListItems))}
-		}
-		list = append(list, e)
-		added++
+	entries := make([]store.Entry, len(add))
+	for i, e := range add {
+		entries[i] = h.entry(e.id(), e)
 	}
-	h.saveRestoreList(ctx, list)
+	added, err := h.store.AddEntries(ctx, userFrom(c).SID, restoreListSet, entries, maxListItems, false)
+	if errors.Is(err, store.ErrFull) {
+		return &Error{Status: http.StatusUnprocessableEntity, Title: "The restore list is full",
+			Message: fmt.Sprintf("It holds at most %s items. Restore them, or remove some, before adding more.", thousands(maxListItems))}
+	}
+	if err != nil {
+		return err
+	}
 	h.log.InfoContext(ctx, "restore_list_added", "items", added, "oid", userFrom(c).OID)
 	return seeOther(c, "/restore-list?added="+fmt.Sprint(added))
 }
@@ -141,19 +132,19 @@ type listForm struct {
 	Problems map[string]string     `json:"p"` // field id → what to change
 }
 
-// restoreListFormKey keeps a refused submit's form until the page shows it.
-const restoreListFormKey = "restore_list_form"
-
 // restoreListPage handles GET /restore-list: the list by workload and owner,
 // with each group's options, one reason and one submit; and the last run.
 func (h *Handler) restoreListPage(c *echo.Context) error {
 	ctx := c.Request().Context()
 	var f listForm
-	if b := h.sessions.PopBytes(ctx, restoreListFormKey); len(b) > 0 {
-		json.Unmarshal(b, &f)
+	if _, err := h.takeSessionValue(c, restoreListForm, &f); err != nil {
+		return err
 	}
 	loc := h.zone(c)
-	list := h.restoreList(ctx)
+	list, err := h.restoreList(c)
+	if err != nil {
+		return err
+	}
 	v := templates.RestoreListView{CSRFToken: h.auth.CSRFToken(ctx), Reason: templates.ReasonView{Value: f.Reason, Error: f.Problems["reason"]},
 		Submission: newID()}
 	switch n := c.QueryParam("added"); {
@@ -182,7 +173,9 @@ func (h *Handler) restoreListPage(c *echo.Context) error {
 		v.Problems = append(v.Problems, templates.Problem{Field: id, Text: f.Problems[id]})
 	}
 	v.CountLabel = countLabel(v.Count)
-	v.Runs, v.Running = h.listRuns(c)
+	if v.Runs, v.Running, err = h.listRuns(c); err != nil {
+		return err
+	}
 	m := h.meta(c, "Restore list")
 	m.Nav = "list"
 	return render(c, http.StatusOK, templates.RestoreListPage(m, v))
@@ -190,21 +183,22 @@ func (h *Handler) restoreListPage(c *echo.Context) error {
 
 // removeFromList handles POST /restore-list/remove: the ticked items, or all.
 func (h *Handler) removeFromList(c *echo.Context) error {
-	ctx := c.Request().Context()
 	form, err := postForm(c)
 	if err != nil {
 		return err
 	}
-	if form.Get("all") == "1" {
-		h.saveRestoreList(ctx, nil)
+	ids := form["remove"]
+	switch {
+	case form.Get("all") == "1":
+		ids = nil
+	case len(ids) == 0:
 		return seeOther(c, "/restore-list")
+	case len(ids) > maxListItems:
+		return badRequest(fmt.Sprintf("Remove at most %s items at once.", thousands(maxListItems)))
 	}
-	drop := map[string]bool{}
-	for _, v := range form["remove"] {
-		drop[v] = true
+	if err := h.removeFromListByID(c, ids); err != nil {
+		return err
 	}
-	list := slices.DeleteFunc(h.restoreList(ctx), func(e listEntry) bool { return drop[e.group()+":"+e.Key] })
-	h.saveRestoreList(ctx, list)
 	return seeOther(c, "/restore-list")
 }
 
@@ -233,7 +227,6 @@ type listPlan struct {
 // list; a group that did not stays, with why, so that submitting again
 // retries only what failed. A form with problems comes back with them.
 func (h *Handler) runRestoreList(c *echo.Context) error {
-	ctx := c.Request().Context()
 	form, err := postForm(c)
 	if err != nil {
 		return err
@@ -242,7 +235,11 @@ func (h *Handler) runRestoreList(c *echo.Context) error {
 	if !sessionIDPattern.MatchString(submission) {
 		return badRequest("The form is not one of the portal's: reload the restore list and submit it again.")
 	}
-	groups := groupList(h.restoreList(ctx))
+	list, err := h.restoreList(c)
+	if err != nil {
+		return err
+	}
+	groups := groupList(list)
 	if len(groups) == 0 {
 		return seeOther(c, "/restore-list")
 	}
@@ -276,8 +273,9 @@ func (h *Handler) runRestoreList(c *echo.Context) error {
 		f.Problems["reason"] = p
 	}
 	if len(f.Problems) > 0 {
-		b, _ := json.Marshal(f)
-		h.sessions.Put(ctx, restoreListFormKey, b)
+		if err := h.setSessionValue(c, restoreListForm, f); err != nil {
+			return err
+		}
 		return seeOther(c, "/restore-list")
 	}
 	var plans []restorePlan
@@ -298,7 +296,7 @@ func (h *Handler) runRestoreList(c *echo.Context) error {
 		}
 	}
 	var runs []listRun
-	var keep []listEntry
+	var started []string
 	next := 0
 	for _, lp := range prepared {
 		run := listRun{Label: lp.label, Items: len(lp.group.entries)}
@@ -315,14 +313,18 @@ func (h *Handler) runRestoreList(c *echo.Context) error {
 				run.Error = r.Detail + "."
 			}
 		}
-		if run.Error != "" {
-			keep = append(keep, lp.group.entries...)
+		if run.Error == "" {
+			for _, e := range lp.group.entries {
+				started = append(started, e.id())
+			}
 		}
 		runs = append(runs, run)
 	}
-	h.saveRestoreList(ctx, keep)
-	b, _ := json.Marshal(listSubmit{Submission: submission, Runs: runs})
-	h.sessions.Put(ctx, restoreListRunKey, b)
+	// Only what started leaves the list: what another tab added meanwhile stays.
+	if err := errors.Join(h.removeFromListByID(c, started),
+		h.setSessionValue(c, restoreListRunKey, listSubmit{Submission: submission, Runs: runs})); err != nil {
+		h.log.ErrorContext(c.Request().Context(), "restore_list_unsaved", "error", err)
+	}
 	return seeOther(c, "/restore-list")
 }
 
@@ -344,11 +346,11 @@ func (h *Handler) auditListGroup(c *echo.Context, lp *listPlan, reason string, c
 
 // listRuns shows the last submit's restores as they stand, and whether any
 // still runs.
-func (h *Handler) listRuns(c *echo.Context) ([]templates.ListRunView, bool) {
+func (h *Handler) listRuns(c *echo.Context) ([]templates.ListRunView, bool, error) {
 	ctx := c.Request().Context()
 	var last listSubmit
-	if b := h.sessions.GetBytes(ctx, restoreListRunKey); len(b) > 0 {
-		json.Unmarshal(b, &last)
+	if _, err := h.sessionValue(c, restoreListRunKey, &last); err != nil {
+		return nil, false, err
 	}
 	u := userFrom(c)
 	running := false
@@ -372,13 +374,16 @@ func (h *Handler) listRuns(c *echo.Context) ([]templates.ListRunView, bool) {
 		}
 		views[i] = v
 	}
-	return views, running
+	return views, running, nil
 }
 
 // restoreListRuns handles GET /restore-list/runs: the last submit's
 // progress, which the page polls until every restore has ended.
 func (h *Handler) restoreListRuns(c *echo.Context) error {
-	runs, running := h.listRuns(c)
+	runs, running, err := h.listRuns(c)
+	if err != nil {
+		return err
+	}
 	code := http.StatusOK
 	if !running {
 		code = stopPolling

@@ -66,7 +66,10 @@ func (r docsRef) rootURL() string                { return r.base + "/n/" + rootK
 // docsRef checks the session is one this user opened for the workload.
 func (h *Handler) docsRef(c *echo.Context, workload string) (docsRef, error) {
 	sid := c.Param("id")
-	entry, ok := findOpened(h.openedSessions(c.Request().Context()), func(o openedSession) bool { return o.ID == sid })
+	entry, ok, err := h.opened(c, sid)
+	if err != nil {
+		return docsRef{}, err
+	}
 	owner, err := unkey(c.Param("owner"))
 	if !ok || entry.Workload != workload || err != nil {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", workload, "oid", userFrom(c).OID)

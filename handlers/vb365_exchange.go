@@ -55,7 +55,10 @@ func (r mailboxRef) itemURL(item string) string     { return r.base + "/items/" 
 // mailbox id has the right shape; VB365 decides whether the mailbox is in scope.
 func (h *Handler) mailboxRef(c *echo.Context) (mailboxRef, error) {
 	sid, mid := c.Param("id"), c.Param("mb")
-	entry, ok := findOpened(h.openedSessions(c.Request().Context()), func(o openedSession) bool { return o.ID == sid })
+	entry, ok, err := h.opened(c, sid)
+	if err != nil {
+		return mailboxRef{}, err
+	}
 	if !ok || entry.Workload != "exchange" || !sessionIDPattern.MatchString(mid) {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "mailbox", "oid", userFrom(c).OID)
 		return mailboxRef{}, notFoundOrNotYours(fmt.Errorf("mailbox %q of session %q is not this user's", mid, sid))

@@ -143,9 +143,11 @@ func (h *Handler) addTeamFilesToList(c *echo.Context) error {
 
 // prepareGroup prepares a group's restore with its workload's wizard.
 func (h *Handler) prepareGroup(c *echo.Context, g *listGroup) (*wizard, error) {
-	ctx := c.Request().Context()
 	e := g.entries[0]
-	session, ok := findOpened(h.openedSessions(ctx), func(s openedSession) bool { return s.ID == e.Session })
+	session, ok, err := h.opened(c, e.Session)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, &Error{Status: http.StatusNotFound, Title: "The restore session has ended",
 			Message: "Open the restore point again, and add these items again."}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,9 +13,6 @@ import (
 	"github.com/openrestore/portal/veeamapi"
 )
 
-// actingForKey is where the session keeps whose data a helpdesk user is restoring.
-const actingForKey = "acting_for"
-
 // actingFor is one object of the operator's effective scope chosen on the
 // scope page: restore sessions opened while it is set are narrowed to it.
 type actingFor struct {
@@ -26,16 +22,14 @@ type actingFor struct {
 	Detail string                 `json:"detail,omitempty"`
 }
 
-func (h *Handler) actingFor(c *echo.Context) *actingFor {
-	b := h.sessions.GetBytes(c.Request().Context(), actingForKey)
-	if len(b) == 0 {
-		return nil
-	}
+// actingFor is whose data the signed-in helpdesk user is restoring, nil
+// for everything they may restore.
+func (h *Handler) actingFor(c *echo.Context) (*actingFor, error) {
 	var a actingFor
-	if json.Unmarshal(b, &a) != nil || a.ID == "" {
-		return nil
+	if ok, err := h.sessionValue(c, actingForValue, &a); !ok || a.ID == "" {
+		return nil, err
 	}
-	return &a
+	return &a, nil
 }
 
 // scopeEntry is an object of the effective scope as the scope page lists it.
@@ -104,7 +98,10 @@ func (h *Handler) scopePage(c *echo.Context) error {
 		return err
 	}
 	me := userFrom(c)
-	current := h.actingFor(c)
+	current, err := h.actingFor(c)
+	if err != nil {
+		return err
+	}
 	v := templates.ScopePageView{Query: q, CSRFToken: h.auth.CSRFToken(ctx)}
 	all := scopeEntries(scope)
 	// An end user's scope is themself (and the teams they belong to).
@@ -162,11 +159,12 @@ func (h *Handler) chooseScope(c *echo.Context) error {
 		if e.item.Type != typ || e.item.ID != id {
 			continue
 		}
-		if id == userFrom(c).OID {
-			h.sessions.Remove(ctx, actingForKey)
-		} else {
-			b, _ := json.Marshal(actingFor{Type: typ, ID: id, Name: e.name, Detail: e.detail})
-			h.sessions.Put(ctx, actingForKey, b)
+		var chosen any // choosing oneself is choosing nobody
+		if id != userFrom(c).OID {
+			chosen = actingFor{Type: typ, ID: id, Name: e.name, Detail: e.detail}
+		}
+		if err := h.setSessionValue(c, actingForValue, chosen); err != nil {
+			return err
 		}
 		h.log.InfoContext(ctx, "scope_chosen", "type", string(typ), "scope_id", id, "oid", userFrom(c).OID)
 		return seeOther(c, "/")
@@ -177,6 +175,8 @@ func (h *Handler) chooseScope(c *echo.Context) error {
 
 // clearScope handles POST /scope/clear: back to everything the user may restore.
 func (h *Handler) clearScope(c *echo.Context) error {
-	h.sessions.Remove(c.Request().Context(), actingForKey)
+	if err := h.setSessionValue(c, actingForValue, nil); err != nil {
+		return err
+	}
 	return seeOther(c, "/")
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,12 +13,12 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/openrestore/portal/store"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
 
 const (
-	restoreSessionsKey = "restore_sessions"
 	maxRestoreSessions = 50
 	rootPageSize       = 50
 	maxOffset          = 1_000_000
@@ -43,20 +42,28 @@ type openedSession struct {
 	ScopeID string `json:"scope_id,omitempty"`
 }
 
-func (h *Handler) openedSessions(ctx context.Context) []openedSession {
-	var out []openedSession
-	if b := h.sessions.GetBytes(ctx, restoreSessionsKey); len(b) > 0 {
-		json.Unmarshal(b, &out)
-	}
-	return out
+// openedSessions lists the restore sessions this browser session opened,
+// oldest first: the latest maxRestoreSessions of them.
+func (h *Handler) openedSessions(c *echo.Context) ([]openedSession, error) {
+	return sessionEntries[openedSession](c, h.store, openedSet)
 }
 
-func (h *Handler) saveOpenedSessions(ctx context.Context, list []openedSession) {
-	if len(list) > maxRestoreSessions {
-		list = list[len(list)-maxRestoreSessions:]
+// opened returns the restore session with this id, if this browser
+// session opened it.
+func (h *Handler) opened(c *echo.Context, id string) (openedSession, bool, error) {
+	list, err := h.openedSessions(c)
+	if err != nil {
+		return openedSession{}, false, err
 	}
-	b, _ := json.Marshal(list)
-	h.sessions.Put(ctx, restoreSessionsKey, b)
+	o, ok := findOpened(list, func(o openedSession) bool { return o.ID == id })
+	return o, ok, nil
+}
+
+// addOpened records a restore session this browser session opened; the
+// oldest beyond maxRestoreSessions are forgotten.
+func (h *Handler) addOpened(c *echo.Context, o openedSession) error {
+	_, err := h.store.AddEntries(c.Request().Context(), userFrom(c).SID, openedSet, []store.Entry{h.entry(o.ID, o)}, maxRestoreSessions, true)
+	return err
 }
 
 func findOpened(list []openedSession, match func(openedSession) bool) (openedSession, bool) {
@@ -87,8 +94,14 @@ func (h *Handler) explore(c *echo.Context) error {
 		return &Error{Status: http.StatusNotFound, Title: "That restore point is no longer available",
 			Message: "It may have passed its retention. Choose another one on the start page."}
 	}
-	opened := h.openedSessions(ctx)
-	acting := h.actingFor(c)
+	opened, err := h.openedSessions(c)
+	if err != nil {
+		return err
+	}
+	acting, err := h.actingFor(c)
+	if err != nil {
+		return err
+	}
 	scopeID := ""
 	opts := veeamapi.ExploreOptions{Type: w.api, DateTime: &p.BackupTime, RepositoryID: p.RepositoryID}
 	if acting != nil {
@@ -114,8 +127,10 @@ func (h *Handler) explore(c *echo.Context) error {
 		}
 		return fmt.Errorf("open a %s restore session: %w", w.label, err)
 	}
-	h.saveOpenedSessions(ctx, append(opened, openedSession{ID: s.ID, Workload: w.key, PointID: p.ID, PointTime: p.BackupTime,
-		ScopeName: s.ScopeName, ScopeID: scopeID}))
+	if err := h.addOpened(c, openedSession{ID: s.ID, Workload: w.key, PointID: p.ID, PointTime: p.BackupTime,
+		ScopeName: s.ScopeName, ScopeID: scopeID}); err != nil {
+		return err
+	}
 	h.log.InfoContext(ctx, "restore_session_opened", "restore_session", s.ID, "workload", w.key, "point", p.ID,
 		"oid", userFrom(c).OID)
 	return seeOther(c, "/sessions/"+url.PathEscape(s.ID))
@@ -126,7 +141,10 @@ func (h *Handler) explore(c *echo.Context) error {
 func (h *Handler) session(c *echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	entry, ok := findOpened(h.openedSessions(ctx), func(o openedSession) bool { return o.ID == id })
+	entry, ok, err := h.opened(c, id)
+	if err != nil {
+		return err
+	}
 	if !sessionIDPattern.MatchString(id) || !ok {
 		h.log.WarnContext(ctx, "authz_fail", "resource", "restore_session", "oid", userFrom(c).OID)
 		return notFoundOrNotYours(fmt.Errorf("restore session %q is not one this session opened", id))
@@ -276,12 +294,12 @@ func pager(base string, offset, n int, more bool) templates.PagerView {
 
 // stopOpenedSessions stops the restore sessions this browser session opened,
 // at once and best effort: sign-out must not hang on a slow backup server.
-func (h *Handler) stopOpenedSessions(ctx context.Context) {
-	opened := h.openedSessions(ctx)
-	if len(opened) == 0 {
+func (h *Handler) stopOpenedSessions(c *echo.Context) {
+	opened, err := h.openedSessions(c)
+	if err != nil || len(opened) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 	defer cancel()
 	op := h.operator()
 	var wg sync.WaitGroup

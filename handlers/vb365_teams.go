@@ -28,7 +28,10 @@ type teamRef struct {
 
 func (h *Handler) teamRef(c *echo.Context) (teamRef, error) {
 	sid := c.Param("id")
-	entry, ok := findOpened(h.openedSessions(c.Request().Context()), func(o openedSession) bool { return o.ID == sid })
+	entry, ok, err := h.opened(c, sid)
+	if err != nil {
+		return teamRef{}, err
+	}
 	team, err := unkey(c.Param("team"))
 	if !ok || entry.Workload != "teams" || err != nil || !sessionIDPattern.MatchString(team) {
 		h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "team", "oid", userFrom(c).OID)

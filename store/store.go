@@ -1,8 +1,14 @@
-// Package store is the portal's storage boundary: sessions, restores (My
-// restores and what the watcher follows), the audit trail, restore
-// wizards' drafts and the tokens restores are watched with. sqlite is the
-// embedded implementation; storetest is the conformance suite every
-// implementation passes.
+// Package store is the portal's storage boundary: sessions and what each
+// signed-in session holds (its tokens, restore list, opened restore
+// sessions), people's preferences, restores (My restores and what the
+// watcher follows), the audit trail, restore wizards' drafts and the tokens
+// restores are watched with. sqlite is the embedded implementation and
+// postgres the one several replicas share; storetest is the conformance
+// suite both pass.
+//
+// What several requests of one user change lives in rows changed one at a
+// time, never in one record rewritten whole by every request: two tabs
+// adding to the restore list at once both add.
 //
 // Every change of a restore and the audit event that tells of it are
 // written together, so the trail never lacks an event of a recorded change
@@ -28,6 +34,8 @@ var (
 	ErrSubmitted = errors.New("store: already submitted")
 	// ErrChanged: the record is no longer in the state the change expects.
 	ErrChanged = errors.New("store: changed meanwhile")
+	// ErrFull: a session's set holds as many entries as it may.
+	ErrFull = errors.New("store: full")
 )
 
 // Store is everything the portal keeps.
@@ -36,6 +44,9 @@ type Store interface {
 	Trail
 	Drafts
 	Grants
+	SignIns
+	SessionState
+	Preferences
 	// Sessions is the scs store of the portal's sessions.
 	Sessions() scs.CtxStore
 	// Ping reports whether the database answers.
@@ -158,4 +169,92 @@ type Grants interface {
 	// replaced it since it was read (ErrChanged).
 	ReplaceGrant(ctx context.Context, g Grant, was []byte) error
 	DeleteGrant(ctx context.Context, id string) error
+}
+
+// SignIn is a signed-in browser session as every replica sees it: whose it
+// is, its tokens (sealed) and until when it lasts. Version counts the
+// token changes, so that a change based on stale tokens is refused.
+type SignIn struct {
+	SID      string
+	TenantID string
+	UserOID  string
+	Sealed   []byte
+	Version  int64
+	// Expires is when the session ends unless used (the idle timeout, never
+	// later than Ends); Ends is the end of its absolute lifetime.
+	Expires time.Time
+	Ends    time.Time
+	// RenewingUntil: a replica is renewing the tokens until then.
+	RenewingUntil time.Time
+}
+
+// SignIns keeps the signed-in sessions. What a session holds besides
+// (SessionState) goes when it ends.
+type SignIns interface {
+	CreateSignIn(ctx context.Context, s SignIn) error
+	// SignIn returns a session that has not expired at now.
+	SignIn(ctx context.Context, sid string, now time.Time) (SignIn, error)
+	// TouchSignIn moves a session's expiry (never past its end).
+	TouchSignIn(ctx context.Context, sid string, expires time.Time) error
+	// ClaimRenewal marks the session's tokens of this version as being
+	// renewed, until until, unless another claim that has not run out holds
+	// them or they changed: false then.
+	ClaimRenewal(ctx context.Context, sid string, version int64, until, now time.Time) (bool, error)
+	// ReplaceTokens stores renewed tokens over this version (ErrChanged if
+	// they are no longer it) and lets go of the claim.
+	ReplaceTokens(ctx context.Context, sid string, version int64, sealed []byte) error
+	// ReleaseRenewal lets go of a claim without changing the tokens.
+	ReleaseRenewal(ctx context.Context, sid string, version int64) error
+	// EndSignIn removes a session and everything it holds.
+	EndSignIn(ctx context.Context, sid string) error
+}
+
+// Entry is one member of a session's set: an item on the restore list, a
+// restore session it opened. Value is the caller's, opaque here.
+type Entry struct {
+	Key   string
+	Value []byte
+	Added time.Time
+}
+
+// SessionState is what a signed-in session holds, in rows of their own.
+// Sets are named collections of entries, each added or removed on its own;
+// values are named single values. Both go with the session.
+type SessionState interface {
+	// AddEntries adds the entries a set does not hold yet (by key), in
+	// order, and returns how many it added. A set may hold limit entries:
+	// beyond, the oldest make room when evict is set, else nothing is
+	// added and ErrFull returned.
+	AddEntries(ctx context.Context, sid, set string, es []Entry, limit int, evict bool) (int, error)
+	// Entries returns a set's entries, oldest first.
+	Entries(ctx context.Context, sid, set string) ([]Entry, error)
+	// RemoveEntries removes entries of a set by key; nil keys remove them all.
+	RemoveEntries(ctx context.Context, sid, set string, keys []string) error
+	// SetValue stores a named value; nil removes it.
+	SetValue(ctx context.Context, sid, name string, v []byte) error
+	// Value returns a named value, nil when there is none.
+	Value(ctx context.Context, sid, name string) ([]byte, error)
+	// TakeValue returns a named value and removes it, at once: of two
+	// requests taking it, one gets it.
+	TakeValue(ctx context.Context, sid, name string) ([]byte, error)
+}
+
+// Preference is a person's display settings. They belong to the person
+// (tenant and object id), not to a session: they survive signing out.
+type Preference struct {
+	// TimeZone is an IANA zone name; "" for UTC.
+	TimeZone string
+	// AutoZone: the zone follows the browser's.
+	AutoZone bool
+	// Language is a BCP 47 tag; "" to follow the browser.
+	Language string
+	Updated  time.Time
+}
+
+// Preferences keeps people's preferences.
+type Preferences interface {
+	// Preference returns a person's preferences, ErrNotFound when they
+	// never set any.
+	Preference(ctx context.Context, tenantID, userOID string) (Preference, error)
+	SetPreference(ctx context.Context, tenantID, userOID string, p Preference) error
 }

@@ -33,7 +33,8 @@ type config struct {
 	ClientSecret     string // from PORTAL_CLIENT_SECRET only: a flag would show in ps
 	ClientSecretFile string
 	DataDir          string
-	SessionStore     string
+	DatabaseURL      string
+	DatabasePassFile string
 	SessionKeyFile   string
 	IdleTimeout      time.Duration
 	SessionLifetime  time.Duration
@@ -49,12 +50,13 @@ type config struct {
 	PrintConfig      bool
 
 	// Filled in by validate.
-	publicURL  *url.URL
-	veeamCAs   *x509.CertPool
-	proxies    []netip.Prefix
-	secretFrom string
-	clockStart time.Time
-	reason     restore.Policy
+	publicURL   *url.URL
+	veeamCAs    *x509.CertPool
+	proxies     []netip.Prefix
+	secretFrom  string
+	databaseDSN string // the PostgreSQL URL with its password, from the file
+	clockStart  time.Time
+	reason      restore.Policy
 }
 
 // parseConfig reads flags over environment defaults. Problems with values
@@ -101,8 +103,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.Authority, "authority", env("PORTAL_AUTHORITY", ""), "Entra authority https://login.microsoftonline.com/<tenant id>; default from VB365's Restore Portal settings [PORTAL_AUTHORITY]")
 	fs.StringVar(&c.ClientSecretFile, "client-secret-file", env("PORTAL_CLIENT_SECRET_FILE", ""), "file holding the Entra application's client secret; or set PORTAL_CLIENT_SECRET [PORTAL_CLIENT_SECRET_FILE]")
 	fs.StringVar(&c.DataDir, "data-dir", env("PORTAL_DATA_DIR", "data"), "directory for the database (sessions, restore history) and the session key [PORTAL_DATA_DIR]")
-	fs.StringVar(&c.SessionStore, "session-store", env("PORTAL_SESSION_STORE", "sqlite"), "where sessions live: sqlite (in the data directory) or memory (lost on restart) [PORTAL_SESSION_STORE]")
-	fs.StringVar(&c.SessionKeyFile, "session-key-file", env("PORTAL_SESSION_KEY_FILE", ""), "file of base64 session keys, current first; default <data-dir>/session.key, created if missing [PORTAL_SESSION_KEY_FILE]")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("PORTAL_DATABASE_URL", ""), "PostgreSQL database several replicas share, postgres://user@host:5432/portal?sslmode=verify-full; default SQLite in the data directory (one replica) [PORTAL_DATABASE_URL]")
+	fs.StringVar(&c.DatabasePassFile, "database-password-file", env("PORTAL_DATABASE_PASSWORD_FILE", ""), "file holding the database user's password, kept out of the URL [PORTAL_DATABASE_PASSWORD_FILE]")
+	fs.StringVar(&c.SessionKeyFile, "session-key-file", env("PORTAL_SESSION_KEY_FILE", ""), "file of base64 session keys, current first; default <data-dir>/session.key, created if missing (required with PostgreSQL: every replica reads the same keys) [PORTAL_SESSION_KEY_FILE]")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", duration("PORTAL_IDLE_TIMEOUT", 30*time.Minute), "sign out after this long without use [PORTAL_IDLE_TIMEOUT]")
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", duration("PORTAL_SESSION_LIFETIME", 8*time.Hour), "sign out this long after sign-in [PORTAL_SESSION_LIFETIME]")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("PORTAL_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [PORTAL_TRUSTED_PROXIES]")
@@ -120,6 +123,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	if getenv("PORTAL_SESSION_STORE") != "" {
+		problems = append(problems, "PORTAL_SESSION_STORE is no longer read: sessions live in the database with everything else (SQLite in the data directory, or PostgreSQL with PORTAL_DATABASE_URL); remove it")
 	}
 	return c, problems, nil
 }
@@ -190,11 +196,7 @@ func (c *config) validate() []string {
 			p = append(p, "PORTAL_AUTHORITY: "+err.Error())
 		}
 	}
-	switch c.SessionStore {
-	case "sqlite", "memory":
-	default:
-		p = append(p, fmt.Sprintf("PORTAL_SESSION_STORE %q must be sqlite or memory", c.SessionStore))
-	}
+	p = append(p, c.validateDatabase()...)
 	if c.DataDir == "" {
 		p = append(p, "PORTAL_DATA_DIR must not be empty")
 	} else if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
@@ -246,12 +248,67 @@ func (c *config) validate() []string {
 		if u, err := veeamapi.CheckBaseURL(c.VeeamURL); err == nil && !veeamapi.IsLoopback(u.Hostname()) {
 			p = append(p, "PORTAL_CLOCK_START is for tests and demonstrations: it is refused with a VB365 server beyond loopback")
 		}
-		if c.SessionStore == "memory" {
-			p = append(p, "PORTAL_CLOCK_START needs PORTAL_SESSION_STORE=sqlite: the memory store keeps time on the system clock")
-		}
 		c.clockStart = t
 	}
 	return p
+}
+
+// validateDatabase checks the database settings: none (SQLite in the data
+// directory), or a PostgreSQL URL whose password is in a file or the URL,
+// and then session keys every replica reads from one file.
+func (c *config) validateDatabase() []string {
+	var p []string
+	if c.DatabaseURL == "" {
+		if c.DatabasePassFile != "" {
+			p = append(p, "PORTAL_DATABASE_PASSWORD_FILE is set without PORTAL_DATABASE_URL")
+		}
+		return p
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" || u.Path == "" || u.Path == "/" {
+		return append(p, fmt.Sprintf("PORTAL_DATABASE_URL %q must be a PostgreSQL URL such as postgres://portal@db.example.com:5432/portal?sslmode=verify-full", c.databaseShown()))
+	}
+	_, inURL := u.User.Password()
+	switch {
+	case c.DatabasePassFile != "" && inURL:
+		p = append(p, "the database password is both in PORTAL_DATABASE_URL and in PORTAL_DATABASE_PASSWORD_FILE: keep it in the file only")
+	case c.DatabasePassFile != "":
+		b, err := os.ReadFile(c.DatabasePassFile)
+		pw := strings.TrimRight(string(b), "\r\n")
+		switch {
+		case err != nil:
+			p = append(p, fmt.Sprintf("PORTAL_DATABASE_PASSWORD_FILE: %v", err))
+		case pw == "":
+			p = append(p, fmt.Sprintf("PORTAL_DATABASE_PASSWORD_FILE %s is empty", c.DatabasePassFile))
+		default:
+			name := "portal"
+			if u.User != nil {
+				name = u.User.Username()
+			}
+			u.User = url.UserPassword(name, pw)
+			c.databaseDSN = u.String()
+		}
+	default:
+		c.databaseDSN = c.DatabaseURL
+	}
+	if c.SessionKeyFile == "" {
+		p = append(p, "PORTAL_SESSION_KEY_FILE is required with PostgreSQL: every replica must seal sessions with the same keys, so they come from one file (make one with: head -c 32 /dev/urandom | base64)")
+	} else if _, err := os.Stat(c.SessionKeyFile); err != nil {
+		p = append(p, fmt.Sprintf("PORTAL_SESSION_KEY_FILE: %v (with PostgreSQL the portal does not create keys: every replica must read the same ones)", err))
+	}
+	return p
+}
+
+// databaseShown is the database setting without its password.
+func (c *config) databaseShown() string {
+	if c.DatabaseURL == "" {
+		return "sqlite: " + filepath.Join(c.DataDir, "portal.db")
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil {
+		return "(unreadable URL)"
+	}
+	return u.Redacted()
 }
 
 // auditors lists PORTAL_AUDITORS.
@@ -282,7 +339,8 @@ func (c *config) print(w io.Writer) {
 	rows := [][2]string{
 		{"addr", c.Addr}, {"public-url", c.PublicURL}, {"veeam-url", c.VeeamURL}, {"veeam-ca-file", c.VeeamCAFile},
 		{"client-id", c.ClientID}, {"authority", c.Authority}, {"client-secret", secret},
-		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"session-store", c.SessionStore},
+		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"database", c.databaseShown()},
+		{"database-password-file", c.DatabasePassFile},
 		{"session-key-file", c.sessionKeyFile()}, {"idle-timeout", c.IdleTimeout.String()},
 		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},
 		{"restore-reason", c.RestoreReason}, {"auditors", c.Auditors},

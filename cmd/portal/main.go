@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL.String(), "demo", cfg.Demo)
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL.String(), "demo", cfg.Demo, "database", cfg.databaseShown(), "replica", p.replica)
 	if demo != nil {
 		demo.banner(stdout, publicURL.String())
 	}

@@ -124,6 +124,37 @@ func TestSignInCarriesTheBrowserZone(t *testing.T) {
 	}
 }
 
+// TestPreferencesBelongToThePerson: a zone chosen by hand stays the
+// person's after signing out, in another browser, and a browser's own zone
+// does not override it; someone else keeps theirs.
+func TestPreferencesBelongToThePerson(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	zone := func(b *browser) string { return b.get("/").doc(t).Find("body").AttrOr("data-tz", "") }
+	b := s.signedIn(adele)
+	if r := b.post("/preferences/timezone", url.Values{"tz": {"Asia/Tokyo"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set zone: %d", r.StatusCode)
+	}
+	b.post("/auth/logout", nil)
+	other := s.browser()
+	other.signIn(adele, "/auth/login?tz=Europe/Lisbon")
+	if got := zone(other); got != "Asia/Tokyo" {
+		t.Errorf("Adele's zone in another browser, after signing out: %q", got)
+	}
+	if got := zone(s.signedIn(megan)); got != "UTC" {
+		t.Errorf("Megan's zone: %q", got)
+	}
+	// Following the browser again: the next sign-in's zone is hers.
+	if r := other.post("/preferences/timezone", url.Values{"tz": {"Europe/Lisbon"}, "auto": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("follow the browser: %d", r.StatusCode)
+	}
+	third := s.browser()
+	third.signIn(adele, "/auth/login?tz=America/Chicago")
+	if got := zone(third); got != "America/Chicago" {
+		t.Errorf("the browser's zone at sign-in: %q", got)
+	}
+}
+
 func TestEndUserExploresOwnMailbox(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{})

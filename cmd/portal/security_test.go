@@ -133,23 +133,45 @@ func TestSessionCookieFlags(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.browser()
+	// A sign-in in progress is a cookie of its own, gone in ten minutes;
+	// a visitor has no session.
 	r := b.get("/auth/login")
-	var found bool
+	var logins int
 	for _, c := range r.Cookies() {
-		if c.Name != "__Host-session" {
-			t.Errorf("unexpected cookie %s", c.Name)
+		if !strings.HasPrefix(c.Name, "__Host-login-") {
+			t.Errorf("unexpected cookie %s before sign-in", c.Name)
 			continue
 		}
-		found = true
-		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" || len(c.Value) < 22 {
-			t.Errorf("session cookie %s", c)
+		logins++
+		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" || len(c.Value) < 100 || c.MaxAge != 600 {
+			t.Errorf("login cookie %s", c)
 		}
-		if c.MaxAge != 0 || !c.Expires.IsZero() {
-			t.Errorf("the session cookie outlives the browser: %s", c)
+	}
+	if logins != 1 {
+		t.Errorf("%d login cookies for one sign-in", logins)
+	}
+	r = b.signIn(adele, "/auth/login")
+	var found bool
+	for _, c := range r.Cookies() {
+		switch {
+		case strings.HasPrefix(c.Name, "__Host-login-"):
+			if c.MaxAge >= 0 {
+				t.Errorf("the finished sign-in's cookie stays: %s", c)
+			}
+		case c.Name == "__Host-session":
+			found = true
+			if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" || len(c.Value) < 22 {
+				t.Errorf("session cookie %s", c)
+			}
+			if c.MaxAge != 0 || !c.Expires.IsZero() {
+				t.Errorf("the session cookie outlives the browser: %s", c)
+			}
+		default:
+			t.Errorf("unexpected cookie %s", c.Name)
 		}
 	}
 	if !found {
-		t.Error("no session cookie for the sign-in transaction")
+		t.Error("no session cookie after sign-in")
 	}
 }
 

@@ -2,28 +2,34 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/handlers"
 	"github.com/openrestore/portal/sessionstore"
 	"github.com/openrestore/portal/static"
+	"github.com/openrestore/portal/store"
+	"github.com/openrestore/portal/store/postgres"
 	"github.com/openrestore/portal/store/sqlite"
 	"github.com/openrestore/portal/veeamapi"
 )
 
 // portal is the wired application.
 type portal struct {
+	replica   string // this process's name among replicas
 	handler   *handlers.Handler
 	http      http.Handler
 	closers   []func()
@@ -60,7 +66,8 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	sessions.Cookie.Secure = true
 	sessions.Cookie.SameSite = http.SameSiteLaxMode
 	sessions.Cookie.Persist = false // gone when the browser closes
-	keys, created, err := sessionstore.LoadKeys(c.sessionKeyFile(), true)
+	// With PostgreSQL every replica must read the same keys: none is made here.
+	keys, created, err := sessionstore.LoadKeys(c.sessionKeyFile(), c.databaseDSN == "")
 	if err != nil {
 		return nil, err
 	}
@@ -72,21 +79,14 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		return nil, err
 	}
 	sessions.Codec = codec
-	// One SQLite database in the data directory holds the restores, the
-	// audit trail and, unless they are kept in memory, the sessions.
-	st, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "portal.db"), now, 5*time.Minute)
+	replica := newReplicaName()
+	p.replica = replica
+	st, err := openStore(ctx, c, replica, now)
 	if err != nil {
 		return nil, err
 	}
 	p.closers = append(p.closers, func() { st.Close() })
-	switch c.SessionStore {
-	case "memory":
-		ms := memstore.New()
-		sessions.Store = ms
-		p.closers = append(p.closers, ms.StopCleanup)
-	default:
-		sessions.Store = st.Sessions()
-	}
+	sessions.Store = st.Sessions()
 	sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, sessionstore.ErrUnreadable) {
 			// Sealed with a retired key, or tampered: forget it and start afresh.
@@ -113,6 +113,7 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		PostLogoutRedirectURL: publicURL.String() + "/signed-out",
 		HTTPClient:            entraHTTP,
 		IdleTimeout:           c.IdleTimeout, Lifetime: c.SessionLifetime,
+		Records: records{st}, Sealer: codec,
 		Now: now, Logger: log,
 	}, sessions, veeamTokens{c: veeam, r: veeamapi.NewRefresher(veeam)})
 	if err != nil {
@@ -120,7 +121,7 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	}
 	h, root, err := handlers.New(
 		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.reason,
-			Auditors: c.auditors(), Now: now},
+			Auditors: c.auditors(), Now: now, Replica: replica},
 		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Store: st, Sealer: codec, Static: static.FS, Log: log})
 	if err != nil {
 		p.close()
@@ -136,6 +137,26 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	go func() { defer close(watching); h.Watch(wctx, watchTick) }()
 	p.closers = append(p.closers, func() { stopWatching(); <-watching })
 	return p, nil
+}
+
+// openStore opens the database: PostgreSQL when PORTAL_DATABASE_URL names
+// one (several replicas share it), else one SQLite file in the data
+// directory.
+func openStore(ctx context.Context, c *config, replica string, now func() time.Time) (store.Store, error) {
+	const sweep = 5 * time.Minute
+	if c.databaseDSN != "" {
+		return postgres.Open(ctx, c.databaseDSN, now, postgres.Options{Replica: replica, Sweep: sweep})
+	}
+	return sqlite.Open(ctx, filepath.Join(c.DataDir, "portal.db"), now, sweep)
+}
+
+// newReplicaName names this process among the replicas: its host and a
+// random part, so that logs and the database tell replicas apart.
+func newReplicaName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return strings.Trim(host+"-"+hex.EncodeToString(b), "-")
 }
 
 // discoverFrom reads the Entra application and authority from VB365's Restore Portal settings.

@@ -182,18 +182,27 @@ func (s *stack) launch(env map[string]string) {
 }
 
 // listeningURL is the public URL the portal's "listening" log line names, if any yet.
-func listeningURL(logs string) string {
+func listeningURL(logs string) string { return listening(logs).PublicURL }
+
+// listeningLine is what the portal says when it is ready.
+type listeningLine struct {
+	Msg       string `json:"msg"`
+	Addr      string `json:"addr"`
+	PublicURL string `json:"public_url"`
+	Replica   string `json:"replica"`
+}
+
+// listening is the portal's "listening" log line, if it wrote it yet.
+func listening(logs string) listeningLine {
 	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(nil, 16<<20)
 	for sc.Scan() {
-		var line struct {
-			Msg       string `json:"msg"`
-			PublicURL string `json:"public_url"`
-		}
+		var line listeningLine
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-			return line.PublicURL
+			return line
 		}
 	}
-	return ""
+	return listeningLine{}
 }
 
 // loopbackJar keeps Secure cookies for http://127.0.0.1, as browsers do for
@@ -368,9 +377,12 @@ func buildPortal(t testing.TB) string {
 // portalProcess is the portal run as its own process, as in production.
 type portalProcess struct {
 	cmd  *exec.Cmd
-	url  string
-	logs *syncBuffer
-	done chan struct{}
+	url  string // its public URL
+	addr string // where it listens
+	// replica is its name among replicas, as the database knows it.
+	replica string
+	logs    *syncBuffer
+	done    chan struct{}
 }
 
 // startProcess runs the binary against the stack's fakes with its data in
@@ -400,7 +412,8 @@ func (s *stack) startProcess(bin, dataDir string, pin bool) *portalProcess {
 			t.Fatalf("the portal process ended:\n%s", p.logs)
 		default:
 		}
-		p.url = listeningURL(p.logs.String())
+		l := listening(p.logs.String())
+		p.url, p.addr, p.replica = l.PublicURL, l.Addr, l.Replica
 		return p.url != ""
 	})
 	return p

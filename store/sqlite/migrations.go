@@ -163,6 +163,52 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 			);`)
 		return err
 	},
+
+	// 3: what a signed-in session holds that several requests change
+	// lives in rows of its own: its tokens (versioned, so that one request
+	// renews them), its restore list and opened restore sessions, named
+	// values; preferences belong to the person. Sessions of earlier
+	// versions kept all of it in one record: their users sign in again.
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			DELETE FROM sessions;
+			CREATE TABLE sign_ins (
+				sid         TEXT PRIMARY KEY,
+				tenant_id   TEXT NOT NULL,
+				user_oid    TEXT NOT NULL,
+				sealed      BLOB NOT NULL,
+				version     INTEGER NOT NULL,
+				expires_ms  INTEGER NOT NULL,
+				ends_ms     INTEGER NOT NULL,
+				renewing_ms INTEGER NOT NULL DEFAULT 0
+			);
+			CREATE INDEX sign_ins_expiry ON sign_ins (expires_ms);
+			CREATE TABLE session_entries (
+				seq       INTEGER PRIMARY KEY,
+				sid       TEXT NOT NULL REFERENCES sign_ins (sid) ON DELETE CASCADE,
+				set_name  TEXT NOT NULL,
+				entry_key TEXT NOT NULL,
+				value     BLOB NOT NULL,
+				added_ms  INTEGER NOT NULL,
+				UNIQUE (sid, set_name, entry_key)
+			);
+			CREATE TABLE session_values (
+				sid   TEXT NOT NULL REFERENCES sign_ins (sid) ON DELETE CASCADE,
+				name  TEXT NOT NULL,
+				value BLOB NOT NULL,
+				PRIMARY KEY (sid, name)
+			);
+			CREATE TABLE preferences (
+				tenant_id  TEXT NOT NULL,
+				user_oid   TEXT NOT NULL,
+				time_zone  TEXT NOT NULL,
+				auto_zone  INTEGER NOT NULL,
+				language   TEXT NOT NULL,
+				updated_ms INTEGER NOT NULL,
+				PRIMARY KEY (tenant_id, user_oid)
+			);`)
+		return err
+	},
 }
 
 // migrate brings the schema up to date, each step in a transaction of its

@@ -1,5 +1,6 @@
 // Package sqlite is the portal's embedded store: one SQLite file (pure Go,
-// no cgo) for one portal process. It implements store.Store.
+// no cgo) for one portal process. It keeps the file's schema and runs
+// sqlstore's SQL on it.
 package sqlite
 
 import (
@@ -9,20 +10,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/openrestore/portal/store"
+	"github.com/openrestore/portal/store/sqlstore"
 )
 
 // Store is the SQLite store.
 type Store struct {
-	db   *sql.DB
-	now  func() time.Time
-	stop chan struct{}
-	done sync.WaitGroup
+	*sqlstore.Store
+	db      *sql.DB
+	sweeper *sqlstore.Sweeper
 }
 
 var _ store.Store = (*Store)(nil)
@@ -51,101 +52,80 @@ func Open(ctx context.Context, path string, now func() time.Time, sweep time.Dur
 		db.Close()
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	s := &Store{db: db, now: now, stop: make(chan struct{})}
+	s := &Store{Store: sqlstore.New(conn{db}, sqlstore.Dialect{Name: "sqlite"}, now), db: db, sweeper: sqlstore.NewSweeper()}
 	if sweep > 0 {
-		s.done.Go(func() { s.sweep(sweep) })
+		s.sweeper.Every(sweep, func(ctx context.Context) { s.DeleteExpired(ctx) })
 	}
 	return s, nil
-}
-
-// sweep removes expired sessions and drafts every interval until Close.
-func (s *Store) sweep(interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			s.DeleteExpired(ctx)
-			cancel()
-		case <-s.stop:
-			return
-		}
-	}
-}
-
-// DeleteExpired removes expired sessions and wizard drafts, and reports how
-// many sessions there were.
-func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
-	now := s.now().UnixMilli()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expiry_ms < ?`, now)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired sessions: %w", err)
-	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM restore_drafts WHERE expires_ms < ?`, now); err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired drafts: %w", err)
-	}
-	return res.RowsAffected()
 }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Close stops the sweep and closes the database.
+// Close stops the sweep and closes the database; later calls do nothing.
 func (s *Store) Close() error {
-	close(s.stop)
-	s.done.Wait()
+	if !s.sweeper.Stop() {
+		return errors.New("sqlite: closed already")
+	}
 	return s.db.Close()
 }
 
-// DB is the database, for tests that check what the store refuses.
-func (s *Store) DB() *sql.DB { return s.db }
+// Exec runs a statement on the database directly, for tests that check
+// what the schema refuses.
+func (s *Store) Exec(ctx context.Context, query string) error {
+	_, err := s.db.ExecContext(ctx, query)
+	return err
+}
 
-// tx runs fn in a write transaction.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// conn is sqlstore.DB on database/sql.
+type conn struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+}
+
+func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, driverErrors.Translate(err)
+	}
+	return res.RowsAffected()
+}
+
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return driverErrors.Row(c.q.QueryRowContext(ctx, query, args...).Scan)
+}
+
+func (c conn) Query(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	rows, err := c.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return driverErrors.Translate(err)
+	}
+	defer rows.Close()
+	return driverErrors.Each(rows, each)
+}
+
+func (c conn) Tx(ctx context.Context, fn func(sqlstore.DB) error) error {
+	db, ok := c.q.(*sql.DB)
+	if !ok {
+		return fn(c) // already in one
+	}
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(conn{tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	return driverErrors.Translate(tx.Commit())
 }
 
-// ms is a time as stored: Unix milliseconds, 0 for the zero time.
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// at reads a stored time.
-func at(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-// affected checks that a statement changed one row, or returns ErrChanged.
-func affected(res sql.Result, err error) error {
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return store.ErrChanged
-	}
-	return nil
+var driverErrors = sqlstore.Errors{
+	NoRows:    sql.ErrNoRows,
+	Duplicate: func(err error) bool { return strings.Contains(err.Error(), "UNIQUE constraint failed") },
 }
 
 var errNewerSchema = errors.New("sqlite: the database was made by a newer version of the portal")

@@ -18,8 +18,32 @@ import (
 	"github.com/openrestore/portal/store"
 )
 
-// Opener opens an empty store whose clock is now.
-type Opener func(t *testing.T, now func() time.Time) store.Store
+// Database is an empty database of one implementation, for one test.
+type Database interface {
+	// Open opens a store on the database, bringing its schema up to date.
+	// Every call opens another store on the same database, as another
+	// replica would.
+	Open(t *testing.T, now func() time.Time) (store.Store, error)
+	// Exec runs a statement on the database as the portal's own database
+	// user, past the store.
+	Exec(t *testing.T, query string) error
+	// MakeNewer marks the database's schema as made by a later portal.
+	MakeNewer(t *testing.T)
+}
+
+// NewDatabase makes an empty database for a test.
+type NewDatabase func(t *testing.T) Database
+
+// open opens a store on db, closed at the test's end.
+func open(t *testing.T, db Database, now func() time.Time) store.Store {
+	t.Helper()
+	s, err := db.Open(t, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // clock is a clock the suite moves by hand.
 type clock struct {
@@ -37,26 +61,44 @@ func (c *clock) advance(d time.Duration) {
 // t0 is when the suite's clocks start.
 var t0 = time.Date(2026, 6, 17, 10, 30, 0, 0, time.UTC)
 
-// Run runs the suite against stores open makes.
-func Run(t *testing.T, open Opener) {
+// Run runs the suite against databases newDB makes.
+func Run(t *testing.T, newDB NewDatabase) {
+	for name, test := range map[string]func(*testing.T, Database, *clock){
+		"Migrations":         testMigrations,
+		"NewerSchemaRefused": testNewerSchemaRefused,
+		"TrailAppendOnly":    testTrailAppendOnly,
+		"ReplicasShareAll":   testReplicasShareAll,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newDB(t), &clock{t: t0})
+		})
+	}
 	for name, test := range map[string]func(*testing.T, store.Store, *clock){
-		"Sessions":          testSessions,
-		"RestoreLifecycle":  testRestoreLifecycle,
-		"SubmittedOnce":     testSubmittedOnce,
-		"EndedOnce":         testEndedOnce,
-		"WatcherLeases":     testWatcherLeases,
-		"ListFilters":       testListFilters,
-		"OnlyTheUsers":      testOnlyTheUsers,
-		"Trail":             testTrail,
-		"Drafts":            testDrafts,
-		"Grants":            testGrants,
-		"Notices":           testNotices,
-		"ConcurrentIntents": testConcurrentIntents,
+		"Sessions":           testSessions,
+		"RestoreLifecycle":   testRestoreLifecycle,
+		"SubmittedOnce":      testSubmittedOnce,
+		"EndedOnce":          testEndedOnce,
+		"WatcherLeases":      testWatcherLeases,
+		"ListFilters":        testListFilters,
+		"OnlyTheUsers":       testOnlyTheUsers,
+		"Trail":              testTrail,
+		"Drafts":             testDrafts,
+		"Grants":             testGrants,
+		"Notices":            testNotices,
+		"ConcurrentIntents":  testConcurrentIntents,
+		"SignIns":            testSignIns,
+		"TokenRenewalOnce":   testTokenRenewalOnce,
+		"Sets":               testSets,
+		"ConcurrentAdds":     testConcurrentAdds,
+		"Values":             testValues,
+		"Preferences":        testPreferences,
+		"SessionEndTakesAll": testSessionEndTakesAll,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := &clock{t: t0}
-			test(t, open(t, c.now), c)
+			test(t, open(t, newDB(t), c.now), c)
 		})
 	}
 }

@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -13,12 +12,15 @@ import (
 // Append records an audit event. The table's triggers refuse any update or
 // deletion: the trail is append-only.
 func (s *Store) Append(ctx context.Context, e audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, e) })
+	if err := appendEvent(ctx, s.db, e); err != nil {
+		return s.errorf("audit: %w", err)
+	}
+	return nil
 }
 
-func appendEvent(ctx context.Context, tx *sql.Tx, e audit.Event) error {
+func appendEvent(ctx context.Context, db DB, e audit.Event) error {
 	if e.Time.IsZero() {
-		return fmt.Errorf("sqlite: audit event of %s without a time", e.Action)
+		return fmt.Errorf("an audit event of %s without a time", e.Action)
 	}
 	if e.ItemCount == 0 {
 		e.ItemCount = len(e.Items)
@@ -27,16 +29,13 @@ func appendEvent(ctx context.Context, tx *sql.Tx, e audit.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events
+	_, err = db.Exec(ctx, `INSERT INTO audit_events
 		(at_ms, tenant_id, actor_oid, actor_upn, actor_name, subject, subject_id, workload, action, items, item_count,
 		 options, reason, restore_id, session_id, outcome, detail, restored, skipped, failed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Time.UnixMilli(), e.TenantID, e.ActorOID, e.ActorUPN, e.ActorName, e.Subject, e.SubjectID, e.Workload, e.Action,
 		raw, e.ItemCount, e.Options, e.Reason, e.RestoreID, e.SessionID, e.Outcome, e.Detail, e.Restored, e.Skipped, e.Failed)
-	if err != nil {
-		return fmt.Errorf("sqlite: audit: %w", err)
-	}
-	return nil
+	return err
 }
 
 func where(f audit.Filter) (string, []any) {
@@ -79,12 +78,27 @@ func where(f audit.Filter) (string, []any) {
 func (s *Store) Count(ctx context.Context, f audit.Filter) (int, error) {
 	w, args := where(f)
 	var n int
-	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM audit_events"+w, args...).Scan(&n)
-	return n, err
+	if err := s.db.QueryRow(ctx, "SELECT count(*) FROM audit_events"+w, args...).Scan(&n); err != nil {
+		return 0, s.errorf("count audit events: %w", err)
+	}
+	return n, nil
 }
 
-// Find calls fn with each matching event, newest first.
+// Find calls fn with each matching event, newest first. Without a limit
+// it streams the whole trail, for as long as fn takes.
 func (s *Store) Find(ctx context.Context, f audit.Filter, fn func(audit.Event) error) error {
+	if f.Limit > 0 || s.d.LongRead == "" {
+		return s.find(ctx, s.db, f, fn)
+	}
+	return s.db.Tx(ctx, func(tx DB) error {
+		if _, err := tx.Exec(ctx, s.d.LongRead); err != nil {
+			return s.errorf("audit: %w", err)
+		}
+		return s.find(ctx, tx, f, fn)
+	})
+}
+
+func (s *Store) find(ctx context.Context, db DB, f audit.Filter, fn func(audit.Event) error) error {
 	w, args := where(f)
 	q := `SELECT id, at_ms, tenant_id, actor_oid, actor_upn, actor_name, subject, subject_id, workload, action, items, item_count,
 		options, reason, restore_id, session_id, outcome, detail, restored, skipped, failed FROM audit_events` + w +
@@ -92,27 +106,28 @@ func (s *Store) Find(ctx context.Context, f audit.Filter, fn func(audit.Event) e
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, max(f.Offset, 0))
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: audit: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	var failed error // fn's, passed on as it is
+	err := db.Query(ctx, q, args, func(row Row) error {
 		var e audit.Event
 		var when int64
 		var items string
-		if err := rows.Scan(&e.ID, &when, &e.TenantID, &e.ActorOID, &e.ActorUPN, &e.ActorName, &e.Subject, &e.SubjectID, &e.Workload,
+		if err := row.Scan(&e.ID, &when, &e.TenantID, &e.ActorOID, &e.ActorUPN, &e.ActorName, &e.Subject, &e.SubjectID, &e.Workload,
 			&e.Action, &items, &e.ItemCount, &e.Options, &e.Reason, &e.RestoreID, &e.SessionID, &e.Outcome, &e.Detail,
 			&e.Restored, &e.Skipped, &e.Failed); err != nil {
 			return err
 		}
 		e.Time = at(when)
 		_ = json.Unmarshal([]byte(items), &e.Items)
-		if err := fn(e); err != nil {
-			return err
-		}
+		failed = fn(e)
+		return failed
+	})
+	switch {
+	case failed != nil:
+		return failed
+	case err != nil:
+		return s.errorf("audit: %w", err)
 	}
-	return rows.Err()
+	return nil
 }
 
 // itemsJSON is how items are kept: the first audit.MaxItems of them, as JSON.

@@ -1,12 +1,10 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -27,32 +25,32 @@ func hashToken(token string) string {
 // FindCtx returns the data of a session that has not expired.
 func (x sessions) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
-	err := x.s.db.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token_hash = ? AND expiry_ms >= ?`,
+	err := x.s.db.QueryRow(ctx, `SELECT data FROM sessions WHERE token_hash = ? AND expiry_ms >= ?`,
 		hashToken(token), x.s.now().UnixMilli()).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("sqlite: find session: %w", err)
+		return nil, false, x.s.errorf("find session: %w", err)
 	}
 	return b, true, nil
 }
 
 // CommitCtx stores a session's data until expiry.
 func (x sessions) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	_, err := x.s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, data, expiry_ms) VALUES (?, ?, ?)
+	_, err := x.s.db.Exec(ctx, `INSERT INTO sessions (token_hash, data, expiry_ms) VALUES (?, ?, ?)
 		ON CONFLICT (token_hash) DO UPDATE SET data = excluded.data, expiry_ms = excluded.expiry_ms`,
 		hashToken(token), b, expiry.UnixMilli())
 	if err != nil {
-		return fmt.Errorf("sqlite: commit session: %w", err)
+		return x.s.errorf("commit session: %w", err)
 	}
 	return nil
 }
 
 // DeleteCtx removes a session.
 func (x sessions) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := x.s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(token)); err != nil {
-		return fmt.Errorf("sqlite: delete session: %w", err)
+	if _, err := x.s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(token)); err != nil {
+		return x.s.errorf("delete session: %w", err)
 	}
 	return nil
 }
@@ -72,6 +70,6 @@ func (x sessions) Delete(token string) error { return x.DeleteCtx(context.Backgr
 // CountSessions reports how many unexpired sessions are stored.
 func (s *Store) CountSessions(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expiry_ms >= ?`, s.now().UnixMilli()).Scan(&n)
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE expiry_ms >= ?`, s.now().UnixMilli()).Scan(&n)
 	return n, err
 }

@@ -1,11 +1,9 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/openrestore/portal/store"
@@ -25,16 +23,16 @@ func (s *Store) PutDraft(ctx context.Context, d store.Draft) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO restore_drafts (key, tenant_id, user_oid, path, selection, form, problems, created_ms, expires_ms)
+	err = one(s.db.Exec(ctx, `INSERT INTO restore_drafts (key, tenant_id, user_oid, path, selection, form, problems, created_ms, expires_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET form = excluded.form, problems = excluded.problems, expires_ms = excluded.expires_ms
 		WHERE restore_drafts.tenant_id = excluded.tenant_id AND restore_drafts.user_oid = excluded.user_oid`,
-		d.Key, d.TenantID, d.UserOID, d.Path, string(sel), string(form), string(problems), ms(d.Created), ms(d.Expires))
-	if err := affected(res, err); err != nil {
-		if errors.Is(err, store.ErrChanged) {
-			return fmt.Errorf("sqlite: put draft: %w", store.ErrNotFound) // another user's key
-		}
-		return fmt.Errorf("sqlite: put draft: %w", err)
+		d.Key, d.TenantID, d.UserOID, d.Path, string(sel), string(form), string(problems), ms(d.Created), ms(d.Expires)))
+	if errors.Is(err, store.ErrChanged) {
+		err = store.ErrNotFound // another user's key
+	}
+	if err != nil {
+		return s.errorf("put draft: %w", err)
 	}
 	return nil
 }
@@ -44,29 +42,29 @@ func (s *Store) Draft(ctx context.Context, tenantID, userOID, key string, now ti
 	d := store.Draft{Key: key, TenantID: tenantID, UserOID: userOID}
 	var sel, form, problems string
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `SELECT path, selection, form, problems, created_ms, expires_ms FROM restore_drafts
+	err := s.db.QueryRow(ctx, `SELECT path, selection, form, problems, created_ms, expires_ms FROM restore_drafts
 		WHERE key = ? AND tenant_id = ? AND user_oid = ? AND expires_ms >= ?`, key, tenantID, userOID, ms(now)).
 		Scan(&d.Path, &sel, &form, &problems, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, ErrNoRows) {
 		return d, store.ErrNotFound
 	}
 	if err != nil {
-		return d, fmt.Errorf("sqlite: draft: %w", err)
+		return d, s.errorf("draft: %w", err)
 	}
 	d.Created, d.Expires = at(created), at(expires)
 	if err := errors.Join(json.Unmarshal([]byte(sel), &d.Selection), json.Unmarshal([]byte(form), &d.Form),
 		json.Unmarshal([]byte(problems), &d.Problems)); err != nil {
-		return d, fmt.Errorf("sqlite: draft: %w", err)
+		return d, s.errorf("draft: %w", err)
 	}
 	return d, nil
 }
 
 // PutGrant stores a watcher's token pair.
 func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO restore_grants (id, tenant_id, user_oid, sealed, updated_ms) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.db.Exec(ctx, `INSERT INTO restore_grants (id, tenant_id, user_oid, sealed, updated_ms) VALUES (?, ?, ?, ?, ?)`,
 		g.ID, g.TenantID, g.UserOID, g.Sealed, ms(g.Updated))
 	if err != nil {
-		return fmt.Errorf("sqlite: put grant: %w", err)
+		return s.errorf("put grant: %w", err)
 	}
 	return nil
 }
@@ -75,13 +73,13 @@ func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
 func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
 	g := store.Grant{ID: id}
 	var updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT tenant_id, user_oid, sealed, updated_ms FROM restore_grants WHERE id = ?`, id).
+	err := s.db.QueryRow(ctx, `SELECT tenant_id, user_oid, sealed, updated_ms FROM restore_grants WHERE id = ?`, id).
 		Scan(&g.TenantID, &g.UserOID, &g.Sealed, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, ErrNoRows) {
 		return g, store.ErrNotFound
 	}
 	if err != nil {
-		return g, fmt.Errorf("sqlite: grant: %w", err)
+		return g, s.errorf("grant: %w", err)
 	}
 	g.Updated = at(updated)
 	return g, nil
@@ -89,18 +87,18 @@ func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
 
 // ReplaceGrant stores a refreshed pair unless another replaced it since.
 func (s *Store) ReplaceGrant(ctx context.Context, g store.Grant, was []byte) error {
-	err := affected(s.db.ExecContext(ctx, `UPDATE restore_grants SET sealed = ?, updated_ms = ? WHERE id = ? AND sealed = ?`,
+	err := one(s.db.Exec(ctx, `UPDATE restore_grants SET sealed = ?, updated_ms = ? WHERE id = ? AND sealed = ?`,
 		g.Sealed, ms(g.Updated), g.ID, was))
 	if err != nil && !errors.Is(err, store.ErrChanged) {
-		return fmt.Errorf("sqlite: replace grant: %w", err)
+		return s.errorf("replace grant: %w", err)
 	}
 	return err
 }
 
 // DeleteGrant forgets a token pair.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM restore_grants WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("sqlite: delete grant: %w", err)
+	if _, err := s.db.Exec(ctx, `DELETE FROM restore_grants WHERE id = ?`, id); err != nil {
+		return s.errorf("delete grant: %w", err)
 	}
 	return nil
 }
