@@ -9,7 +9,7 @@
 package e2e
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -198,37 +198,24 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, err
-	}
-	cmd.Stderr = out
+	// exec copies the output into watch as it comes, whatever the tests do:
+	// a reader that stopped would leave the portal blocked on its next log line.
+	watch := &listeningWatch{out: out, url: make(chan string, 1)}
+	cmd.Stdout, cmd.Stderr = watch, out
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		cancel() // interrupts the portal, which shuts down gracefully
-		cmd.Wait()
-	}()
-	url := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 16<<20) // a long line must not end the capture
-		for sc.Scan() {
-			out.Write(append(sc.Bytes(), '\n'))
-			var line struct {
-				Msg       string `json:"msg"`
-				PublicURL string `json:"public_url"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				url <- line.PublicURL
-			}
-		}
-		io.Copy(io.Discard, stdout)
+		<-exited
 	}()
 	var portalURL string
 	select {
-	case portalURL = <-url:
+	case portalURL = <-watch.url:
+	case err := <-exited:
+		return 0, fmt.Errorf("the portal stopped at start: %v\n%s", err, out)
 	case <-time.After(30 * time.Second):
 		return 0, fmt.Errorf("the portal did not start:\n%s", out)
 	}
@@ -259,7 +246,44 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		clock: c}
 	code := pgtest.Main(m)
 	if code != 0 {
+		select {
+		case err := <-exited:
+			fmt.Fprintf(os.Stderr, "the portal stopped during the tests: %v\n", err)
+			exited <- err
+		default:
+		}
 		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", out)
 	}
 	return code, nil
+}
+
+// listeningWatch keeps the portal's output and hands over the public URL
+// its "listening" line names.
+type listeningWatch struct {
+	out     *lockedBuffer
+	url     chan string
+	partial []byte
+}
+
+func (w *listeningWatch) Write(p []byte) (int, error) {
+	w.out.Write(p)
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := w.partial[:i]
+		var l struct {
+			Msg       string `json:"msg"`
+			PublicURL string `json:"public_url"`
+		}
+		if bytes.Contains(line, []byte(`"listening"`)) && json.Unmarshal(line, &l) == nil && l.Msg == "listening" {
+			select {
+			case w.url <- l.PublicURL:
+			default:
+			}
+		}
+		w.partial = w.partial[i+1:]
+	}
 }
