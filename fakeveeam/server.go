@@ -1,14 +1,12 @@
 package fakeveeam
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/openrestore/portal/demotenant"
+	"github.com/openrestore/portal/internal/fakehttp"
 )
 
 // Options configures the server. Zero values give the Contoso demo organisation.
@@ -74,6 +73,10 @@ type Server struct {
 	anchor time.Time
 	mux    *http.ServeMux
 	srv    *http.Server
+	// Front adds latency and injected faults, and logs the requests
+	// (Inject, ClearFaults, Requests, InFlight, ResetRequests).
+	*fakehttp.Front
+	handler http.Handler
 
 	verifierMu sync.Mutex
 	verifier   *oidc.IDTokenVerifier
@@ -90,9 +93,6 @@ type Server struct {
 	access       map[string]*grant
 	refresh      map[string]*grant
 	sessions     map[string]*restoreSession
-	faults       []*faultEntry
-	requests     []Request
-	answering    map[*http.Request]bool // requests being answered now
 	tokenReq     map[string]int
 	searches     map[string]*searchSet
 	docSearches  map[string]*docSearchSet
@@ -158,7 +158,6 @@ func New(opts Options) (*Server, error) {
 		searches:    map[string]*searchSet{},
 		docSearches: map[string]*docSearchSet{},
 		downloads:   []Download{},
-		answering:   map[*http.Request]bool{},
 	}
 	anchor := dataAnchor(opts.Now())
 	s.anchor = anchor
@@ -237,115 +236,19 @@ func (s *Server) routes() {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))
 	})
 	s.mux = m
+	s.Front = &fakehttp.Front{Latency: s.opts.Latency, Owner: s.bearerOwner,
+		WriteError: func(w http.ResponseWriter, status int, code, message string) { writeError(w, status, code, message) }}
+	s.handler = s.Front.Wrap(m)
 }
 
 // ServeHTTP implements http.Handler: latency, injected faults, the request log, then the route.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.mu.Lock()
-	s.answering[r] = true
-	s.mu.Unlock()
-	defer func() {
-		end := time.Now()
-		owner := s.bearerOwner(r)
-		s.mu.Lock()
-		delete(s.answering, r)
-		s.requests = append(s.requests, Request{
-			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, User: owner, Status: rec.status,
-			Start: start, End: end,
-		})
-		s.mu.Unlock()
-	}()
-	if s.opts.Latency > 0 && !sleep(r.Context(), s.opts.Latency) {
-		return
-	}
-	if s.applyFault(rec, r) {
-		return
-	}
-	s.mux.ServeHTTP(rec, r)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Request is one request the server received, for tests.
-type Request struct {
-	Method   string
-	Path     string
-	RawQuery string
-	User     string // OID of the operator whose bearer token came with it, if valid
-	Status   int
-	// Start and End are when the server began and finished answering (its own latency).
-	Start, End time.Time
-}
+// Fault describes a failure to inject into matching requests (Inject).
+type Fault = fakehttp.Fault
 
-// Requests returns the requests received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// InFlight counts the requests with this method (any if empty) and a path
-// starting with path that the server is answering right now: a test can
-// act while a request is held by a delay or a hang.
-func (s *Server) InFlight(method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for r := range s.answering {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.URL.Path, path) {
-			n++
-		}
-	}
-	return n
-}
-
-// ResetRequests forgets the requests received so far.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status   int
-	cutAfter int64 // > 0: close the connection after this many more body bytes
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.cutAfter <= 0 || int64(len(b)) < r.cutAfter {
-		n, err := r.ResponseWriter.Write(b)
-		r.cutAfter -= int64(n)
-		return n, err
-	}
-	n, _ := r.ResponseWriter.Write(b[:r.cutAfter])
-	rc := http.NewResponseController(r.ResponseWriter)
-	rc.Flush()
-	if conn, _, err := rc.Hijack(); err == nil {
-		conn.Close()
-	}
-	r.cutAfter = -1
-	return n, io.ErrClosedPipe
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+// Request is one request the server received, for tests (Requests).
+type Request = fakehttp.Request
 
 func (s *Server) restorePortalSettings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, restorePortalSettings{

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -391,19 +390,6 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	}
 	if elsewhere.Load() != 0 {
 		t.Errorf("the other server got %d requests", elsewhere.Load())
-	}
-}
-
-func TestDialsOnlyTheConfiguredServer(t *testing.T) {
-	t.Parallel()
-	c, err := New("http://127.0.0.1:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := c.newTransport()
-	_, err = tr.DialContext(t.Context(), "tcp", "127.0.0.1:2")
-	if err == nil || !strings.Contains(err.Error(), "refusing to dial") {
-		t.Errorf("dial to another port: %v", err)
 	}
 }
 

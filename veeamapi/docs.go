@@ -263,7 +263,7 @@ func (d *Docs) Search(ctx context.Context, in SearchIn, query, itemType string, 
 		q.Set("itemType", itemType)
 	}
 	var out Page[Doc]
-	err := d.o.call(ctx, request{method: "POST", path: p, query: q, body: map[string]string{"query": query}, idempotent: true}, &out)
+	err := d.o.call(ctx, request{Method: "POST", Path: p, Query: q, Body: map[string]string{"query": query}, Idempotent: true}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -378,35 +378,35 @@ func (d *Docs) SaveDocument(ctx context.Context, id string, n int, asZip bool) (
 	if n > 0 {
 		p = d.base + pathf("/Documents/%s/Versions/%s/save", id, strconv.Itoa(n))
 	}
-	return d.o.download(ctx, request{method: "POST", path: p, body: map[string]bool{"asZip": asZip}})
+	return d.o.download(ctx, request{Method: "POST", Path: p, Body: map[string]bool{"asZip": asZip}})
 }
 
 // SaveDocuments downloads documents as a ZIP.
 //
 // VB365: POST …/Documents/save
 func (d *Docs) SaveDocuments(ctx context.Context, docs []Doc) (*Download, error) {
-	return d.o.download(ctx, request{method: "POST", path: d.base + "/Documents/save", body: map[string]any{"documents": echoes(docs)}})
+	return d.o.download(ctx, request{Method: "POST", Path: d.base + "/Documents/save", Body: map[string]any{"documents": echoes(docs)}})
 }
 
 // SaveFolders downloads folders with everything in them as a ZIP.
 //
 // VB365: POST …/Folders/save
 func (d *Docs) SaveFolders(ctx context.Context, folders []Doc) (*Download, error) {
-	return d.o.download(ctx, request{method: "POST", path: d.base + "/Folders/save", body: map[string]any{"folders": echoes(folders)}})
+	return d.o.download(ctx, request{Method: "POST", Path: d.base + "/Folders/save", Body: map[string]any{"folders": echoes(folders)}})
 }
 
 // SaveFolder downloads a folder as a ZIP.
 //
 // VB365: POST …/Folders/{folderId}/save
 func (d *Docs) SaveFolder(ctx context.Context, id string) (*Download, error) {
-	return d.o.download(ctx, request{method: "POST", path: d.base + pathf("/Folders/%s/save", id)})
+	return d.o.download(ctx, request{Method: "POST", Path: d.base + pathf("/Folders/%s/save", id)})
 }
 
 // SaveLibrary downloads a SharePoint document library as a ZIP.
 //
 // VB365: POST …/Sites/{siteId}/Libraries/{libraryId}/save
 func (d *Docs) SaveLibrary(ctx context.Context, id string) (*Download, error) {
-	return d.o.download(ctx, request{method: "POST", path: d.base + pathf("/Libraries/%s/save", id)})
+	return d.o.download(ctx, request{Method: "POST", Path: d.base + pathf("/Libraries/%s/save", id)})
 }
 
 // SaveAttachments downloads attachments of a list item as a ZIP (all of them when ids is empty).
@@ -417,15 +417,15 @@ func (d *Docs) SaveAttachments(ctx context.Context, item string, ids []string) (
 	for i, id := range ids {
 		refs[i] = map[string]string{"id": id}
 	}
-	return d.o.download(ctx, request{method: "POST", path: d.base + pathf("/Items/%s/Attachments/save", item),
-		body: map[string]any{"attachments": refs}})
+	return d.o.download(ctx, request{Method: "POST", Path: d.base + pathf("/Items/%s/Attachments/save", item),
+		Body: map[string]any{"attachments": refs}})
 }
 
 // SaveAttachment downloads one attachment of a list item as it is.
 //
 // VB365: POST …/Sites/{siteId}/Items/{itemId}/Attachments/{attachmentId}/save
 func (d *Docs) SaveAttachment(ctx context.Context, item, id string) (*Download, error) {
-	return d.o.download(ctx, request{method: "POST", path: d.base + pathf("/Items/%s/Attachments/%s/save", item, id)})
+	return d.o.download(ctx, request{Method: "POST", Path: d.base + pathf("/Items/%s/Attachments/%s/save", item, id)})
 }
 
 func echoes(docs []Doc) []any {

@@ -27,13 +27,13 @@ type Download struct {
 func (o *Operator) download(ctx context.Context, r request) (*Download, error) {
 	tok, err := o.ts.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("veeamapi: %s %s: token: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("veeamapi: %s %s: token: %w", r.Method, r.Path, err)
 	}
 	dctx, cancel := context.WithCancel(ctx)
-	r.token = tok
+	r.Token = tok
 	resp, err := o.c.send(dctx, r)
 	if errors.Is(err, ErrUnauthorized) {
-		if r.token, err = o.ts.Refresh(ctx, tok); err == nil {
+		if r.Token, err = o.ts.Refresh(ctx, tok); err == nil {
 			resp, err = o.c.send(dctx, r)
 		}
 	}

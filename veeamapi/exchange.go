@@ -200,7 +200,7 @@ func (m *MailboxData) Search(ctx context.Context, folder, query string, page Pag
 		p = m.base + pathf("/folders/%s/search", folder)
 	}
 	var out Page[Item]
-	err := m.o.call(ctx, request{method: "POST", path: p, query: page.query(), body: map[string]string{"query": query}, idempotent: true}, &out)
+	err := m.o.call(ctx, request{Method: "POST", Path: p, Query: page.query(), Body: map[string]string{"query": query}, Idempotent: true}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -257,31 +257,31 @@ func (m *MailboxData) Restore(ctx context.Context, opts RestoreItemsOptions) (st
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}/save
 func (m *MailboxData) SaveItem(ctx context.Context, item string) (*Download, error) {
-	return m.o.download(ctx, request{method: "POST", path: m.base + pathf("/items/%s/save", item)})
+	return m.o.download(ctx, request{Method: "POST", Path: m.base + pathf("/items/%s/save", item)})
 }
 
 // SaveItems downloads several items as a ZIP of .msg files.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/Save
 func (m *MailboxData) SaveItems(ctx context.Context, items []string) (*Download, error) {
-	return m.o.download(ctx, request{method: "POST", path: m.base + "/items/Save",
-		body: map[string][]itemID{"items": itemIDs(items)}})
+	return m.o.download(ctx, request{Method: "POST", Path: m.base + "/items/Save",
+		Body: map[string][]itemID{"items": itemIDs(items)}})
 }
 
 // ExportItems downloads items as a PST file.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/exportToPst
 func (m *MailboxData) ExportItems(ctx context.Context, items []string) (*Download, error) {
-	return m.o.download(ctx, request{method: "POST", path: m.base + "/items/exportToPst",
-		body: map[string][]itemID{"items": itemIDs(items)}})
+	return m.o.download(ctx, request{Method: "POST", Path: m.base + "/items/exportToPst",
+		Body: map[string][]itemID{"items": itemIDs(items)}})
 }
 
 // ExportFolder downloads a folder's items as a PST file.
 //
 // VB365: POST /v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}/exportToPst
 func (m *MailboxData) ExportFolder(ctx context.Context, folder string) (*Download, error) {
-	return m.o.download(ctx, request{method: "POST", path: m.base + pathf("/folders/%s/exportToPst", folder),
-		body: struct{}{}})
+	return m.o.download(ctx, request{Method: "POST", Path: m.base + pathf("/folders/%s/exportToPst", folder),
+		Body: struct{}{}})
 }
 
 // Statistics counts what a restore session restored (RESTRestoreSessionStatistics).

@@ -32,23 +32,23 @@ func (c *Client) Operator(ts TokenSource) *Operator { return &Operator{c: c, ts:
 func (o *Operator) call(ctx context.Context, r request, out any) error {
 	tok, err := o.ts.Token(ctx)
 	if err != nil {
-		return fmt.Errorf("veeamapi: %s %s: token: %w", r.method, r.path, err)
+		return fmt.Errorf("veeamapi: %s %s: token: %w", r.Method, r.Path, err)
 	}
-	r.token = tok
+	r.Token = tok
 	err = o.c.call(ctx, o.c.timeout, r, out)
 	if !errors.Is(err, ErrUnauthorized) {
 		return err
 	}
-	if r.token, err = o.ts.Refresh(ctx, tok); err != nil {
-		return fmt.Errorf("veeamapi: %s %s: refresh after 401: %w", r.method, r.path, err)
+	if r.Token, err = o.ts.Refresh(ctx, tok); err != nil {
+		return fmt.Errorf("veeamapi: %s %s: refresh after 401: %w", r.Method, r.Path, err)
 	}
 	return o.c.call(ctx, o.c.timeout, r, out)
 }
 
 func (o *Operator) get(ctx context.Context, path string, query url.Values, out any) error {
-	return o.call(ctx, request{method: "GET", path: path, query: query}, out)
+	return o.call(ctx, request{Method: "GET", Path: path, Query: query}, out)
 }
 
 func (o *Operator) post(ctx context.Context, path string, body, out any) error {
-	return o.call(ctx, request{method: "POST", path: path, body: body}, out)
+	return o.call(ctx, request{Method: "POST", Path: path, Body: body}, out)
 }

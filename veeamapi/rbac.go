@@ -23,7 +23,7 @@ type RestorePortalSettings struct {
 // VB365: GET /v8/RestorePortalSettings
 func (c *Client) RestorePortalSettings(ctx context.Context) (*RestorePortalSettings, error) {
 	var s RestorePortalSettings
-	if err := c.call(ctx, c.timeout, request{method: http.MethodGet, path: "/v8/RestorePortalSettings"}, &s); err != nil {
+	if err := c.call(ctx, c.timeout, request{Method: http.MethodGet, Path: "/v8/RestorePortalSettings"}, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil

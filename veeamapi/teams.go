@@ -224,8 +224,8 @@ func (t *TeamData) StartPostsExport(ctx context.Context, posts []TeamsPost) (str
 //
 // VB365: GET …/organization/teams/{teamId}/posts/operatorExport/{requestExportId}?authCode=
 func (t *TeamData) DownloadPostsExport(ctx context.Context, taskID, authCode string) (*Download, error) {
-	return t.o.download(ctx, request{method: "GET", path: t.base + pathf("/posts/operatorExport/%s", taskID),
-		query: url.Values{"authCode": {authCode}}})
+	return t.o.download(ctx, request{Method: "GET", Path: t.base + pathf("/posts/operatorExport/%s", taskID),
+		Query: url.Values{"authCode": {authCode}}})
 }
 
 type sessionIDResponse struct {
@@ -391,7 +391,7 @@ func (t *TeamData) Search(ctx context.Context, channelID, kind, query string, pa
 		p = t.base + "/channels/" + url.PathEscape(channelID) + "/search"
 	}
 	var out Page[TeamsEntity]
-	err := t.o.call(ctx, request{method: "POST", path: p, query: page.query(), body: map[string]string{"type": kind, "query": query}, idempotent: true}, &out)
+	err := t.o.call(ctx, request{Method: "POST", Path: p, Query: page.query(), Body: map[string]string{"type": kind, "query": query}, Idempotent: true}, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (c *Client) RefreshToken(ctx context.Context, refreshToken string) (*Token,
 func (c *Client) token(ctx context.Context, form url.Values) (*Token, error) {
 	issued := c.now()
 	var tr tokenResponse
-	if err := c.call(ctx, c.tokenTimeout, request{method: http.MethodPost, path: "/v8/token", body: form}, &tr); err != nil {
+	if err := c.call(ctx, c.tokenTimeout, request{Method: http.MethodPost, Path: "/v8/token", Body: form}, &tr); err != nil {
 		return nil, err
 	}
 	if tr.AccessToken == "" || tr.ExpiresIn <= 0 {
@@ -85,7 +85,7 @@ func (c *Client) token(ctx context.Context, form url.Values) (*Token, error) {
 //
 // VB365: POST /v8/token/logout
 func (c *Client) Logout(ctx context.Context, accessToken string) error {
-	return c.call(ctx, c.tokenTimeout, request{method: http.MethodPost, path: "/v8/token/logout", token: accessToken}, nil)
+	return c.call(ctx, c.tokenTimeout, request{Method: http.MethodPost, Path: "/v8/token/logout", Token: accessToken}, nil)
 }
 
 // Refresher refreshes token pairs so that a refresh token is sent to the

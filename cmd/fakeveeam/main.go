@@ -22,6 +22,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/internal/fakehttp"
 )
 
 func main() {
@@ -44,6 +45,12 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	tokenLifetime := fs.Duration("token-lifetime", time.Hour, "operator access token lifetime")
 	idle := fs.Duration("session-idle-timeout", 30*time.Minute, "stop restore sessions idle this long")
 	latency := fs.Duration("latency", 0, "added to every request")
+	var faults []fakehttp.Fault
+	fs.Func("fail", `inject a failure, repeatable: "METHOD PATH WHAT [times=N]", WHAT a status (503), hang, reset, garbage, delay=2s or cut=BYTES; METHOD * for any`, func(v string) error {
+		f, err := fakehttp.ParseFault(v)
+		faults = append(faults, f)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +65,9 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 		return err
 	}
 	defer s.Close()
+	for _, f := range faults {
+		s.Inject(f)
+	}
 	fmt.Fprintf(out, "fake VB365 server %s\ntrusting Entra ID authority %s\n", s.URL(), authority)
 	if started != nil {
 		started <- s

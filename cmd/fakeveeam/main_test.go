@@ -16,7 +16,7 @@ func TestRun(t *testing.T) {
 	started := make(chan *fakeveeam.Server, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-entra", "http://127.0.0.1:9001"}, &strings.Builder{}, started)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-entra", "http://127.0.0.1:9001", "-fail", "GET /v8/Organization/LoggedInUser 503 times=1"}, &strings.Builder{}, started)
 	}()
 	s := <-started
 	resp, err := http.Get(s.URL() + "/v8/RestorePortalSettings")
@@ -28,6 +28,17 @@ func TestRun(t *testing.T) {
 	resp.Body.Close()
 	if settings.MSALAuthorityURI != "http://127.0.0.1:9001/"+demotenant.TenantID || settings.ApplicationID != demotenant.ApplicationID {
 		t.Errorf("settings = %+v", settings)
+	}
+	// The -fail flag's failure, once.
+	for _, want := range []int{http.StatusServiceUnavailable, http.StatusUnauthorized} { // then: no token
+		resp, err := http.Get(s.URL() + "/v8/Organization/LoggedInUser")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /v8/Organization/LoggedInUser: %d, want %d", resp.StatusCode, want)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -1,0 +1,295 @@
+// Package fakehttp is what the fake servers (fakeveeam, fakevbazure) put in
+// front of their routes: added latency, injected faults (also from a flag's
+// words), a log of the requests they answered and the ones they are
+// answering now, for tests to inspect.
+package fakehttp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault describes a failure to inject into matching requests.
+type Fault struct {
+	// Method matches the request method; empty matches any.
+	Method string
+	// Path matches requests whose path starts with it; empty matches any.
+	Path string
+	// Delay waits before the fault (or before answering normally when no failure is set).
+	Delay time.Duration
+	// Status answers with this status and an error body in the server's format.
+	Status    int
+	ErrorCode string
+	Message   string
+	// Hang never answers; the request ends when the client gives up.
+	Hang bool
+	// Reset closes the connection without an answer.
+	Reset bool
+	// Garbage answers 200 with a body that is not JSON.
+	Garbage bool
+	// CutAfter answers normally but closes the connection once this many
+	// bytes of the body are sent: a download that breaks part way.
+	CutAfter int64
+	// Times limits how many requests the fault hits; 0 means until removed.
+	Times int
+}
+
+// ParseFault reads a fault from a flag's words: a method or "*", a path
+// prefix, then what happens: a status (503), "hang", "reset", "garbage",
+// "delay=2s" or "cut=1024", and optionally "times=N". For example:
+//
+//	POST /api/v8.1/users 503 times=2
+//	* /api/oauth2/token delay=3s
+func ParseFault(s string) (Fault, error) {
+	words := strings.Fields(s)
+	if len(words) < 3 {
+		return Fault{}, fmt.Errorf("fault %q: want METHOD PATH WHAT [times=N], e.g. \"GET /api/v8.1/users 503 times=2\"", s)
+	}
+	f := Fault{Method: strings.ToUpper(words[0]), Path: words[1]}
+	if f.Method == "*" {
+		f.Method = ""
+	}
+	if !strings.HasPrefix(f.Path, "/") {
+		return Fault{}, fmt.Errorf("fault %q: the path must start with /", s)
+	}
+	for _, w := range words[2:] {
+		k, v, _ := strings.Cut(w, "=")
+		var err error
+		switch {
+		case k == "hang":
+			f.Hang = true
+		case k == "reset":
+			f.Reset = true
+		case k == "garbage":
+			f.Garbage = true
+		case k == "delay":
+			f.Delay, err = time.ParseDuration(v)
+		case k == "cut":
+			f.CutAfter, err = strconv.ParseInt(v, 10, 64)
+		case k == "times":
+			f.Times, err = strconv.Atoi(v)
+		default:
+			f.Status, err = strconv.Atoi(k)
+			if err == nil && (f.Status < 400 || f.Status > 599) {
+				err = fmt.Errorf("status %d is not a failure", f.Status)
+			}
+		}
+		if err != nil {
+			return Fault{}, fmt.Errorf("fault %q: %q: %v", s, w, err)
+		}
+	}
+	return f, nil
+}
+
+// Request is one request the server received, for tests.
+type Request struct {
+	Method   string
+	Path     string
+	RawQuery string
+	User     string // whose bearer token came with it, if valid
+	Status   int
+	// Start and End are when the server began and finished answering (its own latency).
+	Start, End time.Time
+}
+
+// Front wraps a fake server's routes.
+type Front struct {
+	// Latency is added to every request.
+	Latency time.Duration
+	// WriteError answers a Status fault in the server's error format.
+	WriteError func(w http.ResponseWriter, status int, code, message string)
+	// Owner names the user a request's bearer token belongs to, for the log.
+	Owner func(r *http.Request) string
+
+	mu        sync.Mutex
+	faults    []*faultEntry
+	requests  []Request
+	answering map[*http.Request]bool
+}
+
+type faultEntry struct {
+	Fault
+	hits int
+}
+
+// Wrap returns next behind the front: latency, faults, the request log.
+func (f *Front) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		f.mu.Lock()
+		if f.answering == nil {
+			f.answering = map[*http.Request]bool{}
+		}
+		f.answering[r] = true
+		f.mu.Unlock()
+		defer func() {
+			end := time.Now()
+			owner := ""
+			if f.Owner != nil {
+				owner = f.Owner(r)
+			}
+			f.mu.Lock()
+			delete(f.answering, r)
+			f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+				User: owner, Status: rec.status, Start: start, End: end})
+			f.mu.Unlock()
+		}()
+		if f.Latency > 0 && !Sleep(r.Context(), f.Latency) {
+			return
+		}
+		if f.apply(rec, r) {
+			return
+		}
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// Inject adds a fault and returns a function that removes it.
+func (f *Front) Inject(fault Fault) (remove func()) {
+	e := &faultEntry{Fault: fault}
+	f.mu.Lock()
+	f.faults = append(f.faults, e)
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i, x := range f.faults {
+			if x == e {
+				f.faults = append(f.faults[:i], f.faults[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// ClearFaults removes every injected fault.
+func (f *Front) ClearFaults() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = nil
+}
+
+// Requests returns the requests received so far.
+func (f *Front) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+// ResetRequests forgets the requests received so far.
+func (f *Front) ResetRequests() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = nil
+}
+
+// InFlight counts the requests with this method (any if empty) and a path
+// starting with path that the server is answering right now: a test can
+// act while a request is held by a delay or a hang.
+func (f *Front) InFlight(method, path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for r := range f.answering {
+		if (method == "" || r.Method == method) && strings.HasPrefix(r.URL.Path, path) {
+			n++
+		}
+	}
+	return n
+}
+
+// apply answers r with the first matching fault, if any, and reports whether it did.
+func (f *Front) apply(w *statusRecorder, r *http.Request) bool {
+	f.mu.Lock()
+	var ft *Fault
+	for _, e := range f.faults {
+		if (e.Method == "" || e.Method == r.Method) && strings.HasPrefix(r.URL.Path, e.Path) && (e.Times == 0 || e.hits < e.Times) {
+			e.hits++
+			copied := e.Fault
+			ft = &copied
+			break
+		}
+	}
+	f.mu.Unlock()
+	if ft == nil {
+		return false
+	}
+	if ft.Delay > 0 && !Sleep(r.Context(), ft.Delay) {
+		return true
+	}
+	switch {
+	case ft.Hang:
+		<-r.Context().Done()
+	case ft.Reset:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+			return true
+		}
+		panic(http.ErrAbortHandler)
+	case ft.Garbage:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("<html>Service Unavailable</html>\x00{"))
+	case ft.Status != 0:
+		msg := ft.Message
+		if msg == "" {
+			msg = http.StatusText(ft.Status)
+		}
+		f.WriteError(w, ft.Status, ft.ErrorCode, msg)
+	case ft.CutAfter > 0:
+		w.cutAfter = ft.CutAfter
+		return false
+	default:
+		return false // a pure delay: answer normally
+	}
+	return true
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status   int
+	cutAfter int64 // > 0: close the connection after this many more body bytes
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.cutAfter <= 0 || int64(len(b)) < r.cutAfter {
+		n, err := r.ResponseWriter.Write(b)
+		r.cutAfter -= int64(n)
+		return n, err
+	}
+	n, _ := r.ResponseWriter.Write(b[:r.cutAfter])
+	rc := http.NewResponseController(r.ResponseWriter)
+	rc.Flush()
+	if conn, _, err := rc.Hijack(); err == nil {
+		conn.Close()
+	}
+	r.cutAfter = -1
+	return n, io.ErrClosedPipe
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Sleep waits d and reports true, or false when ctx ends first.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
