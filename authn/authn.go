@@ -143,6 +143,7 @@ type Authenticator struct {
 	lastTry     time.Time
 	lastErr     error
 	renewFlight singleflight.Group
+	others      map[string]graphMemo // tokens for other APIs, by session and scope
 }
 
 // New returns an Authenticator storing its state in sessions.
@@ -186,7 +187,7 @@ func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authentica
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Authenticator{cfg: cfg, sessions: sessions, veeam: veeam, log: cfg.Logger}, nil
+	return &Authenticator{cfg: cfg, sessions: sessions, veeam: veeam, log: cfg.Logger, others: map[string]graphMemo{}}, nil
 }
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

@@ -270,6 +270,14 @@ func (h *harness) replica() (*Authenticator, *scs.SessionManager, *httptest.Serv
 		}
 		io.WriteString(w, g.AccessToken)
 	})
+	mux.HandleFunc("GET /tokenfor", func(w http.ResponseWriter, r *http.Request) {
+		tok, err := auth.TokenFor(r.Context(), r.URL.Query().Get("scope"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, tok)
+	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, auth.SignOut(r.Context()), http.StatusSeeOther)
 	})
@@ -975,5 +983,36 @@ func TestARenewalClaimOfADeadReplicaRunsOut(t *testing.T) {
 	h.clock.Advance(renewTimeout)
 	if tok := <-done; tok != "veeam-at-2" {
 		t.Errorf("after the claim ran out: %q", tok)
+	}
+}
+
+// TestTokenForAnotherAPI: a Graph token from the session's refresh token,
+// asked of Entra once while it lasts; the session's own tokens stay.
+func TestTokenForAnotherAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser()
+	graph := h.srv.URL + "/tokenfor?scope=" + url.QueryEscape(fakeentra.GraphScope)
+	if status, _ := b.body(graph); status != http.StatusUnauthorized {
+		t.Errorf("signed out: %d", status)
+	}
+	b.signIn(adele, "/")
+	_, own := b.body(h.srv.URL + "/token")
+	calls := h.entra.TokenRequests()
+	status, tok := b.body(graph)
+	if status != http.StatusOK || tok == "" {
+		t.Fatalf("a Graph token: %d %q", status, tok)
+	}
+	if _, again := b.body(graph); again != tok || h.entra.TokenRequests() != calls+1 {
+		t.Errorf("asked Entra %d times for one token", h.entra.TokenRequests()-calls)
+	}
+	if _, now := b.body(h.srv.URL + "/token"); now != own {
+		t.Error("the session's own token changed")
+	}
+	h.clock.Advance(28 * time.Minute)
+	b.whoami()
+	h.clock.Advance(28 * time.Minute)
+	if _, renewed := b.body(graph); renewed == tok {
+		t.Error("a Graph token near its expiry was handed out")
 	}
 }

@@ -315,3 +315,63 @@ func (a *Authenticator) DetachedGrant(ctx context.Context) (Grant, error) {
 	}
 	return g, nil
 }
+
+// graphMemo is a token for another API, kept for a session until shortly
+// before it expires.
+type graphMemo struct {
+	token   string
+	renewAt time.Time
+}
+
+// TokenFor returns the signed-in user's access token for another API
+// (Microsoft Graph, to look people up), got with the session's Entra
+// refresh token for scope and kept in this process for its lifetime. The
+// session's own tokens are unchanged.
+func (a *Authenticator) TokenFor(ctx context.Context, scope string) (string, error) {
+	st, _, t, err := a.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	key := st.SID + "\x00" + scope
+	now := a.cfg.Now()
+	a.mu.Lock()
+	m, ok := a.others[key]
+	for k, v := range a.others {
+		if !now.Before(v.renewAt) {
+			delete(a.others, k)
+		}
+	}
+	a.mu.Unlock()
+	if ok && now.Before(m.renewAt) {
+		return m.token, nil
+	}
+	p, err := a.provider(ctx)
+	if err != nil {
+		return "", err
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.Entra.Refresh}, "client_id": {p.oauth.ClientID},
+		"client_secret": {p.oauth.ClientSecret}, "scope": {scope}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.oauth.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: a token for %s: %w", ErrUnavailable, scope, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.AccessToken == "" {
+		return "", fmt.Errorf("%w: a token for %s: status %d %s", ErrUnavailable, scope, resp.StatusCode, body.Error)
+	}
+	lifetime := time.Duration(body.ExpiresIn) * time.Second
+	a.mu.Lock()
+	a.others[key] = graphMemo{token: body.AccessToken, renewAt: renewAt(now, lifetime)}
+	a.mu.Unlock()
+	return body.AccessToken, nil
+}

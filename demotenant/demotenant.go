@@ -56,6 +56,10 @@ type User struct {
 // AuditorRole is the portal's app role that lets its holders read the audit trail.
 const AuditorRole = "Portal.Auditor"
 
+// AdminRole is the portal's app role of its administrators: they manage
+// the users of Veeam Backup for Microsoft Azure.
+const AdminRole = "Portal.Admin"
+
 // Group is a Microsoft 365 group.
 type Group struct {
 	ID          string
@@ -160,10 +164,14 @@ func Contoso() Tenant {
 		person("JoniS", "Joni", "Sherman", "Paralegal", "Legal", EndUser, false),
 		person("LidiaH", "Lidia", "Holloway", "Product Manager", "Engineering", EndUser, false),
 	}
-	// Joni Sherman, a paralegal, reviews who restored what.
+	// Joni Sherman, a paralegal, reviews who restored what; Nestor Wilke
+	// runs the backups, administers the portal and reads its trail.
 	for i := range users {
-		if users[i].UPN == "JoniS@"+Domain {
+		switch users[i].UPN {
+		case "JoniS@" + Domain:
 			users[i].AppRoles = []string{AuditorRole}
+		case "NestorW@" + Domain:
+			users[i].AppRoles = []string{AdminRole, AuditorRole}
 		}
 	}
 	oid := func(alias string) string { return ID("user", alias+"@"+Domain) }

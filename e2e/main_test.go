@@ -27,6 +27,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakevbazure"
 	"github.com/openrestore/portal/fakeveeam"
 	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/internal/pgtest"
@@ -185,6 +186,11 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		return 0, err
 	}
 	defer veeam.Close()
+	azure, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: c.Now})
+	if err != nil {
+		return 0, err
+	}
+	defer azure.Close()
 
 	out := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -194,6 +200,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		"PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
 		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug",
 		"PORTAL_RESTORE_REASON=others", "PORTAL_AUDITORS="+demotenant.AuditorRole,
+		"PORTAL_VBAZURE_URL="+azure.URL(), "PORTAL_GRAPH_URL="+entra.URL(), "PORTAL_ADMINS="+demotenant.AdminRole,
 		"PORTAL_CLOCK_START="+c.Now().Format(time.RFC3339Nano),
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

@@ -74,6 +74,7 @@ type Server struct {
 	tokenCalls    int
 	logouts       []Logout
 	issued        []string
+	graph         map[string]graphGrant // Graph tokens issued
 }
 
 // Logout records one end-session request.
@@ -139,6 +140,7 @@ func New(opts Options) (*Server, error) {
 		codes:         map[string]*authCode{},
 		refresh:       map[string]*refreshGrant{},
 		revokedBefore: map[string]time.Time{},
+		graph:         map[string]graphGrant{},
 	}
 	s.routes()
 	return s, nil
@@ -256,6 +258,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.tenant(s.token))
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.tenant(s.logout))
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/logout", s.tenant(s.logout))
+	mux.HandleFunc("GET /v1.0/users", s.graphUsers)
 	s.mux = mux
 }
 

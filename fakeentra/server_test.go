@@ -351,3 +351,71 @@ func TestTamperedTokensFailVerification(t *testing.T) {
 		t.Errorf("JWKS after rotation has %d keys, want 2", len(set.Keys))
 	}
 }
+
+// TestGraphDirectorySearch: a refresh token gets a Graph token for
+// User.ReadBasic.All; Graph's /v1.0/users finds people by the start of a
+// word of their name or address, with the header $search needs.
+func TestGraphDirectorySearch(t *testing.T) {
+	t.Parallel()
+	s := start(t, fakeentra.Options{})
+	cfg := config(s)
+	verifier := oauth2.GenerateVerifier()
+	got := signIn(t, s, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n")), "NestorW@contoso.onmicrosoft.com")
+	ctx := t.Context()
+	tok, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphToken := func(scope string) string {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {s.ApplicationID()},
+			"client_secret": {s.ClientSecret()}, "scope": {scope}}
+		resp, err := http.PostForm(s.Authority()+"/oauth2/v2.0/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ AccessToken, Scope string }
+		json.NewDecoder(resp.Body).Decode(&struct {
+			AccessToken *string `json:"access_token"`
+			Scope       *string `json:"scope"`
+		}{&body.AccessToken, &body.Scope})
+		return body.AccessToken
+	}
+	search := func(token, query string, header bool) (int, []string) {
+		req, _ := http.NewRequest("GET", s.URL()+"/v1.0/users?$search="+url.QueryEscape(query)+"&$top=5", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if header {
+			req.Header.Set("ConsistencyLevel", "eventual")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Value []struct{ DisplayName string } `json:"value"`
+		}
+		json.NewDecoder(resp.Body).Decode(&page)
+		var names []string
+		for _, p := range page.Value {
+			names = append(names, p.DisplayName)
+		}
+		return resp.StatusCode, names
+	}
+	graph := graphToken("openid " + fakeentra.GraphScope)
+	if status, names := search(graph, `"displayName:meg" OR "mail:meg"`, true); status != http.StatusOK || len(names) != 1 || names[0] != "Megan Bowen" {
+		t.Errorf("search: %d %v", status, names)
+	}
+	if status, names := search(graph, `"displayName:bowen"`, true); status != http.StatusOK || len(names) != 1 {
+		t.Errorf("by the surname: %d %v", status, names)
+	}
+	if status, _ := search(graph, `"displayName:meg"`, false); status != http.StatusBadRequest {
+		t.Errorf("without ConsistencyLevel: %d", status)
+	}
+	if status, _ := search(graphToken("openid profile"), `"displayName:meg"`, true); status != http.StatusForbidden {
+		t.Errorf("a token without User.ReadBasic.All: %d", status)
+	}
+	if status, _ := search(tok.AccessToken, `"displayName:meg"`, true); status != http.StatusUnauthorized {
+		t.Errorf("the portal's API token: %d", status)
+	}
+}

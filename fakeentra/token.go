@@ -171,8 +171,14 @@ func (s *Server) issue(w http.ResponseWriter, u User, scope, nonce string, authT
 		access, err = s.accessToken(u, now, sid)
 		resp["scope"] = strings.Join(apiScopes, " ")
 	} else {
-		access, err = s.graphToken(u, now)
-		resp["scope"] = "openid profile email User.Read"
+		graphScope := "openid profile email User.Read"
+		for _, sc := range scopes {
+			if sc == GraphScope {
+				graphScope += " User.ReadBasic.All"
+			}
+		}
+		access, err = s.graphToken(u, now, graphScope)
+		resp["scope"] = graphScope
 	}
 	if err != nil {
 		http.Error(w, "signing failed", http.StatusInternalServerError)
@@ -243,12 +249,19 @@ func (s *Server) accessToken(u User, now time.Time, sid string) (string, error) 
 	return s.sign(claims, t)
 }
 
-// graphToken stands in for a Microsoft Graph token: relying APIs must refuse it.
-func (s *Server) graphToken(u User, now time.Time) (string, error) {
+// graphToken is a Microsoft Graph token: the fake's Graph (/v1.0) takes
+// it; relying APIs must refuse it.
+func (s *Server) graphToken(u User, now time.Time, scope string) (string, error) {
 	claims := map[string]any{
 		"aud": "00000003-0000-0000-c000-000000000000", "iss": s.Issuer(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.opts.AccessTokenLifetime).Unix(),
-		"name": u.Name, "oid": u.OID, "scp": "openid profile email User.Read", "tid": s.opts.TenantID, "ver": "2.0",
+		"name": u.Name, "oid": u.OID, "scp": scope, "tid": s.opts.TenantID, "ver": "2.0",
 	}
-	return s.sign(claims, TamperNone)
+	tok, err := s.sign(claims, TamperNone)
+	if err == nil {
+		s.mu.Lock()
+		s.graph[tok] = graphGrant{expires: now.Add(s.opts.AccessTokenLifetime), scope: scope}
+		s.mu.Unlock()
+	}
+	return tok, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/audit"
+	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -123,9 +124,12 @@ func auditItems(ids, names []string) []audit.Item {
 
 // isAuditor reports whether the user may read the audit trail: one of their
 // Entra app roles or groups is among the configured auditors.
-func (h *Handler) isAuditor(c *echo.Context) bool {
-	u := userFrom(c)
-	for _, a := range h.cfg.Auditors {
+func (h *Handler) isAuditor(c *echo.Context) bool { return hasRoleOrGroup(userFrom(c), h.cfg.Auditors) }
+
+// hasRoleOrGroup reports whether one of the user's Entra app roles or
+// groups is among wanted.
+func hasRoleOrGroup(u *authn.User, wanted []string) bool {
+	for _, a := range wanted {
 		for _, have := range append(append([]string{}, u.Roles...), u.Groups...) {
 			if strings.EqualFold(a, have) {
 				return true
@@ -167,6 +171,20 @@ const auditPageSize = 50
 var auditOutcomeLabels = map[string]string{
 	audit.Started: "Started", audit.Succeeded: "Succeeded", audit.Failed: "Failed", audit.Denied: "Denied",
 	audit.Refused: "Refused", audit.Cancelled: "Cancelled",
+}
+
+// auditActionLabels say what an administration action was; restores,
+// downloads and exports are their own words.
+var auditActionLabels = map[string]string{
+	"connect": "sign-in", "user-add": "user added", "user-change": "user changed", "user-password": "password reset",
+	"user-remove": "user removed", "user-mfa-off": "MFA turned off", "own-mfa": "own MFA", "own-password": "own password changed",
+}
+
+func auditActionLabel(action string) string {
+	if l, ok := auditActionLabels[action]; ok {
+		return l
+	}
+	return action
 }
 
 var auditTones = map[string]string{
@@ -211,7 +229,11 @@ func (h *Handler) auditPage(c *echo.Context) error {
 	v := templates.AuditView{Actor: q("actor"), Subject: q("subject"), Workload: q("workload"), Outcome: q("outcome"),
 		From: q("from"), To: q("to"), TimeZone: loc.String(),
 		Workloads: []templates.Option{{Value: "", Label: "All"}}, Outcomes: []templates.Option{{Value: "", Label: "All"}}}
-	for _, w := range []string{"exchange", "onedrive", "sharepoint", "teams"} {
+	workloads := []string{"exchange", "onedrive", "sharepoint", "teams"}
+	if h.azure != nil {
+		workloads = append(workloads, "vbazure")
+	}
+	for _, w := range workloads {
 		v.Workloads = append(v.Workloads, templates.Option{Value: w, Label: workloadLabels[w]})
 	}
 	for _, o := range []string{audit.Started, audit.Succeeded, audit.Failed, audit.Denied, audit.Refused, audit.Cancelled} {
@@ -263,7 +285,7 @@ func (h *Handler) auditPage(c *echo.Context) error {
 		}
 		v.Rows = append(v.Rows, templates.AuditRow{
 			When: e.Time.In(loc).Format("Mon 2 Jan 2006, 15:04:05"), WhenISO: e.Time.UTC().Format(time.RFC3339),
-			Actor: e.ActorName, ActorUPN: e.ActorUPN, Subject: e.Subject, Workload: workloadLabels[e.Workload], Action: e.Action,
+			Actor: e.ActorName, ActorUPN: e.ActorUPN, Subject: e.Subject, Workload: workloadLabels[e.Workload], Action: auditActionLabel(e.Action),
 			Items: items, Options: e.Options, Reason: e.Reason, SessionID: e.SessionID,
 			Outcome: auditOutcomeLabels[e.Outcome], Tone: auditTones[e.Outcome], Detail: e.Detail,
 		})

@@ -151,6 +151,9 @@ func classify(err error) *Error {
 		return loginError(le)
 	}
 	switch {
+	case errors.Is(err, authn.ErrStore):
+		return &Error{Status: http.StatusServiceUnavailable, Title: "The portal cannot reach its database", Retry: true, Err: err,
+			Message: "Nothing was changed. Try again in a minute; if it goes on, tell your helpdesk."}
 	case errors.Is(err, authn.ErrUnavailable):
 		return &Error{Status: http.StatusBadGateway, Title: "Microsoft sign-in is not answering", Retry: true, Err: err,
 			Message: "The portal cannot reach Microsoft Entra ID right now. Try again in a minute."}

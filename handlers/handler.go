@@ -20,8 +20,10 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/directory"
 	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/store"
+	"github.com/openrestore/portal/vbazure"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -40,6 +42,9 @@ type Config struct {
 	// Auditors are the Entra app roles (values) or group object ids whose
 	// members may read the audit trail.
 	Auditors []string
+	// Admins are the Entra app roles or group object ids of the portal's
+	// administrators: they manage the users of Veeam Backup for Microsoft Azure.
+	Admins []string
 	// Now is the clock of what the portal records and shows. Default: time.Now.
 	Now func() time.Time
 	// Replica names this process to the store: the owner of the restores
@@ -52,7 +57,11 @@ type Deps struct {
 	Auth     *authn.Authenticator
 	Sessions *scs.SessionManager
 	Veeam    *veeamapi.Client
-	Store    store.Store
+	// Azure is Veeam Backup for Microsoft Azure; nil when it is not configured.
+	Azure *vbazure.Client
+	// Directory looks people up in Entra ID (the Azure user picker); nil without it.
+	Directory *directory.Client
+	Store     store.Store
 	// Sealer seals what the store keeps of users' tokens (the watcher's grants).
 	Sealer Sealer
 	Static fs.FS
@@ -67,23 +76,27 @@ type Sealer interface {
 
 // Handler holds the dependencies of every route.
 type Handler struct {
-	cfg    Config
-	auth   *authn.Authenticator
-	veeam  *veeamapi.Client
-	store  store.Store
-	sealer Sealer
-	browse *browseCache
-	log    *slog.Logger
-	static fs.FS
-	assets map[string]string // static file → versioned URL
+	cfg       Config
+	auth      *authn.Authenticator
+	veeam     *veeamapi.Client
+	azure     *vbazure.Client
+	directory *directory.Client
+	store     store.Store
+	sealer    Sealer
+	browse    *browseCache
+	log       *slog.Logger
+	static    fs.FS
+	assets    map[string]string // static file → versioned URL
 
 	// replica names this process to the store: the restores it holds.
 	replica     string
 	grantFlight singleflight.Group
 
-	shuttingDown atomic.Bool
-	readiness    readinessCache
-	zones        sync.Map // zone name → *time.Location
+	shuttingDown   atomic.Bool
+	readiness      readinessCache // VB365's
+	azureReadiness readinessCache
+	azureFlight    singleflight.Group // renewals of administrators' VBAzure tokens
+	zones          sync.Map           // zone name → *time.Location
 }
 
 // New returns the portal's complete HTTP handler: security headers, request
@@ -110,7 +123,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	if d.Store == nil || d.Sealer == nil {
 		return nil, nil, errors.New("handlers: a store and a sealer are required")
 	}
-	h := &Handler{cfg: cfg, auth: d.Auth, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
+	h := &Handler{cfg: cfg, auth: d.Auth, azure: d.Azure, directory: d.Directory, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
 		browse: newBrowseCache(cfg.Now), replica: cfg.Replica}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
@@ -186,17 +199,28 @@ func (h *Handler) databaseAnswers(ctx context.Context) bool {
 	return true
 }
 
-// backupServerReachable asks VB365 for its (anonymous) Restore Portal settings.
+// backupServerReachable asks VB365 for its (anonymous) Restore Portal
+// settings and, when it is configured, VBAzure whether it answers.
 func (h *Handler) backupServerReachable(ctx context.Context) bool {
-	r := &h.readiness
+	ok := h.readiness.check(ctx, h.cfg.Now(), func(ctx context.Context) bool {
+		_, err := h.veeam.RestorePortalSettings(ctx)
+		return err == nil
+	})
+	if h.azure != nil {
+		ok = h.azureReadiness.check(ctx, h.cfg.Now(), h.azure.Reachable) && ok
+	}
+	return ok
+}
+
+// check answers from the last check if it is recent, else asks again.
+func (r *readinessCache) check(ctx context.Context, now time.Time, ask func(context.Context) bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if h.cfg.Now().Sub(r.checked) < readinessTTL {
+	if now.Sub(r.checked) < readinessTTL {
 		return r.ok
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	_, err := h.veeam.RestorePortalSettings(ctx)
-	r.checked, r.ok = h.cfg.Now(), err == nil
+	r.checked, r.ok = now, ask(ctx)
 	return r.ok
 }

@@ -41,9 +41,9 @@ func isPartial(c *echo.Context) bool {
 
 // meta is what the layout needs for this request.
 func (h *Handler) meta(c *echo.Context, title string) templates.Meta {
-	m := templates.Meta{Title: title, Demo: h.cfg.Demo, Assets: h.asset}
+	m := templates.Meta{Title: title, Demo: h.cfg.Demo, Assets: h.asset, Azure: h.azure != nil}
 	if u := userFrom(c); u != nil {
-		m.User = &templates.UserView{Name: u.Name, UPN: u.UPN, Auditor: h.isAuditor(c)}
+		m.User = &templates.UserView{Name: u.Name, UPN: u.UPN, Auditor: h.isAuditor(c), Admin: h.isAdmin(c)}
 		m.Nav = "home"
 		token := h.auth.CSRFToken(c.Request().Context())
 		m.CSRFToken = token

@@ -25,7 +25,8 @@ const (
 	restoreEventsShown = 500
 )
 
-var workloadLabels = map[string]string{"exchange": "Exchange", "onedrive": "OneDrive", "sharepoint": "SharePoint", "teams": "Teams"}
+var workloadLabels = map[string]string{"exchange": "Exchange", "onedrive": "OneDrive", "sharepoint": "SharePoint", "teams": "Teams",
+	"vbazure": "Azure backup users"}
 
 // record finds the user's restore with the id in the path.
 func (h *Handler) record(c *echo.Context) (restore.Record, error) {
@@ -272,11 +273,14 @@ const stopPolling = 286
 func (h *Handler) notices(c *echo.Context) error {
 	ctx := c.Request().Context()
 	u := userFrom(c)
-	ended, err := h.store.Notices(ctx, u.TenantID, u.OID, h.cfg.Now().Add(-24*time.Hour), 5)
+	// Running first: a restore that ends between the two reads is then
+	// still running here, and its notice comes with the next poll, rather
+	// than the polling stopping before it.
+	running, _, err := h.store.List(ctx, u.TenantID, u.OID, store.Filter{Status: store.StatusRunning}, 0, 1)
 	if err != nil {
 		return err
 	}
-	running, _, err := h.store.List(ctx, u.TenantID, u.OID, store.Filter{Status: store.StatusRunning}, 0, 1)
+	ended, err := h.store.Notices(ctx, u.TenantID, u.OID, h.cfg.Now().Add(-24*time.Hour), 5)
 	if err != nil {
 		return err
 	}

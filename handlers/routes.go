@@ -86,6 +86,30 @@ func (h *Handler) routes(e *echo.Echo) {
 	// The audit trail, for auditors.
 	e.GET("/audit", h.auditPage, h.requireUser)
 	e.GET("/audit.csv", h.auditCSV, h.requireUser)
+
+	// Veeam Backup for Microsoft Azure's users, for the portal's administrators.
+	az := e.Group("/admin/azure", h.requireUser, h.requireAdmin)
+	az.GET("", h.azureUsersPage)
+	az.POST("/connect", h.azureConnect, h.audited("connect", "vbazure"))
+	az.GET("/connect/code", h.azureCodePage)
+	az.POST("/connect/code", h.azureCode, h.audited("connect", "vbazure"))
+	az.POST("/disconnect", h.azureDisconnect)
+	az.GET("/users/new", h.azureNewUserPage)
+	az.POST("/users", h.azureCreateUser, h.audited("user-add", "vbazure"))
+	az.GET("/users/:id", h.azureUserPage)
+	az.POST("/users/:id", h.azureUpdateUser, h.audited("user-change", "vbazure"))
+	az.GET("/users/:id/password", h.azurePasswordPage)
+	az.POST("/users/:id/password", h.azureResetPassword, h.audited("user-password", "vbazure"))
+	az.GET("/users/:id/remove", h.azureRemovePage)
+	az.POST("/users/:id/remove", h.azureRemoveUser, h.audited("user-remove", "vbazure"))
+	az.GET("/users/:id/mfa/disable", h.azureDisableMFAPage)
+	az.POST("/users/:id/mfa/disable", h.azureDisableMFA, h.audited("user-mfa-off", "vbazure"))
+	az.GET("/mfa", h.azureMFAPage)
+	az.POST("/mfa", h.azureStartMFA, h.audited("own-mfa", "vbazure"))
+	az.POST("/mfa/accept", h.azureAcceptMFA, h.audited("own-mfa", "vbazure"))
+	az.GET("/password", h.azureOwnPasswordPage)
+	az.POST("/password", h.azureChangeOwnPassword, h.audited("own-password", "vbazure"))
+	az.POST("/export", h.azureExport, h.audited("export", "vbazure"))
 }
 
 // wizardRoutes adds a workload's restore wizard under g: the list's form

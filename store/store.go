@@ -237,6 +237,9 @@ type SessionState interface {
 	// TakeValue returns a named value and removes it, at once: of two
 	// requests taking it, one gets it.
 	TakeValue(ctx context.Context, sid, name string) ([]byte, error)
+	// SwapValue replaces a named value that is still old with v, and
+	// reports whether it did: of two requests replacing it at once, one does.
+	SwapValue(ctx context.Context, sid, name string, old, v []byte) (bool, error)
 }
 
 // Preference is a person's display settings. They belong to the person

@@ -39,6 +39,8 @@ type Meta struct {
 	Acting *ActingView
 	// Assets maps a static file ("css/app.css") to its versioned URL.
 	Assets func(name string) string
+	// Azure: the portal serves Veeam Backup for Microsoft Azure too.
+	Azure bool
 }
 
 // UserView is the signed-in user as the header shows them.
@@ -47,6 +49,8 @@ type UserView struct {
 	UPN  string
 	// Auditor: the user may read the audit trail.
 	Auditor bool
+	// Admin: the user administers the portal (Azure backup users).
+	Admin bool
 }
 
 // ErrorView is an error page or alert.

@@ -11,13 +11,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/directory"
 	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/restore"
+	"github.com/openrestore/portal/vbazure"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -28,6 +31,10 @@ type config struct {
 	PublicURL        string
 	VeeamURL         string
 	VeeamCAFile      string
+	VBAzureURL       string
+	VBAzureCAFile    string
+	VBAzureVersion   string
+	GraphURL         string
 	ClientID         string
 	Authority        string
 	ClientSecret     string // from PORTAL_CLIENT_SECRET only: a flag would show in ps
@@ -41,6 +48,7 @@ type config struct {
 	TrustedProxies   string
 	RestoreReason    string
 	Auditors         string
+	Admins           string
 	LogFormat        string
 	LogLevel         string
 	ShutdownGrace    time.Duration
@@ -52,6 +60,7 @@ type config struct {
 	// Filled in by validate.
 	publicURL   *url.URL
 	veeamCAs    *x509.CertPool
+	vbazureCAs  *x509.CertPool
 	proxies     []netip.Prefix
 	secretFrom  string
 	databaseDSN string // the PostgreSQL URL with its password, from the file
@@ -99,6 +108,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.PublicURL, "public-url", env("PORTAL_PUBLIC_URL", ""), "the portal's address as browsers see it; default http://<addr> on a loopback address [PORTAL_PUBLIC_URL]")
 	fs.StringVar(&c.VeeamURL, "veeam-url", env("PORTAL_VEEAM_URL", ""), "VB365 REST API server, e.g. https://vb365.example.com:4443 [PORTAL_VEEAM_URL]")
 	fs.StringVar(&c.VeeamCAFile, "veeam-ca-file", env("PORTAL_VEEAM_CA_FILE", ""), "PEM bundle of CAs that sign the VB365 server's certificate; default the system roots [PORTAL_VEEAM_CA_FILE]")
+	fs.StringVar(&c.VBAzureURL, "vbazure-url", env("PORTAL_VBAZURE_URL", ""), "Veeam Backup for Microsoft Azure server, e.g. https://vbazure.example.com; without it the portal serves VB365 only [PORTAL_VBAZURE_URL]")
+	fs.StringVar(&c.VBAzureCAFile, "vbazure-ca-file", env("PORTAL_VBAZURE_CA_FILE", ""), "PEM bundle of CAs that sign the VBAzure server's certificate; default the system roots [PORTAL_VBAZURE_CA_FILE]")
+	fs.StringVar(&c.VBAzureVersion, "vbazure-api-version", env("PORTAL_VBAZURE_API_VERSION", vbazure.DefaultVersion), "VBAzure REST API version: v8.1 or v8 [PORTAL_VBAZURE_API_VERSION]")
+	fs.StringVar(&c.GraphURL, "graph-url", env("PORTAL_GRAPH_URL", directory.DefaultURL), "Microsoft Graph, where administrators look people up to add them to VBAzure [PORTAL_GRAPH_URL]")
 	fs.StringVar(&c.ClientID, "client-id", env("PORTAL_CLIENT_ID", ""), "Entra application id; default from VB365's Restore Portal settings [PORTAL_CLIENT_ID]")
 	fs.StringVar(&c.Authority, "authority", env("PORTAL_AUTHORITY", ""), "Entra authority https://login.microsoftonline.com/<tenant id>; default from VB365's Restore Portal settings [PORTAL_AUTHORITY]")
 	fs.StringVar(&c.ClientSecretFile, "client-secret-file", env("PORTAL_CLIENT_SECRET_FILE", ""), "file holding the Entra application's client secret; or set PORTAL_CLIENT_SECRET [PORTAL_CLIENT_SECRET_FILE]")
@@ -111,6 +124,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("PORTAL_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed [PORTAL_TRUSTED_PROXIES]")
 	fs.StringVar(&c.RestoreReason, "restore-reason", env("PORTAL_RESTORE_REASON", "optional"), "when a restore needs a reason: always (or required), others (when restoring someone else's data), or never (optional) [PORTAL_RESTORE_REASON]")
 	fs.StringVar(&c.Auditors, "auditors", env("PORTAL_AUDITORS", ""), "comma-separated Entra app roles (values) or group object ids whose members may read the audit trail; the demo uses Portal.Auditor [PORTAL_AUDITORS]")
+	fs.StringVar(&c.Admins, "admins", env("PORTAL_ADMINS", ""), "comma-separated Entra app roles (values) or group object ids of the portal's administrators, who manage VBAzure's users; the demo uses Portal.Admin [PORTAL_ADMINS]")
 	fs.StringVar(&c.LogFormat, "log-format", env("PORTAL_LOG_FORMAT", ""), "json or text; default json, text in demo mode [PORTAL_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
@@ -172,6 +186,7 @@ func (c *config) validate() []string {
 			c.veeamCAs = pool
 		}
 	}
+	p = append(p, c.validateVBAzure()...)
 	switch {
 	case c.ClientSecret != "" && c.ClientSecretFile != "":
 		p = append(p, "set PORTAL_CLIENT_SECRET or PORTAL_CLIENT_SECRET_FILE, not both")
@@ -219,9 +234,11 @@ func (c *config) validate() []string {
 		}
 		c.proxies = append(c.proxies, prefix)
 	}
-	for _, a := range c.auditors() {
-		if strings.ContainsFunc(a, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
-			p = append(p, fmt.Sprintf("PORTAL_AUDITORS: %q is not an app role value or a group object id", a))
+	for _, l := range []struct{ name, value string }{{"PORTAL_AUDITORS", c.Auditors}, {"PORTAL_ADMINS", c.Admins}} {
+		for _, a := range splitList(l.value) {
+			if strings.ContainsFunc(a, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+				p = append(p, fmt.Sprintf("%s: %q is not an app role value or a group object id", l.name, a))
+			}
 		}
 	}
 	if policy, err := restore.ParsePolicy(c.RestoreReason); err != nil {
@@ -247,6 +264,9 @@ func (c *config) validate() []string {
 	} else if !t.IsZero() {
 		if u, err := veeamapi.CheckBaseURL(c.VeeamURL); err == nil && !veeamapi.IsLoopback(u.Hostname()) {
 			p = append(p, "PORTAL_CLOCK_START is for tests and demonstrations: it is refused with a VB365 server beyond loopback")
+		}
+		if u, err := vbazure.CheckBaseURL(c.VBAzureURL); err == nil && c.VBAzureURL != "" && !veeamapi.IsLoopback(u.Hostname()) {
+			p = append(p, "PORTAL_CLOCK_START is for tests and demonstrations: it is refused with a VBAzure server beyond loopback")
 		}
 		c.clockStart = t
 	}
@@ -312,14 +332,52 @@ func (c *config) databaseShown() string {
 }
 
 // auditors lists PORTAL_AUDITORS.
-func (c *config) auditors() []string {
+func (c *config) auditors() []string { return splitList(c.Auditors) }
+
+// admins lists PORTAL_ADMINS.
+func (c *config) admins() []string { return splitList(c.Admins) }
+
+// splitList reads a comma-separated list.
+func splitList(s string) []string {
 	var out []string
-	for _, a := range strings.Split(c.Auditors, ",") {
+	for _, a := range strings.Split(s, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// validateVBAzure checks the Veeam Backup for Microsoft Azure settings and
+// the Graph address administrators look people up at.
+func (c *config) validateVBAzure() []string {
+	var p []string
+	if c.VBAzureURL != "" {
+		if _, err := vbazure.CheckBaseURL(c.VBAzureURL); err != nil {
+			p = append(p, fmt.Sprintf("PORTAL_VBAZURE_URL %q %v", c.VBAzureURL, err))
+		}
+	} else if c.VBAzureCAFile != "" {
+		p = append(p, "PORTAL_VBAZURE_CA_FILE is set without PORTAL_VBAZURE_URL")
+	}
+	if c.VBAzureCAFile != "" {
+		pem, err := os.ReadFile(c.VBAzureCAFile)
+		pool := x509.NewCertPool()
+		switch {
+		case err != nil:
+			p = append(p, fmt.Sprintf("PORTAL_VBAZURE_CA_FILE: %v", err))
+		case !pool.AppendCertsFromPEM(pem):
+			p = append(p, fmt.Sprintf("PORTAL_VBAZURE_CA_FILE %s holds no PEM certificate", c.VBAzureCAFile))
+		default:
+			c.vbazureCAs = pool
+		}
+	}
+	if !slices.Contains(vbazure.Versions, c.VBAzureVersion) {
+		p = append(p, fmt.Sprintf("PORTAL_VBAZURE_API_VERSION %q must be one of %s", c.VBAzureVersion, strings.Join(vbazure.Versions, ", ")))
+	}
+	if _, err := directory.New(c.GraphURL, nil); err != nil {
+		p = append(p, fmt.Sprintf("PORTAL_GRAPH_URL: %v", err))
+	}
+	return p
 }
 
 // sessionKeyFile is where the session keys live.
@@ -338,6 +396,8 @@ func (c *config) print(w io.Writer) {
 	}
 	rows := [][2]string{
 		{"addr", c.Addr}, {"public-url", c.PublicURL}, {"veeam-url", c.VeeamURL}, {"veeam-ca-file", c.VeeamCAFile},
+		{"vbazure-url", c.VBAzureURL}, {"vbazure-ca-file", c.VBAzureCAFile}, {"vbazure-api-version", c.VBAzureVersion},
+		{"graph-url", c.GraphURL}, {"admins", c.Admins},
 		{"client-id", c.ClientID}, {"authority", c.Authority}, {"client-secret", secret},
 		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"database", c.databaseShown()},
 		{"database-password-file", c.DatabasePassFile},

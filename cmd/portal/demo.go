@@ -9,13 +9,16 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakevbazure"
 	"github.com/openrestore/portal/fakeveeam"
 )
 
-// demoStack is the in-process fake Entra ID and fake VB365 server of -demo.
+// demoStack is the in-process fake Entra ID, fake VB365 server and fake
+// Veeam Backup for Microsoft Azure of -demo.
 type demoStack struct {
 	entra *fakeentra.Server
 	veeam *fakeveeam.Server
+	azure *fakevbazure.Server
 }
 
 // startDemo starts both fakes on loopback ports and points cfg at them:
@@ -31,17 +34,31 @@ func startDemo(cfg *config, now func() time.Time) (*demoStack, error) {
 		entra.Close()
 		return nil, err
 	}
+	azure, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: now})
+	if err != nil {
+		veeam.Close()
+		entra.Close()
+		return nil, err
+	}
 	cfg.VeeamURL = veeam.URL()
+	if cfg.VBAzureURL == "" {
+		cfg.VBAzureURL = azure.URL()
+	}
+	cfg.GraphURL = entra.URL() // the fake issuer answers Graph's people searches
 	if cfg.Auditors == "" {
 		cfg.Auditors = demotenant.AuditorRole
+	}
+	if cfg.Admins == "" {
+		cfg.Admins = demotenant.AdminRole
 	}
 	if cfg.ClientSecret == "" && cfg.ClientSecretFile == "" {
 		cfg.ClientSecret = entra.ClientSecret()
 	}
-	return &demoStack{entra: entra, veeam: veeam}, nil
+	return &demoStack{entra: entra, veeam: veeam, azure: azure}, nil
 }
 
 func (d *demoStack) close() {
+	d.azure.Close()
 	d.veeam.Close()
 	d.entra.Close()
 }
@@ -67,8 +84,14 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 		fakeveeam.StoryDeletedListItem, fakeveeam.StoryVisitsList)
 	fmt.Fprintf(w, "the %s site's %s library holds 50,000 documents.\n", largeLibrarySite, fakeveeam.LargeLibraryName)
 	fmt.Fprintln(w, "Joni Sherman is the auditor: her Audit page lists every restore, download and export.")
+	fmt.Fprintf(w, "Nestor Wilke administers the portal: on Azure backup users he connects to Veeam Backup for Microsoft Azure\n"+
+		"as %s, password %s, MFA secret %s (any authenticator app, or: oathtool --totp -b %s);\n"+
+		"resetting a password asks for the Default Admin's (%s): %s.\n",
+		fakevbazure.DemoOperatorName, fakevbazure.DemoOperatorPassword, fakevbazure.DemoMFASecret, fakevbazure.DemoMFASecret,
+		fakevbazure.DemoAdminName, fakevbazure.DemoAdminPassword)
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\n\nPress Ctrl+C to stop.\n\n", d.entra.Issuer(), d.veeam.URL())
+	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\nFake VBAzure server:  %s\n\nPress Ctrl+C to stop.\n\n",
+		d.entra.Issuer(), d.veeam.URL(), d.azure.URL())
 }
 
 // largeMailbox has a folder of 100,000 messages in the demo.

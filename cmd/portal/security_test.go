@@ -17,6 +17,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakevbazure"
 	"github.com/openrestore/portal/fakeveeam"
 	"github.com/openrestore/portal/internal/spectest"
 	"github.com/openrestore/portal/internal/wait"
@@ -63,6 +64,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	docsFolder := od.open("Documents")
 	doc := docRowsOf(t, docsFolder)[len(docRowsOf(t, docsFolder))-1]
 	big := url.Values{"workload": {strings.Repeat("x", 1<<20)}}
+	admin := s.signedIn(nestor)
 	cases := []struct {
 		name   string
 		r      func() response
@@ -112,6 +114,15 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"restore list runs", func() response { return b.get("/restore-list/runs", "HX-Request: true") }, 286, false},
 		{"audit CSV, not an auditor", func() response { return b.get("/audit.csv") }, 403, false},
 		{"no such restore", func() response { return b.get("/restores/0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") }, 404, false},
+		{"Azure users, not an administrator", func() response { return b.get("/admin/azure") }, 403, false},
+		{"Azure connect form", func() response { return admin.get("/admin/azure") }, 200, false},
+		{"Azure users", func() response { admin.connectAzure(); return admin.get("/admin/azure?q=a") }, 200, false},
+		{"Azure new user", func() response { return admin.get("/admin/azure/users/new?kind=entra&people=meg") }, 200, false},
+		{"Azure user", func() response { return admin.get(admin.azureUserURL("LeeG")) }, 200, false},
+		{"Azure removal", func() response { return admin.get(admin.azureUserURL("LeeG") + "/remove") }, 200, false},
+		{"Azure MFA", func() response { return admin.get("/admin/azure/mfa") }, 200, false},
+		{"Azure password", func() response { return admin.get("/admin/azure/password") }, 200, false},
+		{"Azure no such user", func() response { return admin.get("/admin/azure/users/nope") }, 404, false},
 	}
 	for _, c := range cases {
 		r := c.r()
@@ -225,6 +236,16 @@ func TestCSRFMatrix(t *testing.T) {
 		{od.base + "/download", url.Values{"item": {doc.key}}},
 		{"/auth/logout", url.Values{}},
 	}
+	// The administrators' routes, as Nestor.
+	admin := s.signedIn(nestor)
+	for _, r := range azureRoutes("0b1c3f5e-3c0a-4a8e-9d6f-5b2e7a1c9d40") {
+		if r.method == http.MethodPost {
+			routes = append(routes, struct {
+				path string
+				form url.Values
+			}{r.path, url.Values{}})
+		}
+	}
 	sites := []string{"same-origin", "same-site", "cross-site", "none", ""}
 	origins := []string{s.url, "https://evil.example", "null", ""}
 	tokens := []string{"valid", "wrong", "missing"}
@@ -233,9 +254,13 @@ func TestCSRFMatrix(t *testing.T) {
 			for _, origin := range origins {
 				for _, tok := range tokens {
 					browser := b
-					if route.path == "/auth/logout" {
+					token := token
+					switch {
+					case route.path == "/auth/logout":
 						browser = s.signedIn(adele) // a passing logout ends its session
 						token = browser.csrf()
+					case strings.HasPrefix(route.path, "/admin/"):
+						browser, token = admin, admin.csrf()
 					}
 					form := url.Values{}
 					for k, v := range route.form {
@@ -344,12 +369,20 @@ func TestNoTokenLeaves(t *testing.T) {
 	s.veeam.ExpireAccessTokens()
 	record(b.get("/"))
 	record(b.post("/auth/logout", nil))
+	// An administrator connected to VBAzure: its tokens, MFA token, password and code stay on the server too.
+	n := s.signedIn(nestor)
+	record(n.post("/admin/azure/connect", url.Values{"name": {fakevbazure.DemoOperatorName}, "password": {fakevbazure.DemoOperatorPassword}}))
+	record(n.get("/admin/azure/connect/code"))
+	record(n.post("/admin/azure/connect/code", url.Values{"code": {fakevbazure.TOTP(fakevbazure.DemoMFASecret, s.clock.Now())}}))
+	record(n.get("/admin/azure"))
+	record(n.get("/admin/azure/users/new?kind=entra&people=meg"))
+	record(n.post("/auth/logout", nil))
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
 
 	secrets := append(s.entra.IssuedTokens(), s.veeam.IssuedTokens()...)
-	secrets = append(secrets, s.entra.ClientSecret())
+	secrets = append(append(secrets, s.azure.IssuedTokens()...), s.entra.ClientSecret(), fakevbazure.DemoOperatorPassword)
 	if len(secrets) < 6 {
 		t.Fatalf("only %d tokens to look for", len(secrets))
 	}

@@ -18,12 +18,14 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/directory"
 	"github.com/openrestore/portal/handlers"
 	"github.com/openrestore/portal/sessionstore"
 	"github.com/openrestore/portal/static"
 	"github.com/openrestore/portal/store"
 	"github.com/openrestore/portal/store/postgres"
 	"github.com/openrestore/portal/store/sqlite"
+	"github.com/openrestore/portal/vbazure"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -119,10 +121,16 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
+	azure, dir, err := azureClients(c, now)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
 	h, root, err := handlers.New(
 		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.reason,
-			Auditors: c.auditors(), Now: now, Replica: replica},
-		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Store: st, Sealer: codec, Static: static.FS, Log: log})
+			Auditors: c.auditors(), Admins: c.admins(), Now: now, Replica: replica},
+		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Azure: azure, Directory: dir, Store: st, Sealer: codec,
+			Static: static.FS, Log: log})
 	if err != nil {
 		p.close()
 		return nil, err
@@ -137,6 +145,22 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	go func() { defer close(watching); h.Watch(wctx, watchTick) }()
 	p.closers = append(p.closers, func() { stopWatching(); <-watching })
 	return p, nil
+}
+
+// azureClients are Veeam Backup for Microsoft Azure's client (nil when it
+// is not configured) and Microsoft Graph's, where administrators look
+// people up to add them to it.
+func azureClients(c *config, now func() time.Time) (*vbazure.Client, *directory.Client, error) {
+	dir, err := directory.New(c.GraphURL, nil)
+	if err != nil || c.VBAzureURL == "" {
+		return nil, dir, err
+	}
+	opts := []vbazure.Option{vbazure.WithClock(now), vbazure.WithVersion(c.VBAzureVersion)}
+	if c.vbazureCAs != nil {
+		opts = append(opts, vbazure.WithRootCAs(c.vbazureCAs))
+	}
+	azure, err := vbazure.New(c.VBAzureURL, opts...)
+	return azure, dir, err
 }
 
 // openStore opens the database: PostgreSQL when PORTAL_DATABASE_URL names

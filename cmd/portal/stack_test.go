@@ -21,6 +21,7 @@ import (
 
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/fakevbazure"
 	"github.com/openrestore/portal/fakeveeam"
 	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/internal/wait"
@@ -40,6 +41,7 @@ type stack struct {
 	clock *clock.Clock
 	entra *fakeentra.Server
 	veeam *fakeveeam.Server
+	azure *fakevbazure.Server
 	url   string
 	env   map[string]string
 	logs  *syncBuffer
@@ -108,6 +110,7 @@ func startStack(t testing.TB, o stackOptions) *stack {
 	env := map[string]string{
 		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": s.veeam.URL(), "PORTAL_CLIENT_SECRET": s.entra.ClientSecret(),
 		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
+		"PORTAL_VBAZURE_URL": s.azure.URL(), "PORTAL_GRAPH_URL": s.entra.URL(), "PORTAL_ADMINS": demotenant.AdminRole,
 	}
 	for k, v := range o.env {
 		env[k] = v
@@ -140,7 +143,12 @@ func startFakes(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { veeam.Close() })
-	return &stack{t: t, clock: o.clock, entra: entra, veeam: veeam, env: o.env}
+	azure, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: o.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { azure.Close() })
+	return &stack{t: t, clock: o.clock, entra: entra, veeam: veeam, azure: azure, env: o.env}
 }
 
 // launch runs the portal with env until stop.
@@ -396,6 +404,9 @@ func (s *stack) startProcess(bin, dataDir string, pin bool) *portalProcess {
 	}
 	cmd.Env = append(os.Environ(), "PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+s.veeam.URL(), "PORTAL_CLIENT_SECRET="+s.entra.ClientSecret(),
 		"PORTAL_DATA_DIR="+dataDir, "PORTAL_LOG_FORMAT=json", "PORTAL_LOG_LEVEL=debug", "PORTAL_CLOCK_START="+s.now().Format(time.RFC3339Nano))
+	if s.azure != nil {
+		cmd.Env = append(cmd.Env, "PORTAL_VBAZURE_URL="+s.azure.URL(), "PORTAL_GRAPH_URL="+s.entra.URL(), "PORTAL_ADMINS="+demotenant.AdminRole)
+	}
 	for k, v := range s.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

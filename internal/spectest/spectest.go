@@ -1,6 +1,7 @@
-// Package spectest checks HTTP traffic against the official VB365 REST v8
-// OpenAPI document, for the tests of the client (veeamapi) and of the fake
-// server (fakeveeam): two independent readings of the spec, both held to it.
+// Package spectest checks HTTP traffic against the official OpenAPI
+// documents, VB365 REST v8 and VBAzure v8.1, for the tests of the clients
+// (veeamapi, vbazure) and of the fake servers (fakeveeam, fakevbazure): two
+// independent readings of each spec, both held to it.
 //
 // The document is not committed; it lives in ../shared beside the checkout
 // (or where PORTAL_SHARED_DIR points). Tests that need it skip with a clear
@@ -52,43 +53,74 @@ func SharedDir(t testing.TB) string {
 	}
 }
 
-// Spec is the loaded OpenAPI document with a router over its paths.
+// Spec is a loaded OpenAPI document with a router over its paths.
 type Spec struct {
+	name   string
 	doc    *openapi3.T
 	router routers.Router
+	// path maps a request's path to the document's (another API version).
+	path func(string) string
+	// anonymous lists operations that take no bearer token although the
+	// document does not say so.
+	anonymous map[string]bool
 }
 
 var (
-	loadOnce sync.Once
-	loaded   *Spec
-	loadErr  error
+	mu    sync.Mutex
+	specs = map[string]*Spec{}
+	uuids sync.Once
 )
 
 // Load returns the VB365 v8 document, loaded once per test binary.
 func Load(t testing.TB) *Spec {
 	t.Helper()
-	path := filepath.Join(SharedDir(t), "vb365", "vb365_rest_v8.json")
-	loadOnce.Do(func() {
+	return load(t, "VB365 v8", "vb365_rest_v8.json", nil, nil)
+}
+
+// LoadVBAzure returns the VBAzure v8.1 document, loaded once per test
+// binary. Requests to /api/v8/… are checked as the document's /api/v8.1/…
+// (the v8 reference has the same operations), and the token request needs
+// no bearer token (the document's global requirement is wrong there).
+func LoadVBAzure(t testing.TB) *Spec {
+	t.Helper()
+	return load(t, "VBAzure v8.1", "vbaz_rest_v8.1.json",
+		func(p string) string {
+			if rest, ok := strings.CutPrefix(p, "/api/v8/"); ok {
+				return "/api/v8.1/" + rest
+			}
+			return p
+		},
+		map[string]bool{"Login_Authenticate": true})
+}
+
+func load(t testing.TB, name, file string, path func(string) string, anonymous map[string]bool) *Spec {
+	t.Helper()
+	full := filepath.Join(SharedDir(t), "vb365", file)
+	mu.Lock()
+	defer mu.Unlock()
+	if s, ok := specs[file]; ok {
+		return s
+	}
+	uuids.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(
 			`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`))
-		doc, err := openapi3.NewLoader().LoadFromFile(path)
-		if err != nil {
-			loadErr = fmt.Errorf("load %s: %w", path, err)
-			return
-		}
-		// Match on paths alone: the document's server is https://127.0.0.1:4443.
-		doc.Servers = nil
-		r, err := legacy.NewRouter(doc)
-		if err != nil {
-			loadErr = fmt.Errorf("router: %w", err)
-			return
-		}
-		loaded = &Spec{doc: doc, router: r}
 	})
-	if loadErr != nil {
-		t.Fatal(loadErr)
+	doc, err := openapi3.NewLoader().LoadFromFile(full)
+	if err != nil {
+		t.Fatalf("load %s: %v", full, err)
 	}
-	return loaded
+	// Match on paths alone: the documents' servers are examples.
+	doc.Servers = nil
+	r, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("router of %s: %v", full, err)
+	}
+	if path == nil {
+		path = func(p string) string { return p }
+	}
+	s := &Spec{name: name, doc: doc, router: r, path: path, anonymous: anonymous}
+	specs[file] = s
+	return s
 }
 
 func (s *Spec) options() *openapi3filter.Options {
@@ -118,13 +150,13 @@ func (s *Spec) check(req *http.Request, reqBody []byte, status int, header http.
 	r := req.Clone(context.Background())
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
 	// Match on the escaped path: an id holding %2F is one segment.
-	r.URL.Path, r.URL.RawPath = req.URL.EscapedPath(), ""
+	r.URL.Path, r.URL.RawPath = s.path(req.URL.EscapedPath()), ""
 	route, params, err := s.router.FindRoute(r)
 	if err != nil {
-		return fmt.Errorf("%s %s: not in the VB365 v8 document: %w", req.Method, req.URL.Path, err)
+		return fmt.Errorf("%s %s: not in the %s document: %w", req.Method, req.URL.Path, s.name, err)
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: s.options()}
-	if isAnonymous(route.Operation) {
+	if isAnonymous(route.Operation) || s.anonymous[route.Operation.OperationID] {
 		// The document's global Bearer requirement does not hold for x-anonymous operations.
 		in.Options.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
 	}

@@ -112,6 +112,18 @@ func (s *Store) TakeValue(ctx context.Context, sid, name string) ([]byte, error)
 	return s.value(ctx, `DELETE FROM session_values WHERE sid = ? AND name = ? RETURNING value`, sid, name)
 }
 
+// SwapValue replaces a value that is still old.
+func (s *Store) SwapValue(ctx context.Context, sid, name string, old, v []byte) (bool, error) {
+	err := one(s.db.Exec(ctx, `UPDATE session_values SET value = ? WHERE sid = ? AND name = ? AND value = ?`, v, sid, name, old))
+	switch {
+	case errors.Is(err, store.ErrChanged):
+		return false, nil
+	case err != nil:
+		return false, s.errorf("swap %s: %w", name, err)
+	}
+	return true, nil
+}
+
 func (s *Store) value(ctx context.Context, q, sid, name string) ([]byte, error) {
 	var v []byte
 	err := s.db.Tx(ctx, func(tx DB) error { return tx.QueryRow(ctx, q, sid, name).Scan(&v) })

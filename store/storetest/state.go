@@ -343,6 +343,27 @@ func testValues(t *testing.T, s store.Store, c *clock) {
 	if v, _ := s.Value(ctx, "s1", "empty"); v == nil || len(v) != 0 {
 		t.Errorf("an empty value reads as %v", v)
 	}
+	if err := s.SetValue(ctx, "s1", "token", []byte("pair-1")); err != nil {
+		t.Fatal(err)
+	}
+	var swaps sync.WaitGroup
+	swapped := make([]bool, 6)
+	for i := range swapped {
+		swaps.Go(func() {
+			ok, err := s.SwapValue(ctx, "s1", "token", []byte("pair-1"), []byte(fmt.Sprint("pair-2-", i)))
+			if err != nil {
+				t.Error(err)
+			}
+			swapped[i] = ok
+		})
+	}
+	swaps.Wait()
+	if n := len(slices.DeleteFunc(swapped, func(b bool) bool { return !b })); n != 1 {
+		t.Errorf("%d of six swaps of one value took", n)
+	}
+	if v, _ := s.Value(ctx, "s1", "token"); !strings.HasPrefix(string(v), "pair-2-") {
+		t.Errorf("after the swaps: %q", v)
+	}
 	if err := s.SetValue(ctx, "s1", "form", []byte("typed")); err != nil {
 		t.Fatal(err)
 	}

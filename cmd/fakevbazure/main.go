@@ -1,0 +1,68 @@
+// Command fakevbazure runs the fake Veeam Backup for Microsoft Azure REST API
+// server on its own, with the demo's users:
+//
+//	go run ./cmd/fakevbazure -addr 127.0.0.1:9003
+//
+// Failures are injected with -fail (repeatable) and latency with -latency.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/openrestore/portal/fakevbazure"
+	"github.com/openrestore/portal/internal/fakehttp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fakevbazure:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done. started, if not nil, receives the server once it listens.
+func run(ctx context.Context, args []string, out io.Writer, started chan<- *fakevbazure.Server) error {
+	fs := flag.NewFlagSet("fakevbazure", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:9003", "listen address")
+	access := fs.Duration("token-lifetime", time.Hour, "access token lifetime")
+	refresh := fs.Duration("refresh-lifetime", 14*24*time.Hour, "refresh token lifetime")
+	latency := fs.Duration("latency", 0, "added to every request")
+	var faults []fakehttp.Fault
+	fs.Func("fail", `inject a failure, repeatable: "METHOD PATH WHAT [times=N]", WHAT a status (503), hang, reset, garbage, delay=2s or cut=BYTES; METHOD * for any`, func(v string) error {
+		f, err := fakehttp.ParseFault(v)
+		faults = append(faults, f)
+		return err
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := fakevbazure.Start(*addr, fakevbazure.Options{AccessLifetime: *access, RefreshLifetime: *refresh, Latency: *latency})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, f := range faults {
+		s.Inject(f)
+	}
+	fmt.Fprintf(out, "fake Veeam Backup for Microsoft Azure %s (API %v)\n", s.URL(), fakevbazure.Versions)
+	fmt.Fprintf(out, "Default Admin: %s / %s\n", fakevbazure.DemoAdminName, fakevbazure.DemoAdminPassword)
+	fmt.Fprintf(out, "with MFA:      %s / %s, TOTP secret %s\n", fakevbazure.DemoOperatorName, fakevbazure.DemoOperatorPassword, fakevbazure.DemoMFASecret)
+	if started != nil {
+		started <- s
+	}
+	<-ctx.Done()
+	return nil
+}
