@@ -212,7 +212,9 @@ func (s *Server) routes() {
 		problem(w, http.StatusNotFound, "Not Found", fmt.Sprintf("No resource matches %s %s.", r.Method, r.URL.Path))
 	})
 	s.Front = &fakehttp.Front{Latency: s.opts.Latency, Owner: s.bearerName,
-		WriteError: func(w http.ResponseWriter, status int, _, message string) { problem(w, status, http.StatusText(status), message) }}
+		WriteError: func(w http.ResponseWriter, status int, _, message string) {
+			problem(w, status, http.StatusText(status), message)
+		}}
 	s.handler = s.Front.Wrap(m)
 }
 
