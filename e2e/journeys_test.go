@@ -205,7 +205,7 @@ func TestTokensStayOnTheServer(t *testing.T) {
 	if s := storage.(string); strings.Contains(s, "htmx-history-cache") {
 		t.Error("htmx keeps page copies in localStorage")
 	}
-	if strings.Contains(stack.output.String(), "Bearer ") {
+	if strings.Contains(stack.output(), "Bearer ") {
 		t.Error("the portal logged a bearer token")
 	}
 }

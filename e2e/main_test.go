@@ -9,7 +9,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,6 +30,7 @@ import (
 	"github.com/openrestore/portal/fakeveeam"
 	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/internal/pgtest"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 // env is the stack and browser shared by the journeys.
@@ -44,7 +44,8 @@ type env struct {
 	browser   playwright.Browser
 	axe       string
 	artifacts string
-	output    *lockedBuffer
+	// logFile holds the portal's output.
+	logFile string
 	// clock is what the portal and both fakes run on.
 	clock *clock.Clock
 }
@@ -54,21 +55,10 @@ func (e *env) now() time.Time { return e.clock.Now() }
 
 var stack *env
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// output is what the portal has written so far.
+func (e *env) output() string {
+	b, _ := os.ReadFile(e.logFile)
+	return string(b)
 }
 
 func TestMain(m *testing.M) {
@@ -192,7 +182,15 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	}
 	defer azure.Close()
 
-	out := &lockedBuffer{}
+	// The portal writes to a file, never to a pipe this process must keep
+	// reading: a reader that falls behind would block the portal's logging,
+	// and with it every request.
+	logFile := filepath.Join(tmp, "portal.log")
+	logOut, err := os.Create(logFile)
+	if err != nil {
+		return 0, err
+	}
+	defer logOut.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
@@ -205,10 +203,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	// exec copies the output into watch as it comes, whatever the tests do:
-	// a reader that stopped would leave the portal blocked on its next log line.
-	watch := &listeningWatch{out: out, url: make(chan string, 1)}
-	cmd.Stdout, cmd.Stderr = watch, out
+	cmd.Stdout, cmd.Stderr = logOut, logOut
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
@@ -218,13 +213,23 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		cancel() // interrupts the portal, which shuts down gracefully
 		<-exited
 	}()
+	readOutput := func() string { b, _ := os.ReadFile(logFile); return string(b) }
 	var portalURL string
-	select {
-	case portalURL = <-watch.url:
-	case err := <-exited:
-		return 0, fmt.Errorf("the portal stopped at start: %v\n%s", err, out)
-	case <-time.After(30 * time.Second):
-		return 0, fmt.Errorf("the portal did not start:\n%s", out)
+	var stopped error
+	wait.Until(30*time.Second, func() bool {
+		select {
+		case stopped = <-exited:
+			return true
+		default:
+		}
+		_, portalURL = listening(readOutput())
+		return portalURL != ""
+	})
+	switch {
+	case stopped != nil || portalURL == "" && len(exited) > 0:
+		return 0, fmt.Errorf("the portal stopped at start: %v\n%s", stopped, readOutput())
+	case portalURL == "":
+		return 0, fmt.Errorf("the portal did not start:\n%s", readOutput())
 	}
 
 	// playwright-go applies its small driver patch here; with the driver in
@@ -249,7 +254,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	}
 	defer browser.Close()
 	artifacts := envOr("E2E_ARTIFACTS", filepath.Join(root, ".cache", "e2e-artifacts"))
-	stack = &env{root: root, portalURL: portalURL, bin: bin, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, output: out,
+	stack = &env{root: root, portalURL: portalURL, bin: bin, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, logFile: logFile,
 		clock: c}
 	code := pgtest.Main(m)
 	if code != 0 {
@@ -259,38 +264,23 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 			exited <- err
 		default:
 		}
-		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", out)
+		fmt.Fprintf(os.Stderr, "portal output:\n%s\n", readOutput())
 	}
 	return code, nil
 }
 
-// listeningWatch keeps the portal's output and hands over the public URL
-// its "listening" line names.
-type listeningWatch struct {
-	out     *lockedBuffer
-	url     chan string
-	partial []byte
-}
-
-func (w *listeningWatch) Write(p []byte) (int, error) {
-	w.out.Write(p)
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := w.partial[:i]
+// listening is the address and public URL the portal's "listening" line
+// names, or "" before it has written one.
+func listening(output string) (addr, publicURL string) {
+	for _, line := range strings.Split(output, "\n") {
 		var l struct {
 			Msg       string `json:"msg"`
+			Addr      string `json:"addr"`
 			PublicURL string `json:"public_url"`
 		}
-		if bytes.Contains(line, []byte(`"listening"`)) && json.Unmarshal(line, &l) == nil && l.Msg == "listening" {
-			select {
-			case w.url <- l.PublicURL:
-			default:
-			}
+		if strings.Contains(line, `"listening"`) && json.Unmarshal([]byte(line), &l) == nil && l.Msg == "listening" {
+			return l.Addr, l.PublicURL
 		}
-		w.partial = w.partial[i+1:]
 	}
+	return "", ""
 }

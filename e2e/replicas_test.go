@@ -1,17 +1,15 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +43,13 @@ func startReplicas(t *testing.T) (*balancer.Balancer, string) {
 	front := "http://" + ln.Addr().String()
 	var addrs []string
 	for i := range 2 {
-		out := &lockedBuffer{}
+		// A file, not a pipe: see runAll.
+		logFile := filepath.Join(dir, fmt.Sprintf("replica-%d.log", i))
+		out, err := os.Create(logFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		output := func() string { b, _ := os.ReadFile(logFile); return string(b) }
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, stack.bin)
 		cmd.Env = append(os.Environ(),
@@ -63,19 +67,14 @@ func startReplicas(t *testing.T) (*balancer.Balancer, string) {
 		t.Cleanup(func() {
 			cancel()
 			cmd.Wait()
+			out.Close()
 			if t.Failed() {
-				t.Logf("replica %d:\n%s", i, out)
+				t.Logf("replica %d:\n%s", i, output())
 			}
 		})
 		var addr string
 		wait.For(t, "the replica to start", func() bool {
-			sc := bufio.NewScanner(strings.NewReader(out.String()))
-			for sc.Scan() {
-				var line struct{ Msg, Addr string }
-				if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-					addr = line.Addr
-				}
-			}
+			addr, _ = listening(output())
 			return addr != ""
 		})
 		addrs = append(addrs, addr)
