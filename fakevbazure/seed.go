@@ -14,6 +14,12 @@ const (
 	DemoOperatorName     = "nestor-wilke"
 	DemoOperatorPassword = "Nestor-Backup-Ops9"
 	DemoMFASecret        = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
+	// DemoServiceName is the restore portal's own account: a Restore
+	// Operator with MFA, whose codes the portal computes from
+	// DemoServiceSecret to restore files of Azure VMs.
+	DemoServiceName     = "restore-portal"
+	DemoServicePassword = "Portal-Restores-Azure4"
+	DemoServiceSecret   = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 )
 
 // DemoUsers are the accounts of the demo's Veeam Backup for Microsoft
@@ -29,6 +35,8 @@ func DemoUsers() []SeedUser {
 		{Name: "backup-reports", Description: "Reports for the operations team", Role: RoleReadOnlyUser,
 			Password: "Reports-Contoso-Read5", MFASecret: NewSecret(), ScratchCodes: []string{"55190342"}},
 		{Name: "helpdesk-restore", Description: "Helpdesk restores, first line", Role: RoleRestoreOperator, Password: "Helpdesk-Contoso-Fix8"},
+		{Name: DemoServiceName, Description: "The restore portal", Role: RoleRestoreOperator, Password: DemoServicePassword,
+			MFASecret: DemoServiceSecret, ScratchCodes: []string{"60418273"}},
 		{Name: "azure-ops", Description: "Backup policies and workers", Role: RolePortalOperator, Password: "Policies-Contoso-Run3",
 			MFASecret: NewSecret()},
 		{Name: "LeeG", Description: "Lee Gu, IT", Role: RoleRestoreOperator, Type: typeIdP, IdentityProviderEntityID: person("LeeG")},

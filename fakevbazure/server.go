@@ -1,12 +1,16 @@
 // Package fakevbazure is a fake Veeam Backup for Microsoft Azure REST API
-// server (v8 and v8.1) for tests and the demo: its sign-in (with MFA) and
-// the administration of its users, as the official OpenAPI document
-// describes them (../shared/vb365/vbaz_rest_v8.1.json) and the product
-// applies them: RFC 7807 problem documents, the documented token lifetimes,
-// the product's name and password rules, a Default Admin that cannot be
-// removed, real TOTP (RFC 6238) with scratch codes that work once, and only
-// a Portal Administrator managing users. Failures and latency can be
-// injected (Inject, Options.Latency).
+// server (v8 and v8.1) for tests and the demo: its sign-in (with MFA), the
+// administration of its users, and the file-level restore of Azure VMs, as
+// the official OpenAPI document describes them
+// (../shared/vb365/vbaz_rest_v8.1.json) and the product applies them:
+// RFC 7807 problem documents, the documented token lifetimes, the
+// product's name and password rules, a Default Admin that cannot be
+// removed, real TOTP (RFC 6238) with scratch codes that work once, only a
+// Portal Administrator managing users; subscriptions, resource groups and
+// VMs with restore points whose files drift from day to day, FLR sessions
+// that take a while to start and stop when left idle, restores that change
+// the VM's live files (see flr.go). Failures and latency can be injected
+// (Inject, Options.Latency).
 package fakevbazure
 
 import (
@@ -40,6 +44,20 @@ type Options struct {
 	MFALifetime time.Duration
 	// Latency is added to every request.
 	Latency time.Duration
+
+	// Infrastructure is what it protects. Default: DemoInfrastructure(Now()).
+	Infrastructure *Infrastructure
+	// FLRReadyAfter is how long an FLR session's worker takes to start. Default 20s.
+	FLRReadyAfter time.Duration
+	// FLRIdleTimeout stops an FLR session nobody used for that long. Default 30 minutes.
+	FLRIdleTimeout time.Duration
+	// RestoreItemTime is how long restoring one item takes. Default 2s.
+	RestoreItemTime time.Duration
+	// SearchTime is how long a search takes to prepare its first page. Default 1s.
+	SearchTime time.Duration
+	// RetrievalTime is how long retrieving an archived point takes at
+	// Normal priority (a quarter at High). Default 20 minutes.
+	RetrievalTime time.Duration
 }
 
 // SeedUser is an account the server starts with.
@@ -74,6 +92,13 @@ type Server struct {
 	mfa     map[string]*mfaSignIn
 	setups  map[string]*mfaSetup // by setup token
 	issued  []string             // every token handed out, for leak tests
+
+	tenantID       string
+	subscriptions  []*azSubscription
+	resourceGroups []*azResourceGroup
+	vms            []*azVM
+	accounts       []*azServiceAccount
+	jobs           []*jobSession // in the order started
 }
 
 // grant is an access and refresh token pair of a user.
@@ -117,6 +142,19 @@ func New(opts Options) (*Server, error) {
 	if opts.Users == nil {
 		opts.Users = DemoUsers()
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&opts.FLRReadyAfter, 20 * time.Second}, {&opts.FLRIdleTimeout, 30 * time.Minute}, {&opts.RestoreItemTime, 2 * time.Second},
+		{&opts.SearchTime, time.Second}, {&opts.RetrievalTime, 20 * time.Minute}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if opts.Infrastructure == nil {
+		in := DemoInfrastructure(opts.Now())
+		opts.Infrastructure = &in
+	}
 	s := &Server{opts: opts, users: map[string]*user{}, access: map[string]*grant{}, refresh: map[string]*grant{},
 		mfa: map[string]*mfaSignIn{}, setups: map[string]*mfaSetup{}}
 	defaults := 0
@@ -142,6 +180,7 @@ func New(opts Options) (*Server, error) {
 	if defaults != 1 {
 		return nil, fmt.Errorf("fakevbazure: %d Default Admins among the seed users, want one", defaults)
 	}
+	s.loadInfrastructure(*opts.Infrastructure)
 	s.routes()
 	return s, nil
 }
@@ -207,6 +246,32 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/{id}/enableMfa", s.authed(s.enableMFA))
 		m.HandleFunc("POST "+p+"/{id}/acceptMfa", s.authed(s.acceptMFA))
 		m.HandleFunc("POST "+p+"/{id}/disableMfa", s.authed(s.disableMFA))
+
+		a := "/api/" + v
+		m.HandleFunc("GET "+a+"/cloudInfrastructure/subscriptions", s.authed(s.listSubscriptions))
+		m.HandleFunc("GET "+a+"/cloudInfrastructure/resourceGroups", s.authed(s.listResourceGroups))
+		m.HandleFunc("GET "+a+"/accounts/azure/service", s.authed(s.listAccounts))
+		m.HandleFunc("GET "+a+"/virtualMachines", s.authed(s.listVMs))
+		m.HandleFunc("GET "+a+"/virtualMachines/{id}", s.authed(s.getVM))
+		m.HandleFunc("GET "+a+"/protectedItem/virtualMachines", s.authed(s.listProtectedVMs))
+		m.HandleFunc("GET "+a+"/restorePoints/virtualMachines", s.authed(s.listPoints))
+		m.HandleFunc("GET "+a+"/restorePoints/virtualMachines/{restorePointId}", s.authed(s.getPoint))
+		m.HandleFunc("POST "+a+"/restorePoints/virtualMachines/{restorePointId}/restoreFile", s.authed(s.restorer(s.startFLR)))
+		m.HandleFunc("POST "+a+"/restorePoints/virtualMachines/{restorePointId}/retrieveData", s.authed(s.restorer(s.retrieveData)))
+		m.HandleFunc("GET "+a+"/jobSessions", s.authed(s.listJobs))
+		m.HandleFunc("GET "+a+"/jobSessions/{sessionId}", s.authed(s.getJob))
+		m.HandleFunc("GET "+a+"/jobSessions/{sessionId}/log", s.authed(s.jobLog))
+		m.HandleFunc("POST "+a+"/jobSessions/{sessionId}/stop", s.authed(s.restorer(s.stopJob)))
+		f := a + "/flr/{flrSessionId}"
+		m.HandleFunc("POST "+f+"/browse", s.authed(s.restorer(s.inFLR(s.browse))))
+		m.HandleFunc("POST "+f+"/search/start", s.authed(s.restorer(s.inFLR(s.searchStart))))
+		m.HandleFunc("GET "+f+"/search/{searchTaskId}/results", s.authed(s.restorer(s.inFLR(s.searchResults))))
+		m.HandleFunc("POST "+f+"/search/{searchTaskId}/nextPage", s.authed(s.restorer(s.inFLR(s.searchNextPage))))
+		m.HandleFunc("POST "+f+"/search/{searchTaskId}/stop", s.authed(s.restorer(s.inFLR(s.searchStop))))
+		m.HandleFunc("POST "+f+"/restore", s.authed(s.restorer(s.inFLR(s.restoreStart))))
+		m.HandleFunc("GET "+f+"/restore/{restoreTaskId}/status", s.authed(s.restorer(s.inFLR(s.restoreStatus))))
+		m.HandleFunc("POST "+f+"/restore/{restoreTaskId}/logs", s.authed(s.restorer(s.inFLR(s.restoreLogs))))
+		m.HandleFunc("POST "+f+"/restore/{restoreTaskId}/stop", s.authed(s.restorer(s.inFLR(s.restoreStop))))
 	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "Not Found", fmt.Sprintf("No resource matches %s %s.", r.Method, r.URL.Path))
@@ -313,6 +378,17 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if callerOf(r).user.role != RolePortalAdmin {
 			problem(w, http.StatusForbidden, "Forbidden", "Only a Portal Administrator manages users.")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// restorer lets only the roles that restore through (403): not a Read-Only User.
+func (s *Server) restorer(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if callerOf(r).user.role == RoleReadOnlyUser {
+			problem(w, http.StatusForbidden, "Forbidden", "A Read-Only User cannot restore.")
 			return
 		}
 		h(w, r)

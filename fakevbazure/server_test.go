@@ -30,9 +30,15 @@ type fixture struct {
 
 func start(t *testing.T, checkRequests bool) *fixture {
 	t.Helper()
+	return startWith(t, checkRequests, fakevbazure.Options{})
+}
+
+func startWith(t *testing.T, checkRequests bool, opts fakevbazure.Options) *fixture {
+	t.Helper()
 	spec := spectest.LoadVBAzure(t)
 	c := clock.Starting(clock.TestStart)
-	s, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: c.Now})
+	opts.Now = c.Now
+	s, err := fakevbazure.Start("127.0.0.1:0", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

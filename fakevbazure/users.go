@@ -209,28 +209,11 @@ func versionOf(r *http.Request) string {
 
 // listUsers handles GET /users?NameFilter&Offset&Limit (Limit=-1: all).
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	offset, limit := 0, 100
-	var errs []string
-	if v := q.Get("Offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, "Offset must be 0 or more.")
-		}
-		offset = n
-	}
-	if v := q.Get("Limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < -1 {
-			errs = append(errs, "Limit must be -1 (all) or more.")
-		}
-		limit = n
-	}
-	if len(errs) > 0 {
-		invalid(w, map[string][]string{"paging": errs})
+	offset, limit, ok := paging(w, r, 100)
+	if !ok {
 		return
 	}
-	filter := strings.ToLower(q.Get("NameFilter"))
+	filter := strings.ToLower(r.URL.Query().Get("NameFilter"))
 	s.mu.Lock()
 	var all []userRep
 	for _, id := range s.order {
@@ -239,17 +222,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	page := all[min(offset, len(all)):]
-	if limit >= 0 && limit < len(page) {
-		page = page[:limit]
-	}
-	total := len(all)
-	writeJSON(w, http.StatusOK, struct {
-		Offset     int       `json:"offset"`
-		Limit      int       `json:"limit"`
-		TotalCount *int      `json:"totalCount"`
-		Results    []userRep `json:"results"`
-	}{offset, limit, &total, append([]userRep{}, page...)})
+	writeJSON(w, http.StatusOK, pageOf(all, offset, limit))
 }
 
 // getUser handles GET /users/{id}: any user's for an administrator, one's

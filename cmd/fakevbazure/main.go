@@ -3,7 +3,9 @@
 //
 //	go run ./cmd/fakevbazure -addr 127.0.0.1:9003
 //
-// Failures are injected with -fail (repeatable) and latency with -latency.
+// Failures are injected with -fail (repeatable) and latency with -latency;
+// the pace of file-level restores with -flr-ready, -flr-idle,
+// -restore-item-time, -search-time and -retrieval-time.
 package main
 
 import (
@@ -40,6 +42,11 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	access := fs.Duration("token-lifetime", time.Hour, "access token lifetime")
 	refresh := fs.Duration("refresh-lifetime", 14*24*time.Hour, "refresh token lifetime")
 	latency := fs.Duration("latency", 0, "added to every request")
+	ready := fs.Duration("flr-ready", 20*time.Second, "how long an FLR session's worker takes to start")
+	idle := fs.Duration("flr-idle", 30*time.Minute, "an FLR session nobody uses stops after this long")
+	item := fs.Duration("restore-item-time", 2*time.Second, "how long restoring one file or folder takes")
+	search := fs.Duration("search-time", time.Second, "how long a search prepares its first page")
+	retrieval := fs.Duration("retrieval-time", 20*time.Minute, "how long retrieving an archived restore point takes (a quarter at High priority)")
 	var faults []fakehttp.Fault
 	fs.Func("fail", `inject a failure, repeatable: "METHOD PATH WHAT [times=N]", WHAT a status (503), hang, reset, garbage, delay=2s or cut=BYTES; METHOD * for any`, func(v string) error {
 		f, err := fakehttp.ParseFault(v)
@@ -49,7 +56,8 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s, err := fakevbazure.Start(*addr, fakevbazure.Options{AccessLifetime: *access, RefreshLifetime: *refresh, Latency: *latency})
+	s, err := fakevbazure.Start(*addr, fakevbazure.Options{AccessLifetime: *access, RefreshLifetime: *refresh, Latency: *latency,
+		FLRReadyAfter: *ready, FLRIdleTimeout: *idle, RestoreItemTime: *item, SearchTime: *search, RetrievalTime: *retrieval})
 	if err != nil {
 		return err
 	}
@@ -60,6 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	fmt.Fprintf(out, "fake Veeam Backup for Microsoft Azure %s (API %v)\n", s.URL(), fakevbazure.Versions)
 	fmt.Fprintf(out, "Default Admin: %s / %s\n", fakevbazure.DemoAdminName, fakevbazure.DemoAdminPassword)
 	fmt.Fprintf(out, "with MFA:      %s / %s, TOTP secret %s\n", fakevbazure.DemoOperatorName, fakevbazure.DemoOperatorPassword, fakevbazure.DemoMFASecret)
+	fmt.Fprintf(out, "the portal's:  %s / %s, TOTP secret %s\n", fakevbazure.DemoServiceName, fakevbazure.DemoServicePassword, fakevbazure.DemoServiceSecret)
 	if started != nil {
 		started <- s
 	}
