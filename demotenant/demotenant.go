@@ -187,6 +187,8 @@ func Contoso() Tenant {
 		group("Retail", "retail", "AdeleV", "LynneR"),
 		group("Engineering", "engineering", "JohannaL", "LidiaH", "HenriettaM", "GradyA"),
 		group("Legal", "legal", "JoniS", "PattiF"),
+		group("Finance", "finance", "PradeepG", "PattiF"),
+		group("Web team", "webteam", "JohannaL", "LidiaH"),
 	}
 	site := func(title, path, parent string) Site {
 		u := "https://contoso.sharepoint.com/sites/" + path

@@ -129,6 +129,6 @@ func TestNestorAdministersAzureBackupUsers(t *testing.T) {
 	if err != nil || resp.Status() != 403 {
 		t.Fatalf("Adele on the page: %v %v", resp, err)
 	}
-	adele.see(adele.page.Locator("h1"), "Only the portal's administrators manage Azure backup users")
+	adele.see(adele.page.Locator("h1"), "Only the portal's administrators open this page")
 	adele.audit()
 }

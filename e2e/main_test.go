@@ -41,6 +41,7 @@ type env struct {
 	bin       string // the portal's binary, for tests that start more of it
 	entra     *fakeentra.Server
 	veeam     *fakeveeam.Server
+	azure     *fakevbazure.Server
 	browser   playwright.Browser
 	axe       string
 	artifacts string
@@ -176,7 +177,8 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		return 0, err
 	}
 	defer veeam.Close()
-	azure, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: c.Now})
+	// Azure VMs' sessions start in seconds, and restore an item a second.
+	azure, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: c.Now, FLRReadyAfter: 5 * time.Second, RestoreItemTime: time.Second})
 	if err != nil {
 		return 0, err
 	}
@@ -185,6 +187,10 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	// The portal writes to a file, never to a pipe this process must keep
 	// reading: a reader that falls behind would block the portal's logging,
 	// and with it every request.
+	rules := filepath.Join(tmp, "vm-rules.json")
+	if err := os.WriteFile(rules, []byte(vmRules), 0o600); err != nil {
+		return 0, err
+	}
 	logFile := filepath.Join(tmp, "portal.log")
 	logOut, err := os.Create(logFile)
 	if err != nil {
@@ -200,6 +206,8 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 		"PORTAL_RESTORE_REASON=others", "PORTAL_AUDITORS="+demotenant.AuditorRole,
 		"PORTAL_VBAZURE_URL="+azure.URL(), "PORTAL_GRAPH_URL="+entra.URL(), "PORTAL_ADMINS="+demotenant.AdminRole,
 		"PORTAL_CLOCK_START="+c.Now().Format(time.RFC3339Nano),
+		"PORTAL_VBAZURE_ACCOUNT="+fakevbazure.DemoServiceName, "PORTAL_VBAZURE_PASSWORD="+fakevbazure.DemoServicePassword,
+		"PORTAL_VBAZURE_TOTP_SECRET="+fakevbazure.DemoServiceSecret, "PORTAL_VM_RULES_FILE="+rules,
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
@@ -254,7 +262,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	}
 	defer browser.Close()
 	artifacts := envOr("E2E_ARTIFACTS", filepath.Join(root, ".cache", "e2e-artifacts"))
-	stack = &env{root: root, portalURL: portalURL, bin: bin, entra: entra, veeam: veeam, browser: browser, axe: axe, artifacts: artifacts, logFile: logFile,
+	stack = &env{root: root, portalURL: portalURL, bin: bin, entra: entra, veeam: veeam, azure: azure, browser: browser, axe: axe, artifacts: artifacts, logFile: logFile,
 		clock: c}
 	code := pgtest.Main(m)
 	if code != 0 {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type User struct {
 	Description string // shown under the name on the account picker, e.g. the person's role
 	// Roles are app roles of the application, sent in the ID token's roles claim.
 	Roles []string
+	// Groups are the object ids of the security groups the person is in,
+	// sent in the ID token's groups claim (the application asks for it).
+	Groups []string
 }
 
 // Options configures the issuer. Zero values give the Contoso demo tenant.
@@ -112,7 +116,14 @@ func New(opts Options) (*Server, error) {
 	}
 	if len(opts.Users) == 0 {
 		for _, u := range demo.Users {
-			opts.Users = append(opts.Users, User{OID: u.OID, Name: u.DisplayName, UPN: u.UPN, Description: string(u.Role), Roles: u.AppRoles})
+			var groups []string
+			for _, g := range demo.Groups {
+				if slices.Contains(g.Members, u.OID) {
+					groups = append(groups, g.ID)
+				}
+			}
+			opts.Users = append(opts.Users, User{OID: u.OID, Name: u.DisplayName, UPN: u.UPN, Description: string(u.Role), Roles: u.AppRoles,
+				Groups: groups})
 		}
 	}
 	if opts.Now == nil {

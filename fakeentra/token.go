@@ -227,6 +227,9 @@ func (s *Server) idToken(u User, nonce string, authTime time.Time, sid string, n
 	if len(u.Roles) > 0 {
 		claims["roles"] = u.Roles
 	}
+	if len(u.Groups) > 0 {
+		claims["groups"] = u.Groups
+	}
 	s.mu.Lock()
 	t := s.tamperID
 	s.tamperID = TamperNone

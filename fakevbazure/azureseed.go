@@ -63,18 +63,20 @@ func DemoInfrastructure(now time.Time) Infrastructure {
 			{Name: "erp-app-01", OS: "Windows", Region: "northeurope", ResourceGroup: "rg-erp", Subscription: ProductionSubscription,
 				Size: "Standard_E8s_v5", DiskGB: 1024, Policy: "ERP, daily", DiskEncryption: true, Points: dailyPoints(now, 30, 0, -1),
 				Files: erpFiles(now),
-				Failures: []Failure{{At: day(12).Add(-3 * time.Hour),
+				History: []PastSession{{At: day(12).Add(-3 * time.Hour), Failed: true,
 					Message: "Restoring files to the original location is not supported for virtual machines protected with Azure Disk Encryption."}}},
 			{Name: "hr-app-01", OS: "Windows", Region: "westeurope", ResourceGroup: "rg-hr", Subscription: ProductionSubscription,
 				Size: "Standard_D2s_v5", DiskGB: 128, Policy: "HR, daily", Points: dailyPoints(now, 30, 0, -1), Files: hrFiles(now)},
 			{Name: "dev-build-01", OS: "Linux", Region: "swedencentral", ResourceGroup: "rg-dev", Subscription: DevelopmentSubscription,
-				Size: "Standard_D4ps_v5", DiskGB: 128, Policy: "Development, daily", Points: dailyPoints(now, 14, 0, -1),
+				Size: "Standard_D4ps_v5", Arm: true, DiskGB: 128, Policy: "Development, daily", Points: dailyPoints(now, 14, 0, -1),
 				Files: buildFiles(now),
-				Failures: []Failure{{At: day(9).Add(-5 * time.Hour),
+				History: []PastSession{{At: day(9).Add(-5 * time.Hour), Failed: true,
 					Message: "File-level recovery is not supported for virtual machines with Arm64 processors (Standard_D4ps_v5)."}}},
 			{Name: "dev-data-01", OS: "Linux", Region: "swedencentral", ResourceGroup: "rg-dev", Subscription: DevelopmentSubscription,
 				Size: "Standard_D8s_v5", DiskGB: 2048, Policy: "Development, daily", Points: dailyPoints(now, 14, 0, -1),
-				Files: dataFiles(now), Skipped: []string{"/mnt/datasets (ZFS)"}},
+				Files: dataFiles(now), Skipped: []string{"/mnt/datasets (ZFS)"},
+				History: []PastSession{{At: day(5).Add(-2 * time.Hour),
+					Message: "The volume /mnt/datasets (ZFS) has a file system that file-level recovery does not support; it was skipped."}}},
 		},
 		ServiceAccounts: []ServiceAccount{
 			{Name: "contoso-prod-restore", Purposes: []string{"VirtualMachineRestore"}, Subscriptions: []string{ProductionSubscription}},
@@ -209,7 +211,7 @@ func webFiles(now time.Time, story bool) func(time.Time) []File {
 		f.daily(now.AddDate(0, 0, -30), "/var/log/nginx/access-%s.log.gz", 2_400_000)
 		f.add("/home/azureuser/.bashrc", 3_771, old)
 		for _, n := range []string{
-			"<script>alert(1)</script>.html", `"quoted" & 'apos'.conf`, `back\slash.txt`, "line\nbreak.txt",
+			"<script>alert(1)<script>.html", `"quoted" & 'apos'.conf`, `back\slash.txt`, "line\nbreak.txt",
 			"<img src=x onerror=alert(1)>.png", "javascript:alert(1)", "\u202etxt.sh", "%2F..%2Fetc%2Fpasswd", "tab\tname.txt",
 			"$(rm -rf ~).sh", "...", strings.Repeat("x", 255),
 		} {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openrestore/portal/internal/glob"
 )
 
 // A VM's file system: what a restore point holds (read by browse and
@@ -232,31 +234,5 @@ func matcher(pattern string) func(string) bool {
 	if !strings.ContainsAny(p, "*?") {
 		return func(name string) bool { return strings.Contains(strings.ToLower(name), p) }
 	}
-	return func(name string) bool { return wildcard(p, strings.ToLower(name)) }
-}
-
-// wildcard matches s against p, where * is any run and ? one character.
-func wildcard(p, s string) bool {
-	pr, sr := []rune(p), []rune(s)
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(sr) {
-		switch {
-		case pi < len(pr) && (pr[pi] == '?' || pr[pi] == sr[si]):
-			pi++
-			si++
-		case pi < len(pr) && pr[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(pr) && pr[pi] == '*' {
-		pi++
-	}
-	return pi == len(pr)
+	return func(name string) bool { return glob.Match(p, strings.ToLower(name)) }
 }

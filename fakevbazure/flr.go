@@ -109,10 +109,6 @@ func (t *restoreTask) cancel(at time.Time) {
 	}
 }
 
-func (t *restoreTask) busy() bool {
-	return slices.ContainsFunc(t.items, func(it *restoreItem) bool { return it.status == "Running" })
-}
-
 // advance brings every session to now: restored items land on the VM,
 // sessions become ready, fail, expire, and retrievals end.
 func (s *Server) advance(now time.Time) {
@@ -250,7 +246,7 @@ func (s *Server) startFLR(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case in.FlrRto && v.seed.DiskEncryption:
 		j.failure = "Restoring files to the original location is not supported for virtual machines protected with Azure Disk Encryption."
-	case isArmSize(v.seed.Size):
+	case v.seed.Arm:
 		j.failure = "File-level recovery is not supported for virtual machines with Arm64 processors (" + v.seed.Size + ")."
 	}
 	if j.failure != "" {
@@ -269,22 +265,6 @@ func (s *Server) startFLR(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, s.jobRep(j, versionOf(r), now))
 }
 
-// isArmSize reports whether an Azure VM size is of an Arm64 series: a "p"
-// among its feature letters (Standard_D4ps_v5, Standard_E8pds_v5).
-func isArmSize(size string) bool {
-	_, rest, ok := strings.Cut(strings.ToLower(size), "_")
-	if !ok {
-		return false
-	}
-	series, _, _ := strings.Cut(rest, "_")
-	i := strings.IndexFunc(series, func(r rune) bool { return r >= '0' && r <= '9' })
-	if i < 0 {
-		return false
-	}
-	digits := strings.TrimLeft(series[i:], "0123456789")
-	return strings.Contains(digits, "p")
-}
-
 func (s *Server) accountByID(id string) *azServiceAccount {
 	for _, a := range s.accounts {
 		if strings.EqualFold(a.id, id) {
@@ -294,15 +274,20 @@ func (s *Server) accountByID(id string) *azServiceAccount {
 	return nil
 }
 
-// addFailedSession records an earlier file-level restore that failed.
-func (s *Server) addFailedSession(v *azVM, f Failure) {
+// addPastSession records an earlier file-level restore session.
+func (s *Server) addPastSession(v *azVM, f PastSession) {
 	j := &jobSession{id: azID("job", v.seed.Name+"/"+f.At.UTC().Format(time.RFC3339)), typ: "FileLevelRestore", started: f.At,
 		status: "Running", initiator: DemoAdminName, vm: v, readyAt: f.At}
 	if len(v.points) > 0 {
 		j.point = v.points[0]
 	}
 	j.log = append(j.log, logItem{at: f.At, status: "Running", message: "Deploying a worker instance in " + regionDisplay(v.seed.Region) + "."})
-	j.end(f.At.Add(4*time.Minute), "Error", f.Message)
+	if f.Failed {
+		j.end(f.At.Add(4*time.Minute), "Error", f.Message)
+	} else {
+		j.log = append(j.log, logItem{at: f.At.Add(2 * time.Minute), status: "Warning", message: f.Message})
+		j.end(f.At.Add(40*time.Minute), "Success", "The session was stopped by "+DemoAdminName+".")
+	}
 	s.jobs = append(s.jobs, j)
 }
 

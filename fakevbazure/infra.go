@@ -42,6 +42,8 @@ type VM struct {
 	// DiskEncryption is Azure Disk Encryption: the product refuses to
 	// restore files of such a VM to its original location.
 	DiskEncryption bool
+	// Arm: its processors are Arm64, which file-level restore does not support.
+	Arm bool
 	// Points are when its restore points were taken.
 	Points []PointSeed
 	// Files are its files and folders as they were at an instant: restore
@@ -50,9 +52,9 @@ type VM struct {
 	// Skipped are volumes file-level restore cannot read (an unsupported
 	// file system): the session's log says so.
 	Skipped []string
-	// Failures are earlier file-level restore sessions of the VM that
-	// failed, with their log's message.
-	Failures []Failure
+	// History is earlier file-level restore sessions of the VM: ones that
+	// failed, and ones that logged a warning.
+	History []PastSession
 }
 
 // PointSeed is a restore point.
@@ -73,9 +75,11 @@ type File struct {
 	Locked bool
 }
 
-// Failure is an earlier session that failed.
-type Failure struct {
+// PastSession is an earlier file-level restore session: it failed with
+// Message, or it ended well having logged Message as a warning.
+type PastSession struct {
 	At      time.Time
+	Failed  bool
 	Message string
 }
 
@@ -210,8 +214,8 @@ func (s *Server) loadInfrastructure(in Infrastructure) {
 		}
 		slices.SortFunc(v.points, func(a, b *azPoint) int { return a.time.Compare(b.time) })
 		s.vms = append(s.vms, v)
-		for _, f := range x.Failures {
-			s.addFailedSession(v, f)
+		for _, f := range x.History {
+			s.addPastSession(v, f)
 		}
 	}
 	for _, x := range in.ServiceAccounts {

@@ -390,7 +390,7 @@ func TestEffectiveScope(t *testing.T) {
 		{lee, true,
 			[]string{"Alex Wilber", "Isaiah Langer", "Lee Gu", "Megan Bowen", "Miriam Graham"}, []string{"Sales"},
 			[]string{"Sales and Marketing", "Sales Proposals", "Proposals Archive"}, []string{"Sales and Marketing"}},
-		{nestor, true, everyone("Patti Fernandez"), []string{"Engineering", "Legal", "Retail", "Sales"},
+		{nestor, true, everyone("Patti Fernandez"), []string{"Engineering", "Finance", "Legal", "Retail", "Sales", "Web team"},
 			[]string{"Contoso Intranet", "Legal", "Mark 8 Project Team", "Retail", "Sales and Marketing", "Sales Proposals", "Proposals Archive"},
 			[]string{"Contoso Launch 2024", "Legal Hold", "Mark 8 Project Team", "Retail", "Sales and Marketing"}},
 	}

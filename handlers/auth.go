@@ -47,6 +47,7 @@ func (h *Handler) logout(c *echo.Context) error {
 	}
 	c.Set(userKey, u)
 	h.stopOpenedSessions(c)
+	h.stopSignedOut(c)
 	h.disconnectAzure(c)
 	to := h.auth.SignOut(ctx)
 	c.Response().Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)

@@ -66,6 +66,13 @@ func (h *Handler) errorHandler(c *echo.Context, err error) {
 		h.sendToSignIn(c, err)
 		return
 	}
+	var to redirectTo
+	if errors.As(err, &to) {
+		if err := seeOther(c, string(to)); err != nil {
+			h.log.ErrorContext(ctx, "redirect_failed", "error", err)
+		}
+		return
+	}
 	e := classify(err)
 	if e.Status >= 500 {
 		h.log.ErrorContext(ctx, "request_failed", "status", e.Status, "error", err, "request_id", infoFrom(ctx).ID)

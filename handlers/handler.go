@@ -50,6 +50,12 @@ type Config struct {
 	// Replica names this process to the store: the owner of the restores
 	// it watches. Default: a new random name.
 	Replica string
+	// FLRIdle is how long a file-level restore session of an Azure VM may
+	// go unused before the portal stops it. Default 30 minutes.
+	FLRIdle time.Duration
+	// VMRulesFile names the deployment's file of Azure VM rules, if any,
+	// for the rules page to say where those rules are changed.
+	VMRulesFile string
 }
 
 // Deps are the services the handlers use.
@@ -61,7 +67,10 @@ type Deps struct {
 	Azure *vbazure.Client
 	// Directory looks people up in Entra ID (the Azure user picker); nil without it.
 	Directory *directory.Client
-	Store     store.Store
+	// AzureVMs is VBAzure as the portal's service account sees it, for
+	// restores of Azure VMs' files; nil when they are not configured.
+	AzureVMs *vbazure.Account
+	Store    store.Store
 	// Sealer seals what the store keeps of users' tokens (the watcher's grants).
 	Sealer Sealer
 	Static fs.FS
@@ -80,13 +89,16 @@ type Handler struct {
 	auth      *authn.Authenticator
 	veeam     *veeamapi.Client
 	azure     *vbazure.Client
+	vms       *vbazure.Account
 	directory *directory.Client
 	store     store.Store
 	sealer    Sealer
 	browse    *browseCache
-	log       *slog.Logger
-	static    fs.FS
-	assets    map[string]string // static file → versioned URL
+	// azureCache keeps VBAzure's answers about VMs briefly (azureCacheTTL).
+	azureCache *browseCache
+	log        *slog.Logger
+	static     fs.FS
+	assets     map[string]string // static file → versioned URL
 
 	// replica names this process to the store: the restores it holds.
 	replica     string
@@ -120,11 +132,14 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	if cfg.Replica == "" {
 		cfg.Replica = newID()
 	}
+	if cfg.FLRIdle == 0 {
+		cfg.FLRIdle = 30 * time.Minute
+	}
 	if d.Store == nil || d.Sealer == nil {
 		return nil, nil, errors.New("handlers: a store and a sealer are required")
 	}
-	h := &Handler{cfg: cfg, auth: d.Auth, azure: d.Azure, directory: d.Directory, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
-		browse: newBrowseCache(cfg.Now), replica: cfg.Replica}
+	h := &Handler{cfg: cfg, auth: d.Auth, azure: d.Azure, vms: d.AzureVMs, directory: d.Directory, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
+		browse: newBrowseCache(cfg.Now, browseCacheTTL), azureCache: newBrowseCache(cfg.Now, azureCacheTTL), replica: cfg.Replica}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err

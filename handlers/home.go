@@ -31,6 +31,9 @@ func (h *Handler) home(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if pq.azure && isPartial(c) {
+		return render(c, http.StatusOK, templates.AzureVMsRegion(h.azureVMsView(c)))
+	}
 	op := h.operator()
 	if isPartial(c) {
 		points, err := op.RestorePoints(ctx, veeamapi.RestorePointsOptions{})
@@ -39,6 +42,7 @@ func (h *Handler) home(c *echo.Context) error {
 		}
 		v := buildPointsView(points, pq, loc)
 		v.CSRFToken = h.auth.CSRFToken(ctx)
+		v.Workloads = h.withAzureTab(c, v.Workloads, false)
 		return render(c, http.StatusOK, templates.RestorePoints(v))
 	}
 	info, err := h.fetchHome(ctx, op)
@@ -51,6 +55,11 @@ func (h *Handler) home(c *echo.Context) error {
 		Points: buildPointsView(info.points, pq, loc),
 	}
 	v.Points.CSRFToken = h.auth.CSRFToken(ctx)
+	v.Points.Workloads = h.withAzureTab(c, v.Points.Workloads, false)
+	if pq.azure {
+		av := h.azureVMsView(c)
+		v.Azure = &av
+	}
 	p := h.prefs(c)
 	v.TimeZone = templates.TimeZoneView{Zone: zoneName(p), Auto: p.AutoZone, Choices: timeZoneChoices, CSRFToken: v.Points.CSRFToken}
 	return render(c, http.StatusOK, templates.HomePage(h.meta(c, "Home"), v))

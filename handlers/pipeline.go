@@ -15,6 +15,7 @@ import (
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/store"
+	"github.com/openrestore/portal/vbazure"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -54,7 +55,7 @@ func (h *Handler) startRestores(c *echo.Context, submission string, plans []rest
 	// Whatever happens from here happens whole: a browser that goes away
 	// does not cancel a restore half-way through being recorded.
 	ctx = context.WithoutCancel(ctx)
-	grantID, err := h.newGrant(ctx, u)
+	grantID, err := h.grantFor(ctx, u, plans)
 	if err != nil {
 		for _, p := range plans {
 			ev := h.restoreEvent(u, p, audit.Failed)
@@ -141,6 +142,10 @@ func outcomeOf(err error) string {
 // restoreRefused explains a restore the backup server refused as a bad
 // request; other errors go on to the error handler as they are.
 func restoreRefused(err error) error {
+	var p *vbazure.Problem
+	if errors.As(err, &p) || errors.Is(err, vbazure.ErrUnavailable) {
+		return azureRestoreRefused(err)
+	}
 	if errors.Is(err, veeamapi.ErrBadRequest) {
 		return &Error{Status: http.StatusBadGateway, Title: "The backup server refused this restore", Err: err,
 			Message: "Nothing was restored. Check the options and try again; if it goes on, tell your helpdesk."}
@@ -191,6 +196,17 @@ type grantPair struct {
 
 // grantPurpose is what grants are sealed for.
 const grantPurpose = "restore-watch-grant"
+
+// grantFor gets the watcher a VB365 grant when a plan restores from VB365;
+// Azure VMs' restores are followed with the portal's service account.
+func (h *Handler) grantFor(ctx context.Context, u *authn.User, plans []restorePlan) (string, error) {
+	for _, p := range plans {
+		if p.record.Workload != azureWorkload {
+			return h.newGrant(ctx, u)
+		}
+	}
+	return "", nil
+}
 
 // newGrant gets a token pair for the watcher to follow the user's restores
 // with, and keeps it sealed.

@@ -41,7 +41,7 @@ func isPartial(c *echo.Context) bool {
 
 // meta is what the layout needs for this request.
 func (h *Handler) meta(c *echo.Context, title string) templates.Meta {
-	m := templates.Meta{Title: title, Demo: h.cfg.Demo, Assets: h.asset, Azure: h.azure != nil}
+	m := templates.Meta{Title: title, Demo: h.cfg.Demo, Assets: h.asset, Azure: h.azure != nil, AzureVMs: h.vms != nil}
 	if u := userFrom(c); u != nil {
 		m.User = &templates.UserView{Name: u.Name, UPN: u.UPN, Auditor: h.isAuditor(c), Admin: h.isAdmin(c)}
 		m.Nav = "home"

@@ -157,10 +157,11 @@ func (h *Handler) restoreListPage(c *echo.Context) error {
 		e := g.entries[0]
 		gv := templates.ListGroupView{ID: g.id, Workload: workloadLabels[e.Workload], Owner: e.OwnerName,
 			Point: e.PointTime.In(loc).Format("Mon 2 Jan 2006, 15:04"), SharePoint: e.Workload == "sharepoint",
-			OneDrive: e.Workload == "onedrive", Exchange: e.Workload == "exchange", Others: e.Others,
+			OneDrive: e.Workload == "onedrive", Exchange: e.Workload == "exchange", AzureVM: e.Workload == azureWorkload, Others: e.Others && e.Workload != azureWorkload,
 			Missing: true, Changed: true, Error: f.Problems["which-"+g.id]}
 		if o := f.Options[g.id]; o != nil {
-			gv.Missing, gv.Changed, gv.Overwrite = o.Get("missing") == "1", o.Get("changed") == "1", o.Get("action") == "overwrite"
+			gv.Missing, gv.Changed = o.Get("missing") == "1", o.Get("changed") == "1"
+			gv.Overwrite = o.Get("action") == "overwrite" || o.Get("conflict") == "overwrite"
 		}
 		for _, x := range g.entries {
 			gv.Items = append(gv.Items, templates.ListItemView{Name: x.Name, Value: g.id + ":" + x.Key})
@@ -209,6 +210,12 @@ func listGroupForm(workload string, form url.Values, id string) url.Values {
 		"missing": {form.Get("missing_" + id)}, "changed": {form.Get("changed_" + id)}, "action": {form.Get("action_" + id)}}
 	if workload == "onedrive" && o.Get("action") == "" {
 		o.Set("action", "keep")
+	}
+	if workload == azureWorkload {
+		o = url.Values{"target": {"original"}, "conflict": {"keep"}}
+		if form.Get("action_"+id) == "overwrite" {
+			o.Set("conflict", "overwrite")
+		}
 	}
 	return o
 }
@@ -296,7 +303,7 @@ func (h *Handler) runRestoreList(c *echo.Context) error {
 		}
 	}
 	var runs []listRun
-	var started []string
+	started := []string{} // not nil: nil would remove every entry
 	next := 0
 	for _, lp := range prepared {
 		run := listRun{Label: lp.label, Items: len(lp.group.entries)}

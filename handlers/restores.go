@@ -26,7 +26,7 @@ const (
 )
 
 var workloadLabels = map[string]string{"exchange": "Exchange", "onedrive": "OneDrive", "sharepoint": "SharePoint", "teams": "Teams",
-	"vbazure": "Azure backup users"}
+	"vbazure": "Azure backup users", azureWorkload: "Azure VMs"}
 
 // record finds the user's restore with the id in the path.
 func (h *Handler) record(c *echo.Context) (restore.Record, error) {
@@ -93,6 +93,9 @@ func (h *Handler) progress(c *echo.Context, rec restore.Record) (templates.Resto
 	}
 	if rec.SessionID == "" {
 		return v, nil // never started, or not known to have started
+	}
+	if rec.Workload == azureWorkload {
+		return v, h.azureProgressView(ctx, rec, &v)
 	}
 	op := h.operator()
 	var (
@@ -211,7 +214,8 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 	v := templates.RestoresView{Workload: q("workload"), Status: q("status"), Whose: q("whose"), From: q("from"), To: q("to"),
 		TimeZone: loc.String(),
 		Workloads: []templates.Option{{Value: "", Label: "All"}, {Value: "exchange", Label: "Exchange"}, {Value: "onedrive", Label: "OneDrive"},
-			{Value: "sharepoint", Label: "SharePoint"}, {Value: "teams", Label: "Teams"}},
+			{Value: "sharepoint", Label: "SharePoint"}, {Value: "teams", Label: "Teams"},
+			{Value: azureWorkload, Label: "Azure VMs"}},
 		Statuses: []templates.Option{{Value: "", Label: "All"}, {Value: store.StatusRunning, Label: "In progress"},
 			{Value: store.StatusSucceeded, Label: "Finished"}, {Value: store.StatusProblems, Label: "With problems"}},
 		Whoses: []templates.Option{{Value: "", Label: "Everyone's"}, {Value: "own", Label: "My own data"}, {Value: "others", Label: "Restores I ran for others"}},
@@ -236,7 +240,7 @@ func (h *Handler) restoresPage(c *echo.Context) error {
 		row := templates.RestoreRow{
 			URL: "/restores/" + url.PathEscape(rec.ID), Started: rec.Requested.In(loc).Format("Mon 2 Jan 2006, 15:04"),
 			StartedISO: rec.Requested.Format(time.RFC3339), Workload: workloadLabels[rec.Workload], Source: rec.Source,
-			Items: rec.ItemCount, Target: rec.Target, Reason: rec.Reason, ForOthers: rec.ForOthers,
+			Items: rec.ItemCount, Target: rec.Target, Reason: rec.Reason, ForOthers: rec.ForOthers && rec.Workload != azureWorkload,
 		}
 		row.Status, row.Tone = recordStatus(rec)
 		v.Rows = append(v.Rows, row)

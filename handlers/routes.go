@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 )
@@ -83,6 +85,22 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.POST("/restore-list/remove", h.removeFromList, h.requireUser)
 	e.POST("/restore-list/run", h.runRestoreList, h.requireUser)
 
+	// Azure VMs: their restore points, file-level restore sessions, and
+	// restores of their files.
+	vm := e.Group("/azure", h.requireUser, h.requireAzureVMs)
+	vm.GET("", func(c *echo.Context) error { return c.Redirect(http.StatusSeeOther, "/?workload="+azureTab) })
+	vm.GET("/vms/:vm", h.azureVMPage)
+	vm.GET("/vms/:vm/points/:point", h.openFLRPage)
+	vm.POST("/vms/:vm/points/:point", h.openFLR)
+	vm.POST("/vms/:vm/points/:point/retrieve", h.retrievePoint)
+	flr := vm.Group("/flr/:flr")
+	flr.GET("", h.flrSessionPage)
+	flr.GET("/browse", h.flrBrowsePage)
+	flr.GET("/search", h.flrSearchPage)
+	flr.POST("/stop", h.stopFLRPage)
+	flr.POST("/restore-list", h.addFLRToList)
+	h.wizardRoutes(flr, h.flrKindOf)
+
 	// The audit trail, for auditors.
 	e.GET("/audit", h.auditPage, h.requireUser)
 	e.GET("/audit.csv", h.auditCSV, h.requireUser)
@@ -110,6 +128,13 @@ func (h *Handler) routes(e *echo.Echo) {
 	az.GET("/password", h.azureOwnPasswordPage)
 	az.POST("/password", h.azureChangeOwnPassword, h.audited("own-password", "vbazure"))
 	az.POST("/export", h.azureExport, h.audited("export", "vbazure"))
+	az.GET("/rules", h.vmRulesPage, h.requireAzureVMs)
+	az.POST("/rules", h.addRule, h.requireAzureVMs)
+	az.GET("/rules/:id", h.vmRulePage, h.requireAzureVMs)
+	az.POST("/rules/:id", h.changeRule, h.requireAzureVMs)
+	az.POST("/rules/:id/remove", h.removeRule, h.requireAzureVMs)
+	az.GET("/sessions", h.flrSessionsPage, h.requireAzureVMs)
+	az.POST("/sessions/:flr/stop", h.stopAnyFLR, h.requireAzureVMs)
 }
 
 // wizardRoutes adds a workload's restore wizard under g: the list's form

@@ -26,6 +26,7 @@ type browseCache struct {
 	entries map[string]cacheEntry
 	order   []string // keys, oldest first
 	now     func() time.Time
+	ttl     time.Duration
 }
 
 type cacheEntry struct {
@@ -33,8 +34,8 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newBrowseCache(now func() time.Time) *browseCache {
-	return &browseCache{entries: map[string]cacheEntry{}, now: now}
+func newBrowseCache(now func() time.Time, ttl time.Duration) *browseCache {
+	return &browseCache{entries: map[string]cacheEntry{}, now: now, ttl: ttl}
 }
 
 func (c *browseCache) get(key string) (any, bool) {
@@ -53,7 +54,7 @@ func (c *browseCache) put(key string, v any) {
 	if _, ok := c.entries[key]; !ok {
 		c.order = append(c.order, key)
 	}
-	c.entries[key] = cacheEntry{value: v, expires: c.now().Add(browseCacheTTL)}
+	c.entries[key] = cacheEntry{value: v, expires: c.now().Add(c.ttl)}
 	for len(c.order) > browseCacheEntries {
 		delete(c.entries, c.order[0])
 		c.order = c.order[1:]
@@ -61,6 +62,13 @@ func (c *browseCache) put(key string, v any) {
 	if cap(c.order) > 4*browseCacheEntries { // let the backing array go now and then
 		c.order = append([]string(nil), c.order...)
 	}
+}
+
+// drop forgets what is kept under key.
+func (c *browseCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, key)
 }
 
 // cached returns the value under key, or fetches and keeps it. Errors are not kept.

@@ -275,7 +275,7 @@ func TestItemRowsNewestFirst(t *testing.T) {
 
 func TestBrowseCache(t *testing.T) {
 	t.Parallel()
-	c := newBrowseCache(time.Now)
+	c := newBrowseCache(time.Now, browseCacheTTL)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	calls := 0

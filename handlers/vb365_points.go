@@ -14,6 +14,7 @@ import (
 // pointsQuery is what the start page's URL selects: a workload, a month and a day.
 type pointsQuery struct {
 	workload workload
+	azure    bool      // the Azure VMs tab
 	month    time.Time // first of the month, in the user's zone; zero: the latest point's month
 	day      time.Time // midnight in the user's zone; zero: no day chosen
 }
@@ -26,7 +27,9 @@ func parsePointsQuery(q url.Values, loc *time.Location) (pointsQuery, error) {
 			return pq, badRequest(fmt.Sprintf("The link gives %q more than once.", k))
 		}
 	}
-	if k := q.Get("workload"); k != "" {
+	if k := q.Get("workload"); k == azureTab {
+		pq.azure = true
+	} else if k != "" {
 		w, ok := workloadByKey(k)
 		if !ok {
 			return pq, badRequest("The link names a workload the portal does not know.")
@@ -102,58 +105,16 @@ func buildPointsView(all []veeamapi.RestorePoint, pq pointsQuery, loc *time.Loca
 	slices.SortFunc(points, func(a, b veeamapi.RestorePoint) int { return a.BackupTime.Compare(b.BackupTime) })
 	latest := pointView(points[len(points)-1], loc)
 	v.Latest = &latest
-
-	byDay := map[string][]veeamapi.RestorePoint{}
-	for _, p := range points {
-		k := dayKey(p.BackupTime.In(loc))
-		byDay[k] = append(byDay[k], p)
+	times := make([]time.Time, len(points))
+	for i, p := range points {
+		times[i] = p.BackupTime
 	}
-	first := firstOfMonth(points[0].BackupTime.In(loc))
-	last := firstOfMonth(points[len(points)-1].BackupTime.In(loc))
-	month := pq.month
-	if month.IsZero() {
-		month = last
-	}
-	month = clampMonth(month, first, last)
-
-	cal := templates.CalendarView{Caption: month.Format("January 2006")}
-	if prev := month.AddDate(0, -1, 0); !prev.Before(first) {
-		cal.PrevURL, cal.PrevLabel = pointsURL(w, prev, ""), prev.Format("January 2006")
-	}
-	if next := month.AddDate(0, 1, 0); !next.After(last) {
-		cal.NextURL, cal.NextLabel = pointsURL(w, next, ""), next.Format("January 2006")
-	}
-	selected := ""
-	if !pq.day.IsZero() {
-		selected = dayKey(pq.day)
-	}
-	// From the Monday on or before the 1st to the Sunday on or after the month's end.
-	start := month.AddDate(0, 0, -((int(month.Weekday()) + 6) % 7))
-	end := month.AddDate(0, 1, -1)
-	var week []templates.DayCell
-	for d := start; ; d = d.AddDate(0, 0, 1) {
-		k := dayKey(d)
-		n := len(byDay[k])
-		cell := templates.DayCell{Day: d.Day(), InMonth: d.Month() == month.Month(), Count: n, Selected: k == selected}
-		if cell.InMonth && n > 0 {
-			cell.URL = pointsURL(w, month, k)
-			cell.Label = d.Format("Monday 2 January 2006") + ", " + plural(n, "restore point")
-		}
-		week = append(week, cell)
-		if len(week) == 7 {
-			cal.Weeks = append(cal.Weeks, week)
-			week = nil
-			if d.After(end) || dayKey(d) == dayKey(end) {
-				break
-			}
-		}
-	}
-	v.Calendar = cal
-
-	if selected != "" {
+	cal := buildCalendar(times, pq.month, pq.day, loc, func(month time.Time, day string) string { return pointsURL(w, month, day) })
+	v.Calendar = cal.view
+	if cal.selected != "" {
 		day := &templates.DayView{Heading: pq.day.Format("Monday 2 January 2006")}
-		for _, p := range byDay[selected] {
-			day.Points = append(day.Points, pointView(p, loc))
+		for _, i := range cal.byDay[cal.selected] {
+			day.Points = append(day.Points, pointView(points[i], loc))
 		}
 		if len(day.Points) == 0 {
 			day.Heading += ": no restore points"

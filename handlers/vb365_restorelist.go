@@ -144,6 +144,17 @@ func (h *Handler) addTeamFilesToList(c *echo.Context) error {
 // prepareGroup prepares a group's restore with its workload's wizard.
 func (h *Handler) prepareGroup(c *echo.Context, g *listGroup) (*wizard, error) {
 	e := g.entries[0]
+	var keys []string
+	for _, x := range g.entries {
+		keys = append(keys, x.Key)
+	}
+	if e.Workload == azureWorkload {
+		k, err := h.flrListKind(c, e)
+		if err != nil {
+			return nil, err
+		}
+		return k.prepare(c, url.Values{"item": keys})
+	}
 	session, ok, err := h.opened(c, e.Session)
 	if err != nil {
 		return nil, err
@@ -151,10 +162,6 @@ func (h *Handler) prepareGroup(c *echo.Context, g *listGroup) (*wizard, error) {
 	if !ok {
 		return nil, &Error{Status: http.StatusNotFound, Title: "The restore session has ended",
 			Message: "Open the restore point again, and add these items again."}
-	}
-	var keys []string
-	for _, x := range g.entries {
-		keys = append(keys, x.Key)
 	}
 	chosen := url.Values{"scope": {"selected"}, "item": keys}
 	var k restoreKind

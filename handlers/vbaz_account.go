@@ -73,7 +73,7 @@ func (h *Handler) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if !h.isAdmin(c) {
 			h.log.WarnContext(c.Request().Context(), "authz_fail", "resource", "vbazure_admin", "oid", userFrom(c).OID)
-			return &Error{Status: http.StatusForbidden, Title: "Only the portal's administrators manage Azure backup users",
+			return &Error{Status: http.StatusForbidden, Title: "Only the portal's administrators open this page",
 				Message: "Your account is not in the group or app role chosen for the portal's administrators. Ask them if you need access."}
 		}
 		return next(c)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/store"
+	"github.com/openrestore/portal/vbazure"
 	"github.com/openrestore/portal/veeamapi"
 )
 
@@ -86,10 +88,18 @@ func (h *Handler) look(ctx context.Context, r restore.Record) {
 		h.releaseIfUnused(ctx, r.GrantID)
 		return
 	}
-	op := h.veeam.Operator(&grantTokens{h: h, id: r.GrantID})
-	p, end, err := progressOf(ctx, op, r.SessionID)
+	var (
+		p   restore.Progress
+		end time.Time
+		err error
+	)
+	if r.Workload == azureWorkload {
+		p, _, err = h.azureRestoreProgress(ctx, r.SessionID)
+	} else {
+		p, end, err = progressOf(ctx, h.veeam.Operator(&grantTokens{h: h, id: r.GrantID}), r.SessionID)
+	}
 	switch {
-	case errors.Is(err, veeamapi.ErrNotFound):
+	case errors.Is(err, veeamapi.ErrNotFound) || errors.Is(err, vbazure.ErrNotFound):
 		h.ended(ctx, r, restore.Progress{}, restore.Unknown, now, "The backup server no longer knows this restore, so how it ended is not known.")
 	case err != nil && now.Sub(r.Started) > restore.LostAfter:
 		h.ended(ctx, r, restore.Progress{}, restore.Unknown, now, "The portal could not ask the backup server how this restore ended.")
@@ -154,6 +164,9 @@ func (h *Handler) ended(ctx context.Context, r restore.Record, p restore.Progres
 	case err != nil:
 		h.log.ErrorContext(ctx, "watch_failed", "restore", r.ID, "error", err)
 		return
+	}
+	if flrID, _, ok := strings.Cut(r.SessionID, "/"); ok && r.Workload == azureWorkload {
+		h.touchFLR(ctx, flrID) // a restore is use: the session's idle time starts now
 	}
 	h.log.InfoContext(ctx, "restore_ended", "restore", r.ID, "restore_session", r.SessionID, "result", string(result),
 		"restored", p.Restored, "skipped", p.Skipped, "failed", p.Failed, "oid", r.UserOID)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/restore"
+	"github.com/openrestore/portal/vmaccess"
 )
 
 // Errors.
@@ -47,10 +48,13 @@ type Store interface {
 	SignIns
 	SessionState
 	Preferences
+	AzureVMs
 	// Sessions is the scs store of the portal's sessions.
 	Sessions() scs.CtxStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// Alone reports whether no other replica of the portal is alive.
+	Alone(ctx context.Context) (bool, error)
 	// Close stops background work and closes the database.
 	Close() error
 }
@@ -237,8 +241,9 @@ type SessionState interface {
 	// TakeValue returns a named value and removes it, at once: of two
 	// requests taking it, one gets it.
 	TakeValue(ctx context.Context, sid, name string) ([]byte, error)
-	// SwapValue replaces a named value that is still old with v, and
-	// reports whether it did: of two requests replacing it at once, one does.
+	// SwapValue replaces a named value that is still old with v (a nil old:
+	// sets it when there is none), and reports whether it did: of two
+	// requests replacing it at once, one does.
 	SwapValue(ctx context.Context, sid, name string, old, v []byte) (bool, error)
 }
 
@@ -260,4 +265,85 @@ type Preferences interface {
 	// never set any.
 	Preference(ctx context.Context, tenantID, userOID string) (Preference, error)
 	SetPreference(ctx context.Context, tenantID, userOID string, p Preference) error
+}
+
+// FLR session states: starting until its worker is ready, ready, then
+// stopping (the portal asked VBAzure to stop it) and stopped; failed when
+// it never became ready.
+const (
+	FLRStarting = "starting"
+	FLRReady    = "ready"
+	FLRStopping = "stopping"
+	FLRStopped  = "stopped"
+	FLRFailed   = "failed"
+)
+
+// FLRSession is a file-level restore session of an Azure VM's restore
+// point that someone opened through the portal: VBAzure runs a worker VM
+// for it, which costs money until it is stopped.
+type FLRSession struct {
+	ID       string // VBAzure's job session id
+	TenantID string
+	UserOID  string
+	UserUPN  string
+	UserName string
+	// SID is the signed-in session it was opened in: it stops at sign-out.
+	SID       string
+	VMID      string
+	VMName    string
+	Windows   bool
+	PointID   string
+	PointTime time.Time
+	Reason    string
+	State     string
+	// Detail says why it failed or stopped.
+	Detail   string
+	Opened   time.Time
+	LastUsed time.Time
+	Ended    time.Time
+}
+
+// Open reports whether VBAzure may still be running it.
+func (s FLRSession) Open() bool {
+	return s.State == FLRStarting || s.State == FLRReady || s.State == FLRStopping
+}
+
+// FLRFilter narrows a list of FLR sessions; zero fields match everything.
+type FLRFilter struct {
+	// Open keeps those VBAzure may still be running.
+	Open bool
+	SID  string
+	// UsedBefore keeps those last used before it.
+	UsedBefore time.Time
+}
+
+// AzureVMs keeps who may restore which Azure VM (the rules), and the
+// file-level restore sessions people opened.
+type AzureVMs interface {
+	// VMRules returns a tenant's rules.
+	VMRules(ctx context.Context, tenantID string) ([]vmaccess.Rule, error)
+	// PutVMRule adds a rule, or replaces the one with its id, with the
+	// audit event that tells of it.
+	PutVMRule(ctx context.Context, tenantID string, r vmaccess.Rule, ev audit.Event) error
+	// DeleteVMRule removes a rule (ErrNotFound: there is none), with its event.
+	DeleteVMRule(ctx context.Context, tenantID, id string, ev audit.Event) error
+	// ReplaceFileRules makes the rules from the deployment's file these,
+	// with ev, and reports whether anything changed (ev is written only then).
+	ReplaceFileRules(ctx context.Context, tenantID string, rules []vmaccess.Rule, ev audit.Event) (bool, error)
+
+	// PutFLRSession records a session VBAzure started.
+	PutFLRSession(ctx context.Context, s FLRSession) error
+	// FLRSession returns a session.
+	FLRSession(ctx context.Context, id string) (FLRSession, error)
+	// ReusableFLRSession returns the person's newest starting or ready
+	// session of a restore point (ErrNotFound when there is none).
+	ReusableFLRSession(ctx context.Context, tenantID, userOID, pointID string) (FLRSession, error)
+	// FLRSessions lists sessions, newest first.
+	FLRSessions(ctx context.Context, f FLRFilter) ([]FLRSession, error)
+	// MoveFLRSession moves a session in one of the states from to state
+	// to, with detail; a session that ends (failed, stopped) ends at at.
+	// ErrChanged: it was in none of them (another request moved it).
+	MoveFLRSession(ctx context.Context, id string, from []string, to, detail string, at time.Time) error
+	// TouchFLRSession records that the session was used at at.
+	TouchFLRSession(ctx context.Context, id string, at time.Time) error
 }

@@ -41,6 +41,8 @@ type Meta struct {
 	Assets func(name string) string
 	// Azure: the portal serves Veeam Backup for Microsoft Azure too.
 	Azure bool
+	// AzureVMs: it restores Azure VMs' files too.
+	AzureVMs bool
 }
 
 // UserView is the signed-in user as the header shows them.

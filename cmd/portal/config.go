@@ -19,9 +19,11 @@ import (
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/directory"
 	"github.com/openrestore/portal/internal/clock"
+	"github.com/openrestore/portal/internal/totp"
 	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/vbazure"
 	"github.com/openrestore/portal/veeamapi"
+	"github.com/openrestore/portal/vmaccess"
 )
 
 // config is the portal's configuration: flags, each with a PORTAL_*
@@ -34,6 +36,14 @@ type config struct {
 	VBAzureURL       string
 	VBAzureCAFile    string
 	VBAzureVersion   string
+	VBAzureAccount   string
+	VBAzurePassword  string // from PORTAL_VBAZURE_PASSWORD only: a flag would show in ps
+	VBAzurePassFile  string
+	VBAzureTOTP      string // from PORTAL_VBAZURE_TOTP_SECRET only
+	VBAzureTOTPFile  string
+	VMRulesFile      string
+	FLRIdle          time.Duration
+	FLRSweep         time.Duration
 	GraphURL         string
 	ClientID         string
 	Authority        string
@@ -66,6 +76,7 @@ type config struct {
 	databaseDSN string // the PostgreSQL URL with its password, from the file
 	clockStart  time.Time
 	reason      restore.Policy
+	vmRules     []vmaccess.Rule
 }
 
 // parseConfig reads flags over environment defaults. Problems with values
@@ -103,7 +114,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		}
 		return b
 	}
-	c := &config{ClientSecret: getenv("PORTAL_CLIENT_SECRET")}
+	c := &config{ClientSecret: getenv("PORTAL_CLIENT_SECRET"), VBAzurePassword: getenv("PORTAL_VBAZURE_PASSWORD"),
+		VBAzureTOTP: getenv("PORTAL_VBAZURE_TOTP_SECRET")}
 	fs.StringVar(&c.Addr, "addr", env("PORTAL_ADDR", "127.0.0.1:8080"), "listen address [PORTAL_ADDR]")
 	fs.StringVar(&c.PublicURL, "public-url", env("PORTAL_PUBLIC_URL", ""), "the portal's address as browsers see it; default http://<addr> on a loopback address [PORTAL_PUBLIC_URL]")
 	fs.StringVar(&c.VeeamURL, "veeam-url", env("PORTAL_VEEAM_URL", ""), "VB365 REST API server, e.g. https://vb365.example.com:4443 [PORTAL_VEEAM_URL]")
@@ -111,6 +123,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.VBAzureURL, "vbazure-url", env("PORTAL_VBAZURE_URL", ""), "Veeam Backup for Microsoft Azure server, e.g. https://vbazure.example.com; without it the portal serves VB365 only [PORTAL_VBAZURE_URL]")
 	fs.StringVar(&c.VBAzureCAFile, "vbazure-ca-file", env("PORTAL_VBAZURE_CA_FILE", ""), "PEM bundle of CAs that sign the VBAzure server's certificate; default the system roots [PORTAL_VBAZURE_CA_FILE]")
 	fs.StringVar(&c.VBAzureVersion, "vbazure-api-version", env("PORTAL_VBAZURE_API_VERSION", vbazure.DefaultVersion), "VBAzure REST API version: v8.1 or v8 [PORTAL_VBAZURE_API_VERSION]")
+	fs.StringVar(&c.VBAzureAccount, "vbazure-account", env("PORTAL_VBAZURE_ACCOUNT", ""), "the VBAzure user (a Restore Operator) the portal restores Azure VMs' files with; without it there are no Azure VM restores [PORTAL_VBAZURE_ACCOUNT]")
+	fs.StringVar(&c.VBAzurePassFile, "vbazure-password-file", env("PORTAL_VBAZURE_PASSWORD_FILE", ""), "file holding that account's password; or set PORTAL_VBAZURE_PASSWORD [PORTAL_VBAZURE_PASSWORD_FILE]")
+	fs.StringVar(&c.VBAzureTOTPFile, "vbazure-totp-secret-file", env("PORTAL_VBAZURE_TOTP_SECRET_FILE", ""), "file holding the base32 secret of that account's MFA, from which the portal computes its codes; or set PORTAL_VBAZURE_TOTP_SECRET [PORTAL_VBAZURE_TOTP_SECRET_FILE]")
+	fs.StringVar(&c.VMRulesFile, "vm-rules-file", env("PORTAL_VM_RULES_FILE", ""), "JSON file of rules of who may restore which Azure VM, applied at every start (administrators add more on the rules page) [PORTAL_VM_RULES_FILE]")
+	fs.DurationVar(&c.FLRIdle, "flr-idle", duration("PORTAL_FLR_IDLE", 30*time.Minute), "stop an Azure VM's file-level restore session (and its worker VM) after this long without use [PORTAL_FLR_IDLE]")
+	fs.DurationVar(&c.FLRSweep, "flr-sweep", duration("PORTAL_FLR_SWEEP", 30*time.Second), "how often the portal looks for file-level restore sessions to stop [PORTAL_FLR_SWEEP]")
 	fs.StringVar(&c.GraphURL, "graph-url", env("PORTAL_GRAPH_URL", directory.DefaultURL), "Microsoft Graph, where administrators look people up to add them to VBAzure [PORTAL_GRAPH_URL]")
 	fs.StringVar(&c.ClientID, "client-id", env("PORTAL_CLIENT_ID", ""), "Entra application id; default from VB365's Restore Portal settings [PORTAL_CLIENT_ID]")
 	fs.StringVar(&c.Authority, "authority", env("PORTAL_AUTHORITY", ""), "Entra authority https://login.microsoftonline.com/<tenant id>; default from VB365's Restore Portal settings [PORTAL_AUTHORITY]")
@@ -377,6 +395,59 @@ func (c *config) validateVBAzure() []string {
 	if _, err := directory.New(c.GraphURL, nil); err != nil {
 		p = append(p, fmt.Sprintf("PORTAL_GRAPH_URL: %v", err))
 	}
+	return append(p, c.validateVMRestores()...)
+}
+
+// validateVMRestores checks the service account Azure VMs' files are
+// restored with, and the rules file.
+func (c *config) validateVMRestores() []string {
+	var p []string
+	fromFile := func(value *string, file, name string) {
+		switch {
+		case *value != "" && file != "":
+			p = append(p, fmt.Sprintf("set %s or %s_FILE, not both", name, name))
+		case file != "":
+			b, err := os.ReadFile(file)
+			if err != nil {
+				p = append(p, fmt.Sprintf("%s_FILE: %v", name, err))
+			} else if *value = strings.TrimRight(string(b), "\r\n"); *value == "" {
+				p = append(p, fmt.Sprintf("%s_FILE %s is empty", name, file))
+			}
+		}
+	}
+	fromFile(&c.VBAzurePassword, c.VBAzurePassFile, "PORTAL_VBAZURE_PASSWORD")
+	fromFile(&c.VBAzureTOTP, c.VBAzureTOTPFile, "PORTAL_VBAZURE_TOTP_SECRET")
+	switch {
+	case c.VBAzureAccount == "":
+		if c.VBAzurePassword != "" || c.VBAzureTOTP != "" || c.VMRulesFile != "" {
+			p = append(p, "PORTAL_VBAZURE_ACCOUNT is required with a VBAzure password, MFA secret or rules file: the account the portal restores Azure VMs' files with")
+		}
+		return p
+	case c.VBAzureURL == "":
+		p = append(p, "PORTAL_VBAZURE_ACCOUNT is set without PORTAL_VBAZURE_URL")
+	case c.VBAzurePassword == "":
+		p = append(p, "the VBAzure account's password is required: set PORTAL_VBAZURE_PASSWORD_FILE (or PORTAL_VBAZURE_PASSWORD)")
+	}
+	if c.VBAzureTOTP != "" {
+		if _, err := totp.Key(c.VBAzureTOTP); err != nil {
+			p = append(p, "PORTAL_VBAZURE_TOTP_SECRET: the secret is not base32 of at least 16 characters, as VBAzure shows it when MFA is set up")
+		}
+	}
+	if c.FLRIdle < time.Minute || c.FLRIdle > 24*time.Hour {
+		p = append(p, fmt.Sprintf("PORTAL_FLR_IDLE %s must be between a minute and a day", c.FLRIdle))
+	}
+	if c.FLRSweep <= 0 || c.FLRSweep > c.FLRIdle {
+		p = append(p, fmt.Sprintf("PORTAL_FLR_SWEEP %s must be positive and no longer than PORTAL_FLR_IDLE", c.FLRSweep))
+	}
+	if c.VMRulesFile != "" {
+		b, err := os.ReadFile(c.VMRulesFile)
+		if err == nil {
+			c.vmRules, err = vmaccess.ParseFile(b)
+		}
+		if err != nil {
+			p = append(p, fmt.Sprintf("PORTAL_VM_RULES_FILE %s: %v", c.VMRulesFile, err))
+		}
+	}
 	return p
 }
 
@@ -390,13 +461,13 @@ func (c *config) sessionKeyFile() string {
 
 // print writes the configuration with the secret redacted.
 func (c *config) print(w io.Writer) {
-	secret := "(not set)"
-	if c.ClientSecret != "" {
-		secret = "(set, redacted)"
-	}
+	secret := redacted(c.ClientSecret)
 	rows := [][2]string{
 		{"addr", c.Addr}, {"public-url", c.PublicURL}, {"veeam-url", c.VeeamURL}, {"veeam-ca-file", c.VeeamCAFile},
 		{"vbazure-url", c.VBAzureURL}, {"vbazure-ca-file", c.VBAzureCAFile}, {"vbazure-api-version", c.VBAzureVersion},
+		{"vbazure-account", c.VBAzureAccount}, {"vbazure-password", redacted(c.VBAzurePassword)},
+		{"vbazure-password-file", c.VBAzurePassFile}, {"vbazure-totp-secret", redacted(c.VBAzureTOTP)},
+		{"vbazure-totp-secret-file", c.VBAzureTOTPFile}, {"vm-rules-file", c.VMRulesFile}, {"flr-idle", c.FLRIdle.String()}, {"flr-sweep", c.FLRSweep.String()},
 		{"graph-url", c.GraphURL}, {"admins", c.Admins},
 		{"client-id", c.ClientID}, {"authority", c.Authority}, {"client-secret", secret},
 		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"database", c.databaseShown()},
@@ -410,6 +481,14 @@ func (c *config) print(w io.Writer) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-20s %s\n", r[0], r[1])
 	}
+}
+
+// redacted says whether a secret is set, never what it is.
+func redacted(secret string) string {
+	if secret == "" {
+		return "(not set)"
+	}
+	return "(set, redacted)"
 }
 
 // errConfig reports invalid configuration, every problem on its own line.

@@ -11,6 +11,7 @@ import (
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakevbazure"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/vmaccess"
 )
 
 // demoStack is the in-process fake Entra ID, fake VB365 server and fake
@@ -43,6 +44,9 @@ func startDemo(cfg *config, now func() time.Time) (*demoStack, error) {
 	cfg.VeeamURL = veeam.URL()
 	if cfg.VBAzureURL == "" {
 		cfg.VBAzureURL = azure.URL()
+	}
+	if cfg.VBAzureAccount == "" && cfg.VBAzureURL == azure.URL() {
+		cfg.VBAzureAccount, cfg.VBAzurePassword, cfg.VBAzureTOTP = fakevbazure.DemoServiceName, fakevbazure.DemoServicePassword, fakevbazure.DemoServiceSecret
 	}
 	cfg.GraphURL = entra.URL() // the fake issuer answers Graph's people searches
 	if cfg.Auditors == "" {
@@ -89,6 +93,10 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 		"resetting a password asks for the Default Admin's (%s): %s.\n",
 		fakevbazure.DemoOperatorName, fakevbazure.DemoOperatorPassword, fakevbazure.DemoMFASecret, fakevbazure.DemoMFASecret,
 		fakevbazure.DemoAdminName, fakevbazure.DemoAdminPassword)
+	fmt.Fprintf(w, "Azure VMs: Pradeep Gupta (Finance) can bring back %q on %s, deleted three days ago;\n"+
+		"Johanna Lorenz (Web team) can restore %s on %s, broken yesterday; Adele Vance has no Azure VM.\n"+
+		"Nestor edits who may restore which VM under Azure VM access.\n",
+		fakevbazure.StoryForecast, fakevbazure.StoryFinanceVM, fakevbazure.StoryNginx, fakevbazure.StoryWebVM)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Fake Entra ID issuer: %s\nFake VB365 server:    %s\nFake VBAzure server:  %s\n\nPress Ctrl+C to stop.\n\n",
 		d.entra.Issuer(), d.veeam.URL(), d.azure.URL())
@@ -115,4 +123,18 @@ func countEndUsers() int {
 		}
 	}
 	return n
+}
+
+// demoRules are who may restore which of Contoso's Azure VMs: Finance its
+// file servers, the web team the web servers, Engineering the development
+// subscription, the portal's administrators every VM.
+func demoRules() []vmaccess.Rule {
+	prod, dev := fakevbazure.SubscriptionID(fakevbazure.ProductionSubscription), fakevbazure.SubscriptionID(fakevbazure.DevelopmentSubscription)
+	group := func(name string) string { return demotenant.ID("group", name) }
+	return []vmaccess.Rule{
+		{ID: "demo-finance", Kind: vmaccess.Group, Principal: group("Finance"), Label: "Finance", Subscription: prod, ResourceGroup: "rg-finance", Names: "fin-*"},
+		{ID: "demo-web", Kind: vmaccess.Group, Principal: group("Web team"), Label: "Web team", Subscription: prod, ResourceGroup: "rg-web"},
+		{ID: "demo-engineering", Kind: vmaccess.Group, Principal: group("Engineering"), Label: "Engineering", Subscription: dev},
+		{ID: "demo-admins", Kind: vmaccess.Role, Principal: demotenant.AdminRole, Label: "Portal administrators"},
+	}
 }

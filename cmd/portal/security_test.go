@@ -186,6 +186,68 @@ func TestSessionCookieFlags(t *testing.T) {
 	}
 }
 
+// csrfRoute is a state-changing route, the form it is sent, and who sends
+// it (nil: a newly signed-in browser each time).
+type csrfRoute struct {
+	path string
+	form url.Values
+	as   *browser
+}
+
+// csrfMatrix sends each route every combination of Sec-Fetch-Site, Origin
+// and token: only same-origin requests (or requests without fetch
+// metadata from the portal's origin or none) carrying the right token get
+// through.
+func csrfMatrix(t *testing.T, s *stack, routes []csrfRoute, fresh func() *browser) {
+	t.Helper()
+	sites := []string{"same-origin", "same-site", "cross-site", "none", ""}
+	origins := []string{s.url, "https://evil.example", "null", ""}
+	tokens := []string{"valid", "wrong", "missing"}
+	for _, route := range routes {
+		fixed := ""
+		if route.as != nil {
+			fixed = route.as.csrf()
+		}
+		for _, site := range sites {
+			for _, origin := range origins {
+				for _, tok := range tokens {
+					browser, token := route.as, fixed
+					if browser == nil {
+						browser = fresh()
+						token = browser.csrf()
+					}
+					form := url.Values{}
+					for k, v := range route.form {
+						form[k] = v
+					}
+					switch tok {
+					case "valid":
+						form.Set("csrf_token", token)
+					case "wrong":
+						wrong := "A" + token[1:]
+						if token[0] == 'A' { // 1 in 64 tokens: make sure it differs
+							wrong = "B" + token[1:]
+						}
+						form.Set("csrf_token", wrong)
+					}
+					var headers []string
+					if site != "" {
+						headers = append(headers, "Sec-Fetch-Site: "+site)
+					}
+					if origin != "" {
+						headers = append(headers, "Origin: "+origin)
+					}
+					r := browser.send(http.MethodPost, route.path, form, headers...)
+					want := (site == "same-origin" || (site == "" && (origin == s.url || origin == ""))) && tok == "valid"
+					if got := r.StatusCode != http.StatusForbidden; got != want {
+						t.Errorf("POST %s site=%q origin=%q token=%s: status %d, want pass=%v", route.path, site, origin, tok, r.StatusCode, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestCSRFMatrix sends every state-changing route every combination of
 // Sec-Fetch-Site, Origin and token: only same-origin requests (or requests
 // without fetch metadata from the portal's origin or none) carrying the
@@ -196,7 +258,6 @@ func TestCSRFMatrix(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{})
 	b := s.signedIn(adele)
-	token := b.csrf()
 	sid, _ := b.explore("exchange")
 	m := b.openMailbox(sid, "Adele Vance")
 	x := rowsOf(t, m.page)[0]
@@ -246,52 +307,18 @@ func TestCSRFMatrix(t *testing.T) {
 			}{r.path, url.Values{}})
 		}
 	}
-	sites := []string{"same-origin", "same-site", "cross-site", "none", ""}
-	origins := []string{s.url, "https://evil.example", "null", ""}
-	tokens := []string{"valid", "wrong", "missing"}
-	for _, route := range routes {
-		for _, site := range sites {
-			for _, origin := range origins {
-				for _, tok := range tokens {
-					browser := b
-					token := token
-					switch {
-					case route.path == "/auth/logout":
-						browser = s.signedIn(adele) // a passing logout ends its session
-						token = browser.csrf()
-					case strings.HasPrefix(route.path, "/admin/"):
-						browser, token = admin, admin.csrf()
-					}
-					form := url.Values{}
-					for k, v := range route.form {
-						form[k] = v
-					}
-					switch tok {
-					case "valid":
-						form.Set("csrf_token", token)
-					case "wrong":
-						wrong := "A" + token[1:]
-						if token[0] == 'A' { // 1 in 64 tokens: make sure it differs
-							wrong = "B" + token[1:]
-						}
-						form.Set("csrf_token", wrong)
-					}
-					var headers []string
-					if site != "" {
-						headers = append(headers, "Sec-Fetch-Site: "+site)
-					}
-					if origin != "" {
-						headers = append(headers, "Origin: "+origin)
-					}
-					r := browser.send(http.MethodPost, route.path, form, headers...)
-					want := (site == "same-origin" || (site == "" && (origin == s.url || origin == ""))) && tok == "valid"
-					if got := r.StatusCode != http.StatusForbidden; got != want {
-						t.Errorf("POST %s site=%q origin=%q token=%s: status %d, want pass=%v", route.path, site, origin, tok, r.StatusCode, want)
-					}
-				}
-			}
+	var guarded []csrfRoute
+	for _, r := range routes {
+		cr := csrfRoute{path: r.path, form: r.form, as: b}
+		switch {
+		case r.path == "/auth/logout":
+			cr.as = nil // a passing logout ends its session: a new one each time
+		case strings.HasPrefix(r.path, "/admin/"):
+			cr.as = admin
 		}
+		guarded = append(guarded, cr)
 	}
+	csrfMatrix(t, s, guarded, func() *browser { return s.signedIn(adele) })
 	if !strings.Contains(s.logs.String(), "malicious_csrf") {
 		t.Error("refused forgeries are not logged")
 	}

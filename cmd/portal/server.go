@@ -126,12 +126,30 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		p.close()
 		return nil, err
 	}
+	var vms *vbazure.Account
+	if azure != nil && c.VBAzureAccount != "" {
+		tokens, err := azure.ServiceTokens(vbazure.Login{Name: c.VBAzureAccount, Password: c.VBAzurePassword, TOTPSecret: c.VBAzureTOTP})
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		vms = azure.As(tokens)
+		p.closers = append(p.closers, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			tokens.SignOut(sctx)
+		})
+	}
 	h, root, err := handlers.New(
 		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.reason,
-			Auditors: c.auditors(), Admins: c.admins(), Now: now, Replica: replica},
-		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Azure: azure, Directory: dir, Store: st, Sealer: codec,
+			Auditors: c.auditors(), Admins: c.admins(), Now: now, Replica: replica, FLRIdle: c.FLRIdle, VMRulesFile: c.VMRulesFile},
+		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Azure: azure, AzureVMs: vms, Directory: dir, Store: st, Sealer: codec,
 			Static: static.FS, Log: log})
 	if err != nil {
+		p.close()
+		return nil, err
+	}
+	if err := seedRules(ctx, c, h, log); err != nil {
 		p.close()
 		return nil, err
 	}
@@ -143,8 +161,40 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	wctx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
 	watching := make(chan struct{})
 	go func() { defer close(watching); h.Watch(wctx, watchTick) }()
-	p.closers = append(p.closers, func() { stopWatching(); <-watching })
+	sweeping := make(chan struct{})
+	go func() { defer close(sweeping); h.SweepFLR(wctx, c.FLRSweep) }()
+	p.closers = append(p.closers, func() {
+		stopWatching()
+		<-watching
+		<-sweeping
+		// The last replica to go stops the file-level restore sessions
+		// still open: their workers cost money.
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		h.StopFLRAtShutdown(sctx)
+	})
 	return p, nil
+}
+
+// seedRules applies the rules file (or, in the demo, its rules) to the store.
+func seedRules(ctx context.Context, c *config, h *handlers.Handler, log *slog.Logger) error {
+	switch {
+	case c.VMRulesFile != "":
+		changed, err := h.SeedVMRules(ctx, "", c.vmRules)
+		if err != nil {
+			return err
+		}
+		log.Info("vm_rules_file", "file", c.VMRulesFile, "rules", len(c.vmRules), "changed", changed)
+	case c.Demo && c.VBAzureAccount != "":
+		added, err := h.SeedDemoRules(ctx, "", demoRules())
+		if err != nil {
+			return err
+		}
+		if added {
+			log.Info("vm_rules_demo", "rules", len(demoRules()))
+		}
+	}
+	return nil
 }
 
 // azureClients are Veeam Backup for Microsoft Azure's client (nil when it

@@ -55,6 +55,7 @@ type stackOptions struct {
 	clock *clock.Clock
 	entra fakeentra.Options
 	veeam fakeveeam.Options
+	azure fakevbazure.Options
 	env   map[string]string
 }
 
@@ -111,6 +112,8 @@ func startStack(t testing.TB, o stackOptions) *stack {
 		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": s.veeam.URL(), "PORTAL_CLIENT_SECRET": s.entra.ClientSecret(),
 		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
 		"PORTAL_VBAZURE_URL": s.azure.URL(), "PORTAL_GRAPH_URL": s.entra.URL(), "PORTAL_ADMINS": demotenant.AdminRole,
+		"PORTAL_VBAZURE_ACCOUNT": fakevbazure.DemoServiceName, "PORTAL_VBAZURE_PASSWORD": fakevbazure.DemoServicePassword,
+		"PORTAL_VBAZURE_TOTP_SECRET": fakevbazure.DemoServiceSecret,
 	}
 	for k, v := range o.env {
 		env[k] = v
@@ -143,7 +146,10 @@ func startFakes(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { veeam.Close() })
-	azure, err := fakevbazure.Start("127.0.0.1:0", fakevbazure.Options{Now: o.clock.Now})
+	if o.azure.Now == nil {
+		o.azure.Now = o.clock.Now
+	}
+	azure, err := fakevbazure.Start("127.0.0.1:0", o.azure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +168,13 @@ func (s *stack) launch(env map[string]string) {
 	s.logs, s.url = logs, ""
 	var once sync.Once
 	var stopErr error
+	stopped := make(chan struct{}) // closed when run returned, its error in stopErr
+	go func() { stopErr = <-done; close(stopped) }()
 	s.stop = func() error {
 		once.Do(func() {
 			cancel()
 			select {
-			case stopErr = <-done:
+			case <-stopped:
 			case <-time.After(wait.Deadline):
 				t.Error("the portal did not stop")
 			}
@@ -174,10 +182,9 @@ func (s *stack) launch(env map[string]string) {
 		return stopErr
 	}
 	t.Cleanup(func() { s.stop() })
-	var stopped error
 	wait.For(t, "the portal to start", func() bool {
 		select {
-		case stopped = <-done:
+		case <-stopped:
 			return true
 		default:
 		}
@@ -185,7 +192,8 @@ func (s *stack) launch(env map[string]string) {
 		return s.url != ""
 	})
 	if s.url == "" {
-		t.Fatalf("the portal stopped: %v\n%s", stopped, logs)
+		<-stopped
+		t.Fatalf("the portal stopped: %v\n%s", stopErr, logs)
 	}
 }
 

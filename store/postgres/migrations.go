@@ -183,6 +183,47 @@ var migrations = []string{
 		END IF;
 	END $$;
 	`,
+
+	// 3: who may restore which Azure VM (the rules), and the file-level
+	// restore sessions people opened.
+	`
+	CREATE TABLE vm_rules (
+		tenant_id      TEXT NOT NULL,
+		id             TEXT NOT NULL,
+		kind           TEXT NOT NULL,
+		principal      TEXT NOT NULL,
+		label          TEXT NOT NULL,
+		subscription   TEXT NOT NULL,
+		resource_group TEXT NOT NULL,
+		names          TEXT NOT NULL,
+		source         TEXT NOT NULL,
+		updated_ms     BIGINT NOT NULL,
+		updated_by     TEXT NOT NULL,
+		PRIMARY KEY (tenant_id, id)
+	);
+	CREATE TABLE flr_sessions (
+		id        TEXT PRIMARY KEY,
+		tenant_id TEXT NOT NULL,
+		user_oid  TEXT NOT NULL,
+		user_upn  TEXT NOT NULL,
+		user_name TEXT NOT NULL,
+		sid       TEXT NOT NULL,
+		vm_id     TEXT NOT NULL,
+		vm_name   TEXT NOT NULL,
+		windows   BOOLEAN NOT NULL,
+		point_id  TEXT NOT NULL,
+		point_ms  BIGINT NOT NULL,
+		reason    TEXT NOT NULL,
+		state     TEXT NOT NULL,
+		detail    TEXT NOT NULL,
+		opened_ms BIGINT NOT NULL,
+		used_ms   BIGINT NOT NULL,
+		ended_ms  BIGINT NOT NULL
+	);
+	CREATE INDEX flr_sessions_point ON flr_sessions (tenant_id, user_oid, point_id, state);
+	CREATE INDEX flr_sessions_sid ON flr_sessions (sid);
+	CREATE INDEX flr_sessions_state ON flr_sessions (state, used_ms);
+	`,
 }
 
 // errNewerSchema: the database was migrated by a later portal.

@@ -102,7 +102,8 @@ func Open(ctx context.Context, dsn string, now func() time.Time, o Options) (*St
 	}
 	s := &Store{
 		Store: sqlstore.New(conn{q: pool, pool: pool}, sqlstore.Dialect{Name: "postgres", SkipLocked: " FOR UPDATE SKIP LOCKED", ForUpdate: " FOR UPDATE",
-			LongRead: "SET LOCAL statement_timeout = 0"}, now),
+			Serialize: `SELECT pg_advisory_xact_lock(?)`,
+			LongRead:  "SET LOCAL statement_timeout = 0"}, now),
 		pool: pool, now: now, housekeeping: sqlstore.NewSweeper(), owner: o.Replica,
 	}
 	if err := s.live(ctx); err != nil {
@@ -148,6 +149,20 @@ func redact(err error) error {
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Alone reports whether no other replica is alive: every other listed
+// replica's lock is free (it died), or none is listed.
+func (s *Store) Alone(ctx context.Context) (bool, error) {
+	var alive int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM replicas WHERE owner <> $1 AND NOT pg_try_advisory_xact_lock(lock_key)`,
+			s.owner).Scan(&alive)
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: the other replicas: %w", err)
+	}
+	return alive == 0, nil
+}
 
 // Close stops the sweep, lets go of this replica's restores and locks and
 // closes the pool; later calls do nothing.

@@ -209,6 +209,49 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 			);`)
 		return err
 	},
+
+	// 4: who may restore which Azure VM (the rules), and the file-level
+	// restore sessions people opened.
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			CREATE TABLE vm_rules (
+				tenant_id      TEXT NOT NULL,
+				id             TEXT NOT NULL,
+				kind           TEXT NOT NULL,
+				principal      TEXT NOT NULL,
+				label          TEXT NOT NULL,
+				subscription   TEXT NOT NULL,
+				resource_group TEXT NOT NULL,
+				names          TEXT NOT NULL,
+				source         TEXT NOT NULL,
+				updated_ms     INTEGER NOT NULL,
+				updated_by     TEXT NOT NULL,
+				PRIMARY KEY (tenant_id, id)
+			);
+			CREATE TABLE flr_sessions (
+				id        TEXT PRIMARY KEY,
+				tenant_id TEXT NOT NULL,
+				user_oid  TEXT NOT NULL,
+				user_upn  TEXT NOT NULL,
+				user_name TEXT NOT NULL,
+				sid       TEXT NOT NULL,
+				vm_id     TEXT NOT NULL,
+				vm_name   TEXT NOT NULL,
+				windows   INTEGER NOT NULL,
+				point_id  TEXT NOT NULL,
+				point_ms  INTEGER NOT NULL,
+				reason    TEXT NOT NULL,
+				state     TEXT NOT NULL,
+				detail    TEXT NOT NULL,
+				opened_ms INTEGER NOT NULL,
+				used_ms   INTEGER NOT NULL,
+				ended_ms  INTEGER NOT NULL
+			);
+			CREATE INDEX flr_sessions_point ON flr_sessions (tenant_id, user_oid, point_id, state);
+			CREATE INDEX flr_sessions_sid ON flr_sessions (sid);
+			CREATE INDEX flr_sessions_state ON flr_sessions (state, used_ms);`)
+		return err
+	},
 }
 
 // migrate brings the schema up to date, each step in a transaction of its

@@ -62,6 +62,10 @@ func Open(ctx context.Context, path string, now func() time.Time, sweep time.Dur
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// Alone reports whether no other replica is alive: an SQLite database has
+// one portal.
+func (s *Store) Alone(context.Context) (bool, error) { return true, nil }
+
 // Close stops the sweep and closes the database; later calls do nothing.
 func (s *Store) Close() error {
 	if !s.sweeper.Stop() {

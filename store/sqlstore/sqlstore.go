@@ -50,6 +50,10 @@ type Dialect struct {
 	// ForUpdate ends the SELECT of a row the transaction then changes, so
 	// that concurrent transactions of the same row take turns.
 	ForUpdate string
+	// Serialize, run first in a transaction, makes transactions that run
+	// it with the same key (an int64) take turns even when they lock no
+	// row yet ("" where writes are serial).
+	Serialize string
 	// LongRead starts the transaction of a read that streams as long as its
 	// reader takes (the audit trail's export): it lifts the statement
 	// timeout ("" where there is none).

@@ -112,9 +112,13 @@ func (s *Store) TakeValue(ctx context.Context, sid, name string) ([]byte, error)
 	return s.value(ctx, `DELETE FROM session_values WHERE sid = ? AND name = ? RETURNING value`, sid, name)
 }
 
-// SwapValue replaces a value that is still old.
+// SwapValue replaces a value that is still old; a nil old stands for none.
 func (s *Store) SwapValue(ctx context.Context, sid, name string, old, v []byte) (bool, error) {
-	err := one(s.db.Exec(ctx, `UPDATE session_values SET value = ? WHERE sid = ? AND name = ? AND value = ?`, v, sid, name, old))
+	q, args := `UPDATE session_values SET value = ? WHERE sid = ? AND name = ? AND value = ?`, []any{v, sid, name, old}
+	if old == nil {
+		q, args = `INSERT INTO session_values (sid, name, value) VALUES (?, ?, ?) ON CONFLICT (sid, name) DO NOTHING`, []any{sid, name, v}
+	}
+	err := one(s.db.Exec(ctx, q, args...))
 	switch {
 	case errors.Is(err, store.ErrChanged):
 		return false, nil

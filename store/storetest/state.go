@@ -364,6 +364,24 @@ func testValues(t *testing.T, s store.Store, c *clock) {
 	if v, _ := s.Value(ctx, "s1", "token"); !strings.HasPrefix(string(v), "pair-2-") {
 		t.Errorf("after the swaps: %q", v)
 	}
+	// A nil old sets a value that is not there: one of several at once.
+	created := make([]bool, 6)
+	for i := range created {
+		swaps.Go(func() {
+			ok, err := s.SwapValue(ctx, "s1", "lock", nil, []byte(fmt.Sprint("held-", i)))
+			if err != nil {
+				t.Error(err)
+			}
+			created[i] = ok
+		})
+	}
+	swaps.Wait()
+	if n := len(slices.DeleteFunc(created, func(b bool) bool { return !b })); n != 1 {
+		t.Errorf("%d of six creations of one value took", n)
+	}
+	if ok, _ := s.SwapValue(ctx, "s1", "token", nil, []byte("x")); ok {
+		t.Error("a nil old replaced a value that is there")
+	}
 	if err := s.SetValue(ctx, "s1", "form", []byte("typed")); err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		"NewerSchemaRefused": testNewerSchemaRefused,
 		"TrailAppendOnly":    testTrailAppendOnly,
 		"ReplicasShareAll":   testReplicasShareAll,
+		"FileRulesOnce":      testFileRulesOnce,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -94,6 +95,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		"Values":             testValues,
 		"Preferences":        testPreferences,
 		"SessionEndTakesAll": testSessionEndTakesAll,
+		"VMRules":            testVMRules,
+		"FLRSessions":        testFLRSessions,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
