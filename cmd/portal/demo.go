@@ -93,7 +93,7 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 		"resetting a password asks for the Default Admin's (%s): %s.\n",
 		fakevbazure.DemoOperatorName, fakevbazure.DemoOperatorPassword, fakevbazure.DemoMFASecret, fakevbazure.DemoMFASecret,
 		fakevbazure.DemoAdminName, fakevbazure.DemoAdminPassword)
-	fmt.Fprintf(w, "Azure VMs: Pradeep Gupta (Finance) can bring back %q on %s, deleted three days ago;\n"+
+	fmt.Fprintf(w, "Azure VMs: Pradeep Gupta (Finance) can bring back “%s” on %s, deleted three days ago;\n"+
 		"Johanna Lorenz (Web team) can restore %s on %s, broken yesterday; Adele Vance has no Azure VM.\n"+
 		"Nestor edits who may restore which VM under Azure VM access.\n",
 		fakevbazure.StoryForecast, fakevbazure.StoryFinanceVM, fakevbazure.StoryNginx, fakevbazure.StoryWebVM)
