@@ -62,7 +62,16 @@ type Options struct {
 	// "Archive", of LargeLibraryDocs documents (default 50,000), for scale tests.
 	LargeLibrarySite string
 	LargeLibraryDocs int
+	// FaultSeed seeds the random draws of injected faults with a Rate.
+	FaultSeed uint64
 }
+
+// The demo's large data: a folder of 100,000 messages in this mailbox and a
+// library of 50,000 documents on this site.
+const (
+	DemoLargeMailbox     = "PradeepG@" + demotenant.Domain
+	DemoLargeLibrarySite = "Sales Proposals"
+)
 
 // Server is the fake VB365 server; it is an http.Handler.
 type Server struct {
@@ -236,7 +245,7 @@ func (s *Server) routes() {
 		writeError(w, http.StatusNotFound, errResourceNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))
 	})
 	s.mux = m
-	s.Front = &fakehttp.Front{Latency: s.opts.Latency, Owner: s.bearerOwner,
+	s.Front = &fakehttp.Front{Latency: s.opts.Latency, Seed: s.opts.FaultSeed, Owner: s.bearerOwner,
 		WriteError: func(w http.ResponseWriter, status int, code, message string) { writeError(w, status, code, message) }}
 	s.handler = s.Front.Wrap(m)
 }

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -45,8 +46,14 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	tokenLifetime := fs.Duration("token-lifetime", time.Hour, "operator access token lifetime")
 	idle := fs.Duration("session-idle-timeout", 30*time.Minute, "stop restore sessions idle this long")
 	latency := fs.Duration("latency", 0, "added to every request")
+	largeMailbox := fs.String("large-mailbox", "", `UPN whose mailbox gets the large folder Inbox/Notifications, e.g. "`+fakeveeam.DemoLargeMailbox+`" as in the demo`)
+	largeFolder := fs.Int("large-folder-items", 100_000, "how many messages the large folder holds")
+	largeSite := fs.String("large-library-site", "", `title of a site that gets the large document library "Archive", e.g. "`+fakeveeam.DemoLargeLibrarySite+`" as in the demo`)
+	largeLibrary := fs.Int("large-library-docs", 50_000, "how many documents the large library holds")
+	demoData := fs.Bool("demo-data", false, "the demo's data: the large folder in "+fakeveeam.DemoLargeMailbox+"'s mailbox and the large library on the "+fakeveeam.DemoLargeLibrarySite+" site")
+	seed := fs.Uint64("fault-seed", 1, "seed of the random draws of faults with a rate, so that a run can be repeated")
 	var faults []fakehttp.Fault
-	fs.Func("fail", `inject a failure, repeatable: "METHOD PATH WHAT [times=N]", WHAT a status (503), hang, reset, garbage, delay=2s or cut=BYTES; METHOD * for any`, func(v string) error {
+	fs.Func("fail", `inject a failure, repeatable: "METHOD PATH WHAT [times=N] [rate=R]", WHAT a status (503), hang, reset, garbage, delay=2s, cut=BYTES or stall=BYTES; METHOD * for any; rate=0.2 hits a fifth of the matching requests at random`, func(v string) error {
 		f, err := fakehttp.ParseFault(v)
 		faults = append(faults, f)
 		return err
@@ -58,8 +65,16 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	if err != nil {
 		return err
 	}
+	if *demoData {
+		*largeMailbox = cmp.Or(*largeMailbox, fakeveeam.DemoLargeMailbox)
+		*largeSite = cmp.Or(*largeSite, fakeveeam.DemoLargeLibrarySite)
+	}
+	if *largeFolder < 0 || *largeLibrary < 0 {
+		return errors.New("-large-folder-items and -large-library-docs cannot be negative")
+	}
 	s, err := fakeveeam.Start(*addr, fakeveeam.Options{
 		EntraAuthority: authority, TokenLifetime: *tokenLifetime, SessionIdleTimeout: *idle, Latency: *latency,
+		LargeMailbox: *largeMailbox, LargeFolderItems: *largeFolder, LargeLibrarySite: *largeSite, LargeLibraryDocs: *largeLibrary, FaultSeed: *seed,
 	})
 	if err != nil {
 		return err

@@ -61,3 +61,40 @@ func TestAuthorityOf(t *testing.T) {
 		t.Error("no -entra accepted")
 	}
 }
+
+// TestRandomFaultsAndDemoData: the flags that let chaos scenarios run
+// against the standalone server.
+func TestRandomFaultsAndDemoData(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *fakeveeam.Server, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-entra", "http://127.0.0.1:9001", "-demo-data", "-large-folder-items", "500",
+			"-fault-seed", "3", "-fail", "GET /v8/RestorePortalSettings 503 rate=0.5"}, &strings.Builder{}, started)
+	}()
+	s := <-started
+	failed := 0
+	for range 100 {
+		resp, err := http.Get(s.URL() + "/v8/RestorePortalSettings")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			failed++
+		}
+	}
+	if failed < 25 || failed > 75 {
+		t.Errorf("a rate of 0.5 failed %d of 100 requests", failed)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	for _, bad := range [][]string{{"-large-folder-items", "-1"}, {"-fail", "GET /x 503 rate=2"}} {
+		err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0", "-entra", "http://127.0.0.1:9001"}, bad...), &strings.Builder{}, nil)
+		if err == nil {
+			t.Errorf("%v was accepted", bad)
+		}
+	}
+}

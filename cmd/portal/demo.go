@@ -102,11 +102,12 @@ func (d *demoStack) banner(w io.Writer, portalURL string) {
 		d.entra.Issuer(), d.veeam.URL(), d.azure.URL())
 }
 
-// largeMailbox has a folder of 100,000 messages in the demo.
-const largeMailbox = "PradeepG@contoso.onmicrosoft.com"
-
-// largeLibrarySite has a library of 50,000 documents in the demo.
-const largeLibrarySite = "Sales Proposals"
+// largeMailbox has a folder of 100,000 messages in the demo, and
+// largeLibrarySite a library of 50,000 documents.
+const (
+	largeMailbox     = fakeveeam.DemoLargeMailbox
+	largeLibrarySite = fakeveeam.DemoLargeLibrarySite
+)
 
 // showcase are the end users the banner names.
 var showcase = map[string]bool{

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,16 +37,24 @@ type Fault struct {
 	// CutAfter answers normally but closes the connection once this many
 	// bytes of the body are sent: a download that breaks part way.
 	CutAfter int64
+	// StallAfter answers normally but, once this many bytes of the body
+	// are sent, sends nothing more until the client gives up.
+	StallAfter int64
+	// Rate, between 0 and 1, hits only that share of the matching
+	// requests, drawn at random; 0 hits every one.
+	Rate float64
 	// Times limits how many requests the fault hits; 0 means until removed.
 	Times int
 }
 
 // ParseFault reads a fault from a flag's words: a method or "*", a path
 // prefix, then what happens: a status (503), "hang", "reset", "garbage",
-// "delay=2s" or "cut=1024", and optionally "times=N". For example:
+// "delay=2s", "cut=1024" or "stall=1024", and optionally "times=N" and
+// "rate=0.2" (a fifth of the matching requests, at random). For example:
 //
 //	POST /api/v8.1/users 503 times=2
 //	* /api/oauth2/token delay=3s
+//	GET /v8/ reset rate=0.05
 func ParseFault(s string) (Fault, error) {
 	words := strings.Fields(s)
 	if len(words) < 3 {
@@ -72,8 +81,15 @@ func ParseFault(s string) (Fault, error) {
 			f.Delay, err = time.ParseDuration(v)
 		case k == "cut":
 			f.CutAfter, err = strconv.ParseInt(v, 10, 64)
+		case k == "stall":
+			f.StallAfter, err = strconv.ParseInt(v, 10, 64)
 		case k == "times":
 			f.Times, err = strconv.Atoi(v)
+		case k == "rate":
+			f.Rate, err = strconv.ParseFloat(v, 64)
+			if err == nil && (f.Rate <= 0 || f.Rate > 1) {
+				err = fmt.Errorf("the rate %v is not above 0 and at most 1", f.Rate)
+			}
 		default:
 			f.Status, err = strconv.Atoi(k)
 			if err == nil && (f.Status < 400 || f.Status > 599) {
@@ -107,7 +123,11 @@ type Front struct {
 	// Owner names the user a request's bearer token belongs to, for the log.
 	Owner func(r *http.Request) string
 
+	// Seed makes the draws of faults with a Rate repeatable.
+	Seed uint64
+
 	mu        sync.Mutex
+	rnd       *rand.Rand
 	faults    []*faultEntry
 	requests  []Request
 	answering map[*http.Request]bool
@@ -206,12 +226,21 @@ func (f *Front) InFlight(method, path string) int {
 	return n
 }
 
+// draw returns the next random number in [0, 1); f.mu is held.
+func (f *Front) draw() float64 {
+	if f.rnd == nil {
+		f.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
+	}
+	return f.rnd.Float64()
+}
+
 // apply answers r with the first matching fault, if any, and reports whether it did.
 func (f *Front) apply(w *statusRecorder, r *http.Request) bool {
 	f.mu.Lock()
 	var ft *Fault
 	for _, e := range f.faults {
-		if (e.Method == "" || e.Method == r.Method) && strings.HasPrefix(r.URL.Path, e.Path) && (e.Times == 0 || e.hits < e.Times) {
+		if (e.Method == "" || e.Method == r.Method) && strings.HasPrefix(r.URL.Path, e.Path) && (e.Times == 0 || e.hits < e.Times) &&
+			(e.Rate == 0 || f.draw() < e.Rate) {
 			e.hits++
 			copied := e.Fault
 			ft = &copied
@@ -247,6 +276,9 @@ func (f *Front) apply(w *statusRecorder, r *http.Request) bool {
 	case ft.CutAfter > 0:
 		w.cutAfter = ft.CutAfter
 		return false
+	case ft.StallAfter > 0:
+		w.cutAfter, w.stall = ft.StallAfter, r.Context()
+		return false
 	default:
 		return false // a pure delay: answer normally
 	}
@@ -257,6 +289,9 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status   int
 	cutAfter int64 // > 0: close the connection after this many more body bytes
+	// stall, when set, holds the response at cutAfter until it is done
+	// instead of closing the connection.
+	stall context.Context
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
@@ -268,6 +303,11 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	n, _ := r.ResponseWriter.Write(b[:r.cutAfter])
 	rc := http.NewResponseController(r.ResponseWriter)
 	rc.Flush()
+	if r.stall != nil {
+		<-r.stall.Done()
+		r.cutAfter = -1
+		return n, r.stall.Err()
+	}
 	if conn, _, err := rc.Hijack(); err == nil {
 		conn.Close()
 	}
