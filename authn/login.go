@@ -246,12 +246,18 @@ func (a *Authenticator) Finish(w http.ResponseWriter, r *http.Request) (Finished
 	u := User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,
 		Roles: claims.Roles, Groups: claims.Groups}
 	a.save(ctx, &state{SID: rec.SID, User: &u, AuthTime: authTime, SignedInAt: now, CSRF: randomToken(32)})
-	// The session record is never written again: it lasts the session's lifetime.
-	a.sessions.SetDeadline(ctx, ends)
+	// The session record is never written again: it outlasts the session's
+	// lifetime by expiredNotice.
+	a.sessions.SetDeadline(ctx, ends.Add(expiredNotice))
 	a.log.InfoContext(ctx, "authn_login_success", "oid", claims.OID, "tid", claims.TID)
 	u.SID = rec.SID
 	return Finished{User: u, ReturnTo: txn.ReturnTo, Note: txn.Note}, nil
 }
+
+// expiredNotice is how long the session record outlives its sign-in: a
+// visit in that time is told, and the log says, that the session expired
+// (rather than that nobody was signed in).
+const expiredNotice = time.Hour
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {

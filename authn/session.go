@@ -70,8 +70,10 @@ func renewAt(t time.Time, lifetime time.Duration) time.Time {
 	return t.Add(lifetime - margin)
 }
 
-// touchEvery limits how often a session's idle deadline is moved.
-const touchEvery = time.Minute
+// touchEvery limits how often a session's idle deadline is moved: the
+// idle timeout ends a session this long after its last use at the latest.
+// Background polls never move it, so each move is a person's request.
+const touchEvery = time.Second
 
 // User returns the signed-in user. A session past its idle or absolute
 // timeout is ended (ErrSessionExpired). Use extends the idle deadline.

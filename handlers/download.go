@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,9 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 		n, rerr := d.Body.Read(buf)
 		if n > 0 {
 			if _, werr := out.Write(buf[:n]); werr != nil {
+				if cutAtShutdown(ctx) {
+					break
+				}
 				h.log.InfoContext(ctx, "download_cancelled", "kind", kind, "bytes", sent, "oid", u.OID)
 				ae.Outcome, ae.Detail = audit.Cancelled, fmt.Sprintf("the browser went away after %d bytes", sent)
 				return nil // the browser went away; nothing more can be said to it
@@ -125,16 +129,28 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 		if rerr == io.EOF {
 			break
 		}
+		if rerr != nil && cutAtShutdown(ctx) {
+			break
+		}
 		if rerr != nil {
 			h.log.ErrorContext(ctx, "download_failed", "kind", kind, "bytes", sent, "error", rerr, "oid", u.OID)
 			ae.Outcome, ae.Detail = audit.Failed, fmt.Sprintf("the backup server broke off the transfer after %d bytes", sent)
 			panic(http.ErrAbortHandler)
 		}
 	}
+	if cutAtShutdown(ctx) {
+		h.log.WarnContext(ctx, "download_cut_at_shutdown", "kind", kind, "bytes", sent, "oid", u.OID)
+		ae.Outcome, ae.Detail = audit.Failed, fmt.Sprintf("the portal shut down after %d bytes", sent)
+		panic(http.ErrAbortHandler) // the browser must not take a cut file for a whole one
+	}
 	h.log.InfoContext(ctx, "download_finished", "kind", kind, "bytes", sent, "oid", u.OID)
 	ae.Outcome, ae.Detail = audit.Succeeded, fmt.Sprintf("%d bytes", sent)
 	return nil
 }
+
+// cutAtShutdown reports whether the server cut the request off because
+// its shutdown grace period ran out.
+func cutAtShutdown(ctx context.Context) bool { return errors.Is(context.Cause(ctx), ErrShutdown) }
 
 // streaming is a response sent for as long as it takes: each write gets
 // downloadWriteTimeout of its own, where the server's WriteTimeout would

@@ -147,7 +147,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	h.assets = assets
 	e := echo.NewWithConfig(echo.Config{Logger: d.Log, HTTPErrorHandler: h.errorHandler, Filesystem: d.Static})
 	h.routes(e)
-	var root http.Handler = e
+	var root http.Handler = headAsGet(e)
 	root = d.Sessions.LoadAndSave(root)
 	root = d.Auth.Remember(root)
 	root = h.logRequests(root)
@@ -155,8 +155,24 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	return h, root, nil
 }
 
+// headAsGet answers HEAD on every GET route: the route runs as a GET and
+// the server leaves out the body (it knows the request was a HEAD).
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // ShutDown makes /readyz fail so load balancers stop sending new requests.
 func (h *Handler) ShutDown() { h.shuttingDown.Store(true) }
+
+// ErrShutdown is the cause the server gives requests it cuts off because
+// the shutdown grace period is over.
+var ErrShutdown = errors.New("the portal shut down")
 
 // versionAssets maps each static file to a URL carrying its content hash, so
 // browsers may cache it for a year and still see every change.

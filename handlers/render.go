@@ -28,7 +28,7 @@ func render(c *echo.Context, status int, t templ.Component) error {
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Add("Vary", "HX-Request")
 	c.Response().WriteHeader(status)
-	_, err := c.Response().Write(buf.Bytes())
+	_, err := c.Response().Write(neutraliseBidi(buf.Bytes()))
 	return err
 }
 

@@ -146,12 +146,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.LogFormat, "log-format", env("PORTAL_LOG_FORMAT", ""), "json or text; default json, text in demo mode [PORTAL_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
-	fs.DurationVar(&c.DrainDelay, "drain-delay", duration("PORTAL_DRAIN_DELAY", 0), "how long /readyz fails before shutdown starts, for load balancers [PORTAL_DRAIN_DELAY]")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", duration("PORTAL_DRAIN_DELAY", defaultDrainDelay), "how long /readyz fails before shutdown starts, so that load balancers (which probe every few seconds) stop sending requests first; 0 in demo mode [PORTAL_DRAIN_DELAY]")
 	fs.BoolVar(&c.Demo, "demo", boolean("PORTAL_DEMO"), "run the demo stack: in-process fake Entra ID and fake VB365 [PORTAL_DEMO]")
 	fs.StringVar(&c.ClockStart, "clock-start", env("PORTAL_CLOCK_START", ""), "for tests and demonstrations against the fakes: run as if the time were this RFC 3339 instant at start; refused with a VB365 server beyond loopback [PORTAL_CLOCK_START]")
 	fs.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
+	}
+	if c.Demo && getenv("PORTAL_DRAIN_DELAY") == "" && !flagSet(fs, "drain-delay") {
+		c.DrainDelay = 0 // nothing balances the demo's load
 	}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
@@ -496,4 +499,16 @@ type errConfig []string
 
 func (e errConfig) Error() string {
 	return "invalid configuration:\n  - " + strings.Join(e, "\n  - ")
+}
+
+// defaultDrainDelay outlasts two failed probes of a load balancer that
+// probes /readyz every five seconds (Kubernetes probes every ten, and
+// acts on the first failure with failureThreshold 1).
+const defaultDrainDelay = 10 * time.Second
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

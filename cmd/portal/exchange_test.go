@@ -863,6 +863,22 @@ func TestHostileMailRendersAsText(t *testing.T) {
 	}
 }
 
+// startExport posts the folder's export form and returns the response as
+// it starts, for the test to read the body as a browser would.
+func (m *mailbox) startExport(t *testing.T, b *browser) *http.Response {
+	t.Helper()
+	export := m.page.doc(t).Find(`form[action$="/export"]`).AttrOr("action", "")
+	form := url.Values{"csrf_token": {b.csrf()}}
+	req, _ := http.NewRequest(http.MethodPost, b.s.url+export, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 // TestBrokenDownloadIsNotSavedAsWhole: when VB365 breaks off a download part
 // way, the browser must see a failed transfer, not a shorter file that looks complete.
 func TestBrokenDownloadIsNotSavedAsWhole(t *testing.T) {
@@ -871,16 +887,8 @@ func TestBrokenDownloadIsNotSavedAsWhole(t *testing.T) {
 	b := s.signedIn(adele)
 	sid, _ := b.explore("exchange")
 	m := b.openMailbox(sid, "Adele Vance")
-	export := m.page.doc(t).Find(`form[action$="/export"]`).AttrOr("action", "")
 	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/RestoreSessions/", CutAfter: 1 << 20})
-	form := url.Values{"csrf_token": {b.csrf()}}
-	req, _ := http.NewRequest(http.MethodPost, s.url+export, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := m.startExport(t, b)
 	defer resp.Body.Close()
 	n, err := io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusOK || err == nil {
@@ -914,5 +922,37 @@ func TestReasonPolicyAlwaysAndNever(t *testing.T) {
 	err := run(t.Context(), []string{"-restore-reason", "sometimes", "-print-config"}, func(string) string { return "" }, &out, time.Now)
 	if err == nil || !strings.Contains(err.Error(), "must be always, others or never") {
 		t.Errorf("a bad policy: %v", err)
+	}
+}
+
+// TestDownloadCutAtShutdown: a download still running when the shutdown
+// grace period ends is cut (the browser sees a failed transfer), and the
+// trail says the portal shut down, not that the browser went away.
+func TestDownloadCutAtShutdown(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{veeam: fakeveeam.Options{ExportPadding: 8 << 20}, env: map[string]string{"PORTAL_SHUTDOWN_GRACE": "200ms", "PORTAL_AUDITORS": demotenant.AuditorRole}})
+	b := s.signedIn(adele)
+	sid, _ := b.explore("exchange")
+	m := b.openMailbox(sid, "Adele Vance")
+	s.veeam.Inject(fakeveeam.Fault{Path: "/v8/RestoreSessions/", StallAfter: 1 << 20})
+	resp := m.startExport(t, b)
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatalf("the download did not start: %v", err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err == nil {
+		t.Error("a download cut at shutdown ended cleanly")
+	}
+	if !strings.Contains(s.logs.String(), `"msg":"download_cut_at_shutdown"`) || strings.Contains(s.logs.String(), `"msg":"download_cancelled"`) {
+		t.Error("the cut is not logged as a shutdown")
+	}
+	s.veeam.ClearFaults()
+	s.restart()
+	rows := auditRows(t, s.signedIn(joni), url.Values{"action": {"export"}})
+	if len(rows) != 1 || rows[0]["outcome"] != "failed" || !strings.Contains(rows[0]["detail"], "the portal shut down after") {
+		t.Errorf("the trail says %v", rows)
 	}
 }

@@ -18,10 +18,12 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones for users everywhere, also in a minimal container
 
+	"github.com/openrestore/portal/handlers"
 	"github.com/openrestore/portal/internal/clock"
 )
 
@@ -85,10 +87,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer p.close()
 
 	// In-flight requests get a context that is cancelled only when the grace period is over.
-	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBase()
+	// Its cause tells a download cut there from one the browser left.
+	base, cancelBase := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelBase(nil)
+	// Requests still running when the server closes are waited for (a
+	// little), so that what they record reaches the database before it closes.
+	var inflight sync.WaitGroup
 	srv := &http.Server{
-		Handler:           p.http,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inflight.Add(1)
+			defer inflight.Done()
+			p.http.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
@@ -117,10 +127,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	cancelBase()
 	if err != nil {
+		cancelBase(handlers.ErrShutdown)
 		srv.Close()
 		log.Warn("shutdown_cut_short", "error", err)
+		finished := make(chan struct{})
+		go func() { inflight.Wait(); close(finished) }()
+		select {
+		case <-finished:
+		case <-time.After(5 * time.Second):
+			log.Error("requests_still_running_at_exit")
+		}
 	}
 	log.Info("stopped")
 	return nil

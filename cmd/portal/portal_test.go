@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/openrestore/portal/demotenant"
 	"github.com/openrestore/portal/fakeentra"
 	"github.com/openrestore/portal/fakeveeam"
+	"github.com/openrestore/portal/store/sqlite"
 )
 
 func TestLandingPage(t *testing.T) {
@@ -534,4 +536,72 @@ func mustParse(raw string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// TestIdleTimeoutIsExact: use keeps a session alive however short the idle
+// timeout; a session unused for the idle timeout, or past its lifetime,
+// ends, and the log says it expired, and why.
+func TestIdleTimeoutIsExact(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{env: map[string]string{"PORTAL_IDLE_TIMEOUT": "1m", "PORTAL_SESSION_LIFETIME": "5m"}})
+	signedIn := func(b *browser) bool { return strings.Contains(b.get("/").body, "Signed in as") }
+	idle := s.signedIn(adele)
+	active := s.signedIn(lee)
+	for range 4 {
+		s.clock.Advance(55 * time.Second)
+		if !signedIn(active) {
+			t.Fatalf("an active user was signed out:\n%s", grepLines(s.logs.String(), "sign_in"))
+		}
+	}
+	if signedIn(idle) {
+		t.Error("a session unused for over the idle timeout lives on")
+	}
+	if !strings.Contains(s.logs.String(), `"msg":"session_expired","oid":"`+demotenant.Contoso().Users[0].OID) ||
+		!strings.Contains(s.logs.String(), `"idle":true`) {
+		t.Errorf("the idle end is not logged as expired:\n%s", grepLines(s.logs.String(), "session_"))
+	}
+	// Past the lifetime (sign-in + 5 min), use does not help.
+	for range 2 {
+		s.clock.Advance(55 * time.Second)
+		signedIn(active)
+	}
+	if signedIn(active) {
+		t.Error("a session lives past its lifetime")
+	}
+	if !strings.Contains(s.logs.String(), `"idle":false`) {
+		t.Errorf("the end of the lifetime is not logged as expired:\n%s", grepLines(s.logs.String(), "session"))
+	}
+}
+
+// TestSignedOutVisitorsLeaveNoRows: pages seen before signing in, and
+// sign-ins started but never finished, store nothing on the server.
+func TestSignedOutVisitorsLeaveNoRows(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	for range 20 {
+		b := s.browser()
+		for _, p := range []string{"/", "/signed-out", "/restores", "/auth/login", "/auth/login?return_to=/restores", "/nope", "/static/css/app.css"} {
+			b.get(p)
+		}
+	}
+	s.stop()
+	st, err := sqlite.Open(t.Context(), filepath.Join(s.env["PORTAL_DATA_DIR"], "portal.db"), s.now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.CountSessions(t.Context()); err != nil || n != 0 {
+		t.Errorf("signed-out visitors left %d session rows (%v)", n, err)
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -355,8 +358,13 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
 		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices",
 		team.Request.URL.Path, channel, channel + "?view=files", channel + "?view=tabs", wizard} {
-		b.get(p)
+		got := b.get(p)
 		b.get(p, "HX-Request: true")
+		// HEAD is answered like GET, without a body.
+		if head := b.send(http.MethodHead, p, nil); head.StatusCode != got.StatusCode || head.body != "" ||
+			head.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("HEAD %s: %d with %d bytes, GET: %d", p, head.StatusCode, len(head.body), got.StatusCode)
+		}
 	}
 	for _, r := range s.veeam.Requests() {
 		// VB365 searches with POST; a search changes nothing.
@@ -480,6 +488,8 @@ func TestHostileNamesRenderAsText(t *testing.T) {
 		all += p.doc(t).Text()
 	}
 	for _, h := range hostile {
+		// Bidi controls are shown, neutralised, as [U+202E].
+		h = strings.NewReplacer("\u202E", "[U+202E]", "\u202C", "[U+202C]").Replace(h)
 		if !strings.Contains(all, h) {
 			t.Errorf("the name %q is not shown", h)
 		}
@@ -713,5 +723,47 @@ func TestDemoMode(t *testing.T) {
 	names := texts(picker.doc(t), "button.account .name")
 	if len(names) < 7 {
 		t.Errorf("the sign-in page lists %v", names)
+	}
+}
+
+// TestAnswersGoWritesItself: net/http answers requests it cannot parse
+// (400) and headers over MaxHeaderBytes (431) before any handler runs, so
+// no middleware can add the security headers. This test shows why that is
+// safe: the answers are constant plain text, reflect nothing of the
+// request, and close the connection.
+func TestAnswersGoWritesItself(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	addr := strings.TrimPrefix(s.url, "http://")
+	hostile := "<script>alert(1)</script>"
+	for _, c := range []struct {
+		name, request, status, body string
+	}{
+		{"malformed request line", "GET /" + hostile + " HTTP/1.1 extra\r\nHost: x\r\n\r\n", "400 Bad Request", "400 Bad Request"},
+		{"malformed header", "GET / HTTP/1.1\r\nHost: x\r\n" + hostile + "\r\n\r\n", "400 Bad Request", "400 Bad Request"},
+		{"headers too large", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 128<<10) + "\r\n\r\n", "431 Request Header Fields Too Large", "431 Request Header Fields Too Large"},
+		{"unknown transfer encoding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + "gzip" + "\r\n\r\n", "501 Not Implemented", "Unsupported transfer encoding"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write([]byte(c.request))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.Status != c.status || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || !resp.Close {
+			t.Errorf("%s: %s, %q, close %v", c.name, resp.Status, resp.Header.Get("Content-Type"), resp.Close)
+		}
+		if string(body) != c.body {
+			t.Errorf("%s: body %q", c.name, body)
+		}
+		if len(resp.Header) != 1 { // Content-Type; Connection: close is resp.Close
+			t.Errorf("%s: headers %v", c.name, resp.Header)
+		}
 	}
 }

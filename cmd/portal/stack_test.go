@@ -110,7 +110,7 @@ func startStack(t testing.TB, o stackOptions) *stack {
 	s := startFakes(t, o)
 	env := map[string]string{
 		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": s.veeam.URL(), "PORTAL_CLIENT_SECRET": s.entra.ClientSecret(),
-		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
+		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug", "PORTAL_DRAIN_DELAY": "0s",
 		"PORTAL_VBAZURE_URL": s.azure.URL(), "PORTAL_GRAPH_URL": s.entra.URL(), "PORTAL_ADMINS": demotenant.AdminRole,
 		"PORTAL_VBAZURE_ACCOUNT": fakevbazure.DemoServiceName, "PORTAL_VBAZURE_PASSWORD": fakevbazure.DemoServicePassword,
 		"PORTAL_VBAZURE_TOTP_SECRET": fakevbazure.DemoServiceSecret,
