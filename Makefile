@@ -102,6 +102,21 @@ bench: pg-deps ## run the benchmarks (results and how to read them: BENCHMARKS.m
 	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'AuditTrail' -benchtime 20x ./store/postgres
 	$(GO) test -run '^$$' -bench 'DownloadMemory' -benchtime 1x ./cmd/portal
 
+# FUZZTIME is how long each fuzz target runs: a minute by default, a few
+# seconds in CI.
+FUZZTIME ?= 60s
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target (func Fuzz* in any *_test.go) for FUZZTIME each (default 60s)
+	@targets=$$(grep -rlE --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache/' | sort | while read -r f; do \
+		for n in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do echo "./$$(dirname "$${f#./}"):$$n"; done; done); \
+	test -n "$$targets" || { echo "no fuzz targets found" >&2; exit 1; }; \
+	for t in $$targets; do \
+		echo "== $${t##*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" 2>&1 | grep -v '^fuzz: elapsed' ; \
+		test "$${PIPESTATUS[0]}" -eq 0 || exit 1; \
+	done
+
 .PHONY: vendor
 vendor: ## refresh static/js/htmx.min.js from npm (version and checksum pinned above)
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \

@@ -32,7 +32,8 @@ func unkey(s string) (string, error) {
 	if len(s) > maxKeyLength || !keyPattern.MatchString(s) {
 		return "", errors.New("not an id")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Strict: a key with stray trailing bits would be a second name for the same id.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) == 0 {
 		return "", errors.New("not an id")
 	}

@@ -315,3 +315,26 @@ func TestBrowseCache(t *testing.T) {
 		t.Error("the newest entry is gone")
 	}
 }
+
+// FuzzKey: every id (up to the longest key taken) survives the trip
+// through a URL path segment, and
+// unkey takes nothing but a key: no separator, no empty id, no panic.
+func FuzzKey(f *testing.F) {
+	for _, s := range []string{"AAMkAGI2/+=", "../x", "%2F", "", "日本"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s != "" {
+			k := key(s)
+			if url.PathEscape(k) != k || strings.ContainsAny(k, "/?#%") {
+				t.Fatalf("key(%q) = %q is not one plain path segment", s, k)
+			}
+			if back, err := unkey(k); len(k) <= maxKeyLength && (err != nil || back != s) {
+				t.Fatalf("unkey(key(%q)) = %q, %v", s, back, err)
+			}
+		}
+		if id, err := unkey(s); err == nil && (id == "" || key(id) != s) {
+			t.Fatalf("unkey(%q) = %q, which is not what it keys", s, id)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package searchquery
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -138,4 +139,37 @@ func TestTeams(t *testing.T) {
 			t.Errorf("%+v: %q %v, want %q", c.in, got, err, c.want)
 		}
 	}
+}
+
+// FuzzBuild: whatever people type, each field stays inside its own term:
+// the field's term is exactly name:Quote(value), and the query's quotes
+// balance, so that nothing typed in one field reaches another or the
+// query's structure.
+func FuzzBuild(f *testing.F) {
+	f.Add("budget plan", `Adele "x" OR y`, "subject: (", false)
+	f.Add(`a\`, `"`, `) OR from:*`, true)
+	f.Fuzz(func(t *testing.T, text, from, subject string, attachments bool) {
+		q, err := Mail{Text: text, From: from, Subject: subject, HasAttachments: attachments}.Build()
+		if err != nil {
+			return
+		}
+		for _, fv := range []struct{ name, value string }{{"from", from}, {"subject", subject}} {
+			v := strings.TrimSpace(fv.value)
+			if v != "" && !strings.Contains(q, fv.name+":"+Quote(v)) {
+				t.Fatalf("Build(%q, %q, %q) = %q lacks %s:%s", text, from, subject, q, fv.name, Quote(v))
+			}
+		}
+		quotes := 0
+		for i := 0; i < len(q); i++ {
+			switch q[i] {
+			case '\\':
+				i++
+			case '"':
+				quotes++
+			}
+		}
+		if quotes%2 != 0 {
+			t.Fatalf("Build(%q, %q, %q) = %q: unbalanced quotes", text, from, subject, q)
+		}
+	})
 }
