@@ -202,7 +202,7 @@ func runAll(m *testing.M, root, chromium, driver, axe string) (int, error) {
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = append(os.Environ(),
 		"PORTAL_ADDR=127.0.0.1:0", "PORTAL_VEEAM_URL="+veeam.URL(), "PORTAL_CLIENT_SECRET="+entra.ClientSecret(),
-		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_DRAIN_DELAY=0s", "PORTAL_LOG_LEVEL=debug",
+		"PORTAL_DATA_DIR="+filepath.Join(tmp, "data"), "PORTAL_LOG_FORMAT=json", "PORTAL_DRAIN_DELAY=0s", "PORTAL_RATE_SIGNIN=off", "PORTAL_RATE_SEARCH=off", "PORTAL_RATE_DOWNLOAD=off", "PORTAL_RATE_RESTORE=off", "PORTAL_LOG_LEVEL=debug",
 		"PORTAL_RESTORE_REASON=others", "PORTAL_AUDITORS="+demotenant.AuditorRole,
 		"PORTAL_VBAZURE_URL="+azure.URL(), "PORTAL_GRAPH_URL="+entra.URL(), "PORTAL_ADMINS="+demotenant.AdminRole,
 		"PORTAL_CLOCK_START="+c.Now().Format(time.RFC3339Nano),

@@ -56,7 +56,7 @@ func startReplicas(t *testing.T) (*balancer.Balancer, string) {
 			"PORTAL_ADDR=127.0.0.1:0", "PORTAL_PUBLIC_URL="+front, "PORTAL_VEEAM_URL="+stack.veeam.URL(),
 			"PORTAL_CLIENT_SECRET="+stack.entra.ClientSecret(), "PORTAL_DATA_DIR="+filepath.Join(dir, "data", string(rune('a'+i))),
 			"PORTAL_DATABASE_URL="+dbURL, "PORTAL_DATABASE_PASSWORD_FILE="+pwFile, "PORTAL_SESSION_KEY_FILE="+keyFile,
-			"PORTAL_LOG_FORMAT=json", "PORTAL_DRAIN_DELAY=0s", "PORTAL_AUDITORS="+demotenant.AuditorRole,
+			"PORTAL_LOG_FORMAT=json", "PORTAL_DRAIN_DELAY=0s", "PORTAL_RATE_SIGNIN=off", "PORTAL_RATE_SEARCH=off", "PORTAL_RATE_DOWNLOAD=off", "PORTAL_RATE_RESTORE=off", "PORTAL_AUDITORS="+demotenant.AuditorRole,
 			"PORTAL_CLOCK_START="+stack.now().Format(time.RFC3339Nano))
 		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 		cmd.WaitDelay = 10 * time.Second

@@ -43,8 +43,15 @@ func auditOf(c *echo.Context) *auditEntry {
 // whether it succeeded, was refused or denied, failed upstream, panicked or
 // lost its browser midway. The record is written with a context of its own:
 // a browser that disconnects does not cancel it.
+// Downloads and exports are rate-limited inside it, so that a refused one
+// is audited as refused.
 func (h *Handler) audited(action, workload string) echo.MiddlewareFunc {
+	limit := func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	if action == "download" || action == "export" {
+		limit = h.limited("download", h.cfg.Limits.Download, byPerson)
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		next = limit(next)
 		return func(c *echo.Context) (err error) {
 			e := &auditEntry{Event: audit.Event{Action: action, Workload: workload}}
 			c.Set(auditKey, e)
@@ -106,6 +113,9 @@ func (h *Handler) recordAudit(c *echo.Context, e *auditEntry, err error, panicke
 		e.Detail = message
 	default:
 		e.Outcome = audit.Succeeded
+	}
+	if e.Action == "download" || e.Action == "export" {
+		h.metrics.Download(e.Workload, e.Action, e.Outcome)
 	}
 	h.appendAudit(c.Request().Context(), e.Event)
 }

@@ -102,7 +102,9 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 		hd.Set("Content-Length", strconv.FormatInt(d.ContentLength, 10))
 	}
 	u := userFrom(c)
+	var sent int64
 	ae := auditOf(c)
+	defer func() { h.metrics.DownloadBytes(ae.Workload, sent) }()
 	if ae.Options == "" {
 		ae.Options = "as ." + kind
 	}
@@ -112,7 +114,6 @@ func (h *Handler) stream(c *echo.Context, d *veeamapi.Download, name, kind strin
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	buf := *bp
-	var sent int64
 	for {
 		n, rerr := d.Body.Read(buf)
 		if n > 0 {

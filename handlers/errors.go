@@ -5,11 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/internal/rest"
 	"github.com/openrestore/portal/templates"
 	"github.com/openrestore/portal/veeamapi"
 )
@@ -24,6 +27,8 @@ type Error struct {
 	Retry bool
 	// BackURL leads back to where the user was: the list they chose from.
 	BackURL string
+	// RetryAfter, when set, is sent as Retry-After: when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -82,6 +87,9 @@ func (h *Handler) errorHandler(c *echo.Context, err error) {
 	v := templates.ErrorView{Status: e.Status, Title: e.Title, Message: e.Message, BackURL: e.BackURL}
 	if e.Status >= 500 {
 		v.RequestID = infoFrom(ctx).ID
+	}
+	if e.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
 	}
 	if e.Retry && c.Request().Method == http.MethodGet {
 		v.RetryURL = c.Request().URL.RequestURI()
@@ -169,6 +177,9 @@ func classify(err error) *Error {
 	case errors.Is(err, veeamapi.ErrConflict):
 		return &Error{Status: http.StatusConflict, Title: "That restore session has ended", Err: err,
 			Message: "The backup server closed it. Open the restore point again from the start page."}
+	case errors.Is(err, rest.ErrCircuitOpen):
+		return &Error{Status: http.StatusServiceUnavailable, Title: "The backup server is not answering", Retry: true, Err: err,
+			Message: "It failed several times in a row, so the portal is giving it a few seconds before asking again. Nothing was changed. Try again in a minute; if it goes on, tell your helpdesk."}
 	case errors.Is(err, veeamapi.ErrUnavailable), errors.Is(err, veeamapi.ErrBadRequest), errors.Is(err, veeamapi.ErrGrantRejected):
 		return &Error{Status: http.StatusBadGateway, Title: "The backup server is not answering", Retry: true, Err: err,
 			Message: "The portal cannot get an answer from the backup server right now. Nothing was changed. Try again in a minute; if it goes on, tell your helpdesk."}

@@ -21,6 +21,8 @@ import (
 
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/directory"
+	"github.com/openrestore/portal/internal/breaker"
+	"github.com/openrestore/portal/metrics"
 	"github.com/openrestore/portal/restore"
 	"github.com/openrestore/portal/store"
 	"github.com/openrestore/portal/vbazure"
@@ -56,6 +58,11 @@ type Config struct {
 	// VMRulesFile names the deployment's file of Azure VM rules, if any,
 	// for the rules page to say where those rules are changed.
 	VMRulesFile string
+	// Limits are the rate limits; zero Limits are none.
+	Limits Limits
+	// ServeMetrics serves /metrics on the portal's own address (when no
+	// separate metrics address is configured).
+	ServeMetrics bool
 }
 
 // Deps are the services the handlers use.
@@ -75,6 +82,16 @@ type Deps struct {
 	Sealer Sealer
 	Static fs.FS
 	Log    *slog.Logger
+	// Metrics records what Prometheus is told; nil records nothing.
+	Metrics *metrics.Metrics
+	// Circuits are the breakers towards the backup servers, for /readyz.
+	Circuits []Circuit
+}
+
+// Circuit is a circuit breaker towards a backup server, by its name.
+type Circuit struct {
+	Service string // "VB365", "VBAzure"
+	Breaker *breaker.Breaker
 }
 
 // Sealer seals data for a purpose, and opens it again.
@@ -97,6 +114,8 @@ type Handler struct {
 	// azureCache keeps VBAzure's answers about VMs briefly (azureCacheTTL).
 	azureCache *browseCache
 	log        *slog.Logger
+	metrics    *metrics.Metrics
+	circuits   []Circuit
 	static     fs.FS
 	assets     map[string]string // static file → versioned URL
 
@@ -139,6 +158,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 		return nil, nil, errors.New("handlers: a store and a sealer are required")
 	}
 	h := &Handler{cfg: cfg, auth: d.Auth, azure: d.Azure, vms: d.AzureVMs, directory: d.Directory, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
+		metrics: d.Metrics, circuits: d.Circuits,
 		browse: newBrowseCache(cfg.Now, browseCacheTTL), azureCache: newBrowseCache(cfg.Now, azureCacheTTL), replica: cfg.Replica}
 	assets, err := versionAssets(d.Static)
 	if err != nil {

@@ -15,14 +15,17 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openrestore/portal/authn"
+	"github.com/openrestore/portal/internal/breaker"
 )
 
 // requestInfo travels with a request so that the access log can name it.
 type requestInfo struct {
-	ID  string
-	OID string // the signed-in user's object id, once known
+	ID    string
+	OID   string // the signed-in user's object id, once known
+	Route string // the matched route's template, once known
 }
 
 type requestInfoKey struct{}
@@ -91,15 +94,24 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// requestID is the request's trace id when it is traced, else a random id
+// of the same shape: one id in the log, the error page and the traces.
+func requestID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // logRequests gives each request an id (X-Request-ID) and logs it once done:
 // method, path without query (queries can hold codes and search terms),
 // status, size, duration, client address and user. Never a token or cookie.
 func (h *Handler) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		b := make([]byte, 8)
-		rand.Read(b)
-		ri := &requestInfo{ID: hex.EncodeToString(b)}
+		ri := &requestInfo{ID: requestID(r.Context())}
 		w.Header().Set("X-Request-ID", ri.ID)
 		sw := &statusWriter{ResponseWriter: w}
 		aborted := true
@@ -143,6 +155,7 @@ func (h *Handler) logRequest(r *http.Request, ri *requestInfo, sw *statusWriter,
 		attrs = append(attrs, slog.Bool("aborted", true))
 	}
 	h.log.LogAttrs(r.Context(), level, "request", attrs...)
+	h.metrics.Request(ri.Route, r.Method, sw.status, time.Since(start))
 }
 
 // clientIP is the peer address, or, when the peer is a trusted proxy, the
@@ -176,6 +189,19 @@ func (h *Handler) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// nameRoute notes the matched route's template for the access log's
+// metrics, and names the request's span after it.
+func (h *Handler) nameRoute(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ctx := c.Request().Context()
+		infoFrom(ctx).Route = c.Path()
+		if c.Path() != "" {
+			trace.SpanFromContext(ctx).SetName(c.Request().Method + " " + c.Path())
+		}
+		return next(c)
+	}
 }
 
 // csrf refuses state-changing requests that do not come from the portal's own
@@ -302,15 +328,28 @@ func (h *Handler) healthz(c *echo.Context) error {
 }
 
 // readyz says whether this instance should get traffic: not shutting down,
-// its database answering, Entra ID discovered, the backup server
-// answering. Bodies are constant.
+// no circuit breaker open, its database answering, Entra ID discovered,
+// the backup server answering. Bodies are constant for each state.
 func (h *Handler) readyz(c *echo.Context) error {
 	ctx := c.Request().Context()
 	switch {
 	case h.shuttingDown.Load():
 		return c.String(http.StatusServiceUnavailable, "shutting down\n")
+	case h.openCircuit() != "":
+		return c.String(http.StatusServiceUnavailable, "not ready: "+h.openCircuit()+" is not answering (circuit open)\n")
 	case !h.databaseAnswers(ctx) || !h.auth.Ready(ctx) || !h.backupServerReachable(ctx):
 		return c.String(http.StatusServiceUnavailable, "not ready\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
+}
+
+// openCircuit names the first backup server whose breaker is open, or "".
+// A half-open breaker is probing: it does not count.
+func (h *Handler) openCircuit() string {
+	for _, c := range h.circuits {
+		if c.Breaker.State() == breaker.Open {
+			return c.Service
+		}
+	}
+	return ""
 }

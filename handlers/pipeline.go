@@ -99,6 +99,7 @@ func (h *Handler) startRestores(c *echo.Context, submission string, plans []rest
 				h.log.ErrorContext(ctx, "restore_record_failed", "restore", r.ID, "error", serr)
 			}
 			h.log.WarnContext(ctx, "restore_refused", "restore", r.ID, "workload", r.Workload, "oid", u.OID, "error", err)
+			h.metrics.RestoreEnded(r.Workload, ev.Outcome)
 			first = cmpErr(first, restoreRefused(err))
 			continue
 		}
@@ -111,6 +112,7 @@ func (h *Handler) startRestores(c *echo.Context, submission string, plans []rest
 				Message: "The backup server is restoring. The portal could not note it in “My restores”; tell your helpdesk."})
 			continue
 		}
+		h.metrics.RestoreStarted(r.Workload)
 		h.log.InfoContext(ctx, "restore_started", "restore", r.ID, "restore_session", sessionID, "workload", r.Workload,
 			"source", r.SourceID, "items", r.ItemCount, "oid", u.OID)
 	}

@@ -10,17 +10,22 @@ import (
 // routes is the portal's one route table.
 func (h *Handler) routes(e *echo.Echo) {
 	e.Use(middleware.Recover())
+	e.Use(h.nameRoute)
 	e.Use(middleware.BodyLimit(h.cfg.BodyLimit))
 	e.Use(h.csrf)
 
 	// Public.
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+	if h.cfg.ServeMetrics && h.metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(h.metrics.Handler()))
+	}
 	e.GET("/static/*", h.serveStatic)
-	e.GET("/", h.home) // the landing page when signed out
-	e.GET("/signed-out", h.signedOut)
-	e.GET("/auth/login", h.login)
-	e.GET("/auth/callback", h.callback)
+	signIn := h.limited("signin", h.cfg.Limits.SignIn, h.byAddress)
+	e.GET("/", h.home, h.limited("signin", h.cfg.Limits.SignIn, h.signedOutByAddress)) // the landing page when signed out
+	e.GET("/signed-out", h.signedOut, signIn)
+	e.GET("/auth/login", h.login, signIn)
+	e.GET("/auth/callback", h.callback, signIn)
 	e.POST("/auth/logout", h.logout)
 
 	// Signed in.
@@ -39,7 +44,8 @@ func (h *Handler) routes(e *echo.Echo) {
 	mb.POST("/folders/:folder/export", h.exportFolder, h.audited("export", "exchange"))
 	mb.GET("/items/:item", h.itemDetailPage)
 	mb.POST("/items/:item/download", h.downloadItem, h.audited("download", "exchange"))
-	mb.GET("/search", h.searchPage)
+	search := h.limited("search", h.cfg.Limits.Search, byPerson)
+	mb.GET("/search", h.searchPage, search)
 	mb.POST("/download", h.downloadSelection, h.audited("download", "exchange"))
 	h.wizardRoutes(mb, h.mailKind)
 	mb.POST("/restore-list", h.addMailToList)
@@ -53,7 +59,7 @@ func (h *Handler) routes(e *echo.Echo) {
 		g.POST("/n/:node/download", h.nodeDownload(w.workload), h.audited("download", w.workload))
 		g.GET("/d/:node", h.docDetailPage(w.workload))
 		g.POST("/d/:node/download", h.docDownload(w.workload), h.audited("download", w.workload))
-		g.GET("/search", h.docSearchPage(w.workload))
+		g.GET("/search", h.docSearchPage(w.workload), search)
 		h.wizardRoutes(g, h.docsKind(w.workload))
 		g.POST("/download", h.docSelectionDownload(w.workload), h.audited("download", w.workload))
 		g.POST("/restore-list", h.addDocsToList(w.workload))
@@ -64,7 +70,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	tm.GET("", h.teamPage)
 	h.wizardRoutes(tm, h.wholeTeamKind)
 	tm.GET("/c/:channel", h.channelPage)
-	tm.GET("/search", h.teamSearchPage)
+	tm.GET("/search", h.teamSearchPage, search)
 	tm.GET("/tabs", h.teamTabsPage)
 	h.wizardRoutes(tm.Group("/tabs"), h.teamTabsKind)
 	tm.GET("/c/:channel/p/:post", h.threadPage)
@@ -83,7 +89,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	e.GET("/restore-list", h.restoreListPage, h.requireUser)
 	e.GET("/restore-list/runs", h.restoreListRuns, h.requireUser)
 	e.POST("/restore-list/remove", h.removeFromList, h.requireUser)
-	e.POST("/restore-list/run", h.runRestoreList, h.requireUser)
+	e.POST("/restore-list/run", h.runRestoreList, h.requireUser, h.restoreLimit())
 
 	// Azure VMs: their restore points, file-level restore sessions, and
 	// restores of their files.
@@ -96,7 +102,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	flr := vm.Group("/flr/:flr")
 	flr.GET("", h.flrSessionPage)
 	flr.GET("/browse", h.flrBrowsePage)
-	flr.GET("/search", h.flrSearchPage)
+	flr.GET("/search", h.flrSearchPage, search)
 	flr.POST("/stop", h.stopFLRPage)
 	flr.POST("/restore-list", h.addFLRToList)
 	h.wizardRoutes(flr, h.flrKindOf)
@@ -152,5 +158,10 @@ func (h *Handler) wizardRoutes(g *echo.Group, kind func(*echo.Context) (restoreK
 	}
 	g.POST("/restore/new", step((*Handler).newWizard))
 	g.GET("/restore/:key", step((*Handler).showWizard))
-	g.POST("/restore/:key", step((*Handler).submitWizard))
+	g.POST("/restore/:key", step((*Handler).submitWizard), h.restoreLimit())
+}
+
+// restoreLimit limits the restores a person starts.
+func (h *Handler) restoreLimit() echo.MiddlewareFunc {
+	return h.limited("restore", h.cfg.Limits.Restore, byPerson)
 }

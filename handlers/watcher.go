@@ -168,6 +168,7 @@ func (h *Handler) ended(ctx context.Context, r restore.Record, p restore.Progres
 	if flrID, _, ok := strings.Cut(r.SessionID, "/"); ok && r.Workload == azureWorkload {
 		h.touchFLR(ctx, flrID) // a restore is use: the session's idle time starts now
 	}
+	h.metrics.RestoreEnded(r.Workload, ev.Outcome)
 	h.log.InfoContext(ctx, "restore_ended", "restore", r.ID, "restore_session", r.SessionID, "result", string(result),
 		"restored", p.Restored, "skipped", p.Skipped, "failed", p.Failed, "oid", r.UserOID)
 	h.releaseIfUnused(ctx, r.GrantID)

@@ -49,6 +49,7 @@ type Store interface {
 	SessionState
 	Preferences
 	AzureVMs
+	RateLimits
 	// Sessions is the scs store of the portal's sessions.
 	Sessions() scs.CtxStore
 	// Ping reports whether the database answers.
@@ -346,4 +347,11 @@ type AzureVMs interface {
 	MoveFLRSession(ctx context.Context, id string, from []string, to, detail string, at time.Time) error
 	// TouchFLRSession records that the session was used at at.
 	TouchFLRSession(ctx context.Context, id string, at time.Time) error
+}
+
+// RateLimits counts requests for the rate limits, across replicas.
+type RateLimits interface {
+	// Hit counts one request under key in the window starting at window
+	// and lasting period, and returns the window's count, this one included.
+	Hit(ctx context.Context, key string, window time.Time, period time.Duration) (int, error)
 }

@@ -42,6 +42,7 @@ type Client struct {
 	now       func() time.Time
 	rootCAs   *x509.CertPool
 	transport http.RoundTripper
+	hooks     rest.Hooks
 	wait      func(ctx context.Context, d time.Duration) error
 }
 
@@ -71,6 +72,12 @@ func WithVersion(v string) Option {
 		}
 		return fmt.Errorf("API version %q: the client speaks %s", v, strings.Join(Versions, " and "))
 	}
+}
+
+// WithHooks guards and watches every call: a circuit breaker, an observer
+// of each attempt (metrics), a transport wrapper (tracing).
+func WithHooks(h rest.Hooks) Option {
+	return func(c *Client) error { c.hooks = h; return nil }
 }
 
 // WithTransport replaces the HTTP transport (tests wrap it to inspect traffic).
@@ -111,7 +118,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.rest = rest.New(rest.Config{Name: "vbazure", Base: base, RootCAs: c.rootCAs, Transport: c.transport,
-		UserAgent: "vbazure-restore-portal", Now: c.now, Wait: c.wait, Check: checkResponse, Unavailable: ErrUnavailable})
+		UserAgent: "vbazure-restore-portal", Now: c.now, Wait: c.wait, Check: checkResponse, Unavailable: ErrUnavailable, Hooks: c.hooks})
 	return c, nil
 }
 

@@ -30,6 +30,7 @@ type Client struct {
 	userAgent    string
 	rootCAs      *x509.CertPool
 	transport    http.RoundTripper
+	hooks        rest.Hooks
 }
 
 // Option configures a Client.
@@ -45,6 +46,12 @@ func WithRootCAs(pool *x509.CertPool) Option {
 		c.rootCAs = pool
 		return nil
 	}
+}
+
+// WithHooks guards and watches every call: a circuit breaker, an observer
+// of each attempt (metrics), a transport wrapper (tracing).
+func WithHooks(h rest.Hooks) Option {
+	return func(c *Client) error { c.hooks = h; return nil }
 }
 
 // WithTransport replaces the HTTP transport (tests wrap it to inspect traffic).
@@ -108,7 +115,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.rest = rest.New(rest.Config{Name: "veeamapi", Base: base, RootCAs: c.rootCAs, Transport: c.transport,
-		UserAgent: c.userAgent, Backoff: c.backoff, Now: c.now, Wait: c.wait, Check: checkResponse, Unavailable: ErrUnavailable})
+		UserAgent: c.userAgent, Backoff: c.backoff, Now: c.now, Wait: c.wait, Check: checkResponse, Unavailable: ErrUnavailable, Hooks: c.hooks})
 	return c, nil
 }
 

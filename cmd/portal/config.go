@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/x509"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/directory"
+	"github.com/openrestore/portal/handlers"
 	"github.com/openrestore/portal/internal/clock"
 	"github.com/openrestore/portal/internal/totp"
 	"github.com/openrestore/portal/restore"
@@ -63,6 +65,13 @@ type config struct {
 	LogLevel         string
 	ShutdownGrace    time.Duration
 	DrainDelay       time.Duration
+	MetricsAddr      string
+	BreakerFailures  int
+	BreakerCooldown  time.Duration
+	RateSignIn       string
+	RateSearch       string
+	RateDownload     string
+	RateRestore      string
 	Demo             bool
 	ClockStart       string
 	PrintConfig      bool
@@ -77,6 +86,9 @@ type config struct {
 	clockStart  time.Time
 	reason      restore.Policy
 	vmRules     []vmaccess.Rule
+	limits      handlers.Limits
+	otlpTraces  string // where spans go, from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; "" for nowhere
+	serviceName string // OTEL_SERVICE_NAME
 }
 
 // parseConfig reads flags over environment defaults. Problems with values
@@ -103,6 +115,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		}
 		return d
 	}
+	integer := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a whole number", name, v))
+			return def
+		}
+		return n
+	}
 	boolean := func(name string) bool {
 		v := getenv(name)
 		if v == "" {
@@ -115,7 +139,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		return b
 	}
 	c := &config{ClientSecret: getenv("PORTAL_CLIENT_SECRET"), VBAzurePassword: getenv("PORTAL_VBAZURE_PASSWORD"),
-		VBAzureTOTP: getenv("PORTAL_VBAZURE_TOTP_SECRET")}
+		VBAzureTOTP: getenv("PORTAL_VBAZURE_TOTP_SECRET"), otlpTraces: otlpTracesURL(getenv), serviceName: getenv("OTEL_SERVICE_NAME")}
 	fs.StringVar(&c.Addr, "addr", env("PORTAL_ADDR", "127.0.0.1:8080"), "listen address [PORTAL_ADDR]")
 	fs.StringVar(&c.PublicURL, "public-url", env("PORTAL_PUBLIC_URL", ""), "the portal's address as browsers see it; default http://<addr> on a loopback address [PORTAL_PUBLIC_URL]")
 	fs.StringVar(&c.VeeamURL, "veeam-url", env("PORTAL_VEEAM_URL", ""), "VB365 REST API server, e.g. https://vb365.example.com:4443 [PORTAL_VEEAM_URL]")
@@ -147,6 +171,13 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.LogLevel, "log-level", env("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error [PORTAL_LOG_LEVEL]")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", duration("PORTAL_SHUTDOWN_GRACE", 15*time.Second), "how long in-flight requests may finish on shutdown [PORTAL_SHUTDOWN_GRACE]")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", duration("PORTAL_DRAIN_DELAY", defaultDrainDelay), "how long /readyz fails before shutdown starts, so that load balancers (which probe every few seconds) stop sending requests first; 0 in demo mode [PORTAL_DRAIN_DELAY]")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("PORTAL_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address (e.g. 0.0.0.0:9090) instead of on the portal's own [PORTAL_METRICS_ADDR]")
+	fs.IntVar(&c.BreakerFailures, "breaker-failures", integer("PORTAL_BREAKER_FAILURES", 5), "failures in a row (no answer, timeouts, 502/503/504) after which calls to a backup server are refused at once [PORTAL_BREAKER_FAILURES]")
+	fs.DurationVar(&c.BreakerCooldown, "breaker-cooldown", duration("PORTAL_BREAKER_COOLDOWN", 30*time.Second), "how long calls are refused before one probes whether the server is back [PORTAL_BREAKER_COOLDOWN]")
+	fs.StringVar(&c.RateSignIn, "rate-signin", env("PORTAL_RATE_SIGNIN", "120/1m"), "requests per client address to the sign-in routes and pages before signing in, as COUNT/PERIOD, or off [PORTAL_RATE_SIGNIN]")
+	fs.StringVar(&c.RateSearch, "rate-search", env("PORTAL_RATE_SEARCH", "60/1m"), "searches per person [PORTAL_RATE_SEARCH]")
+	fs.StringVar(&c.RateDownload, "rate-download", env("PORTAL_RATE_DOWNLOAD", "30/1m"), "downloads and exports per person [PORTAL_RATE_DOWNLOAD]")
+	fs.StringVar(&c.RateRestore, "rate-restore", env("PORTAL_RATE_RESTORE", "20/1m"), "restores started per person (a restore list run counts once) [PORTAL_RATE_RESTORE]")
 	fs.BoolVar(&c.Demo, "demo", boolean("PORTAL_DEMO"), "run the demo stack: in-process fake Entra ID and fake VB365 [PORTAL_DEMO]")
 	fs.StringVar(&c.ClockStart, "clock-start", env("PORTAL_CLOCK_START", ""), "for tests and demonstrations against the fakes: run as if the time were this RFC 3339 instant at start; refused with a VB365 server beyond loopback [PORTAL_CLOCK_START]")
 	fs.BoolVar(&c.PrintConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
@@ -240,6 +271,23 @@ func (c *config) validate() []string {
 	}
 	if c.IdleTimeout < time.Minute {
 		p = append(p, fmt.Sprintf("PORTAL_IDLE_TIMEOUT %s is shorter than a minute", c.IdleTimeout))
+	}
+	if c.BreakerFailures < 1 {
+		p = append(p, fmt.Sprintf("PORTAL_BREAKER_FAILURES %d must be at least 1", c.BreakerFailures))
+	}
+	if c.BreakerCooldown < time.Second {
+		p = append(p, fmt.Sprintf("PORTAL_BREAKER_COOLDOWN %s is shorter than a second", c.BreakerCooldown))
+	}
+	for _, l := range []struct {
+		name, value string
+		into        *handlers.Limit
+	}{{"PORTAL_RATE_SIGNIN", c.RateSignIn, &c.limits.SignIn}, {"PORTAL_RATE_SEARCH", c.RateSearch, &c.limits.Search},
+		{"PORTAL_RATE_DOWNLOAD", c.RateDownload, &c.limits.Download}, {"PORTAL_RATE_RESTORE", c.RateRestore, &c.limits.Restore}} {
+		limit, err := handlers.ParseLimit(l.value)
+		if err != nil {
+			p = append(p, fmt.Sprintf("%s: %v", l.name, err))
+		}
+		*l.into = limit
 	}
 	if c.SessionLifetime < c.IdleTimeout {
 		p = append(p, fmt.Sprintf("PORTAL_SESSION_LIFETIME %s is shorter than PORTAL_IDLE_TIMEOUT %s", c.SessionLifetime, c.IdleTimeout))
@@ -479,7 +527,10 @@ func (c *config) print(w io.Writer) {
 		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},
 		{"restore-reason", c.RestoreReason}, {"auditors", c.Auditors},
 		{"log-format", c.LogFormat}, {"log-level", c.LogLevel}, {"shutdown-grace", c.ShutdownGrace.String()},
-		{"drain-delay", c.DrainDelay.String()}, {"demo", strconv.FormatBool(c.Demo)}, {"clock-start", c.ClockStart},
+		{"drain-delay", c.DrainDelay.String()}, {"metrics-addr", c.MetricsAddr}, {"breaker-failures", strconv.Itoa(c.BreakerFailures)},
+		{"breaker-cooldown", c.BreakerCooldown.String()}, {"rate-signin", c.RateSignIn}, {"rate-search", c.RateSearch},
+		{"rate-download", c.RateDownload}, {"rate-restore", c.RateRestore}, {"otlp-traces", cmp.Or(c.otlpTraces, "(off)")},
+		{"demo", strconv.FormatBool(c.Demo)}, {"clock-start", c.ClockStart},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-20s %s\n", r[0], r[1])

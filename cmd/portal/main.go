@@ -109,6 +109,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, p.metrics.Handler(), log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL.String(), "demo", cfg.Demo, "database", cfg.databaseShown(), "replica", p.replica)
 	if demo != nil {
 		demo.banner(stdout, publicURL.String())
@@ -141,6 +149,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics alone on its own address, for a scraper
+// that should not reach the portal's pages (or they it).
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info("metrics_listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {

@@ -383,6 +383,8 @@ func TestBackupServerDown(t *testing.T) {
 		t.Errorf("htmx: %d, retarget %q", hx.StatusCode, hx.Header.Get("HX-Retarget"))
 	}
 	s.veeam.ClearFaults()
+	// Those failures opened the circuit breaker: the portal asks again after its cooldown.
+	s.clock.Advance(30 * time.Second)
 	if r := b.get("/"); r.StatusCode != http.StatusOK {
 		t.Errorf("after recovery: %d", r.StatusCode)
 	}

@@ -78,6 +78,8 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"signed out", func() response { return anon.get("/signed-out") }, 200, false},
 		{"health", func() response { return anon.get("/healthz") }, 200, false},
 		{"ready", func() response { return anon.get("/readyz") }, 200, false},
+		{"metrics", func() response { return anon.get("/metrics") }, 200, false},
+		{"head", func() response { return anon.send(http.MethodHead, "/", nil) }, 200, false},
 		{"stylesheet", func() response { return anon.get("/static/css/app.css?v=1") }, 200, true},
 		{"script", func() response { return anon.get("/static/js/htmx.min.js") }, 200, true},
 		{"static directory", func() response { return anon.get("/static/js/") }, 404, true},
@@ -356,7 +358,7 @@ func TestGETRoutesChangeNothingUpstream(t *testing.T) {
 	for _, p := range []string{"/", "/?workload=teams", "/?workload=onedrive&month=2026-10", "/sessions/" + id, "/sessions/" + id + "?offset=50",
 		"/signed-out", "/readyz", m.base, folder, folder + "?offset=last", folder + "/subfolders", x.href, m.base + "/search?q=rota",
 		"/restores", page, site.base, lib.Request.URL.Path, lib.Request.URL.Path + "?offset=last", doc.href, site.base + "/search?q=plan",
-		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices",
+		od.base, od.base + "/n/root", od.base + "/search?q=budget&type=Folders", "/audit", "/audit.csv", "/scope", "/scope?q=sales&offset=0", "/restore-list", "/restore-list/runs", "/notices", "/metrics",
 		team.Request.URL.Path, channel, channel + "?view=files", channel + "?view=tabs", wizard} {
 		got := b.get(p)
 		b.get(p, "HX-Request: true")

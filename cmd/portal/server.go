@@ -20,6 +20,9 @@ import (
 	"github.com/openrestore/portal/authn"
 	"github.com/openrestore/portal/directory"
 	"github.com/openrestore/portal/handlers"
+	"github.com/openrestore/portal/internal/breaker"
+	"github.com/openrestore/portal/internal/rest"
+	"github.com/openrestore/portal/metrics"
 	"github.com/openrestore/portal/sessionstore"
 	"github.com/openrestore/portal/static"
 	"github.com/openrestore/portal/store"
@@ -32,6 +35,7 @@ import (
 // portal is the wired application.
 type portal struct {
 	replica   string // this process's name among replicas
+	metrics   *metrics.Metrics
 	handler   *handlers.Handler
 	http      http.Handler
 	closers   []func()
@@ -49,9 +53,25 @@ func (p *portal) close() {
 const watchTick = 250 * time.Millisecond
 
 // build wires the portal: the VB365 client, the store, sign-in, the handlers and the watcher.
-func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger, now func() time.Time) (*portal, error) {
-	p := &portal{log: log, publicURL: publicURL}
-	opts := []veeamapi.Option{veeamapi.WithClock(now)}
+func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger, now func() time.Time) (_ *portal, err error) {
+	p := &portal{log: log, publicURL: publicURL, metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			p.close() // what was opened before the failure
+		}
+	}()
+	tr, err := startTracing(c.otlpTraces, c.serviceName)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	p.closers = append(p.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tr.shutdown(sctx) // sends the spans still waiting
+	})
+	vb365Circuit := handlers.Circuit{Service: "VB365", Breaker: newBreaker(c, now, p.metrics, "vb365", log)}
+	opts := []veeamapi.Option{veeamapi.WithClock(now), veeamapi.WithHooks(rest.Hooks{
+		Breaker: vb365Circuit.Breaker, Observe: p.metrics.Upstream("vb365"), Wrap: tr.transport})}
 	if c.veeamCAs != nil {
 		opts = append(opts, veeamapi.WithRootCAs(c.veeamCAs))
 	}
@@ -100,14 +120,14 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		http.Error(w, "The portal cannot read its sessions right now. Try again in a minute.", http.StatusServiceUnavailable)
 	}
 
-	entraHTTP := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	entraHTTP := &http.Client{Timeout: 10 * time.Second, Transport: tr.transport(&http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
-	}}
+	})}
 	auth, err := authn.New(authn.Config{
 		ClientID: c.ClientID, Authority: c.Authority, ClientSecret: c.ClientSecret,
 		Discover:              discoverFrom(veeam, log),
@@ -121,16 +141,21 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	azure, dir, err := azureClients(c, now)
+	circuits := []handlers.Circuit{vb365Circuit}
+	var azureHooks rest.Hooks
+	if c.VBAzureURL != "" {
+		azureCircuit := handlers.Circuit{Service: "VBAzure", Breaker: newBreaker(c, now, p.metrics, "vbazure", log)}
+		circuits = append(circuits, azureCircuit)
+		azureHooks = rest.Hooks{Breaker: azureCircuit.Breaker, Observe: p.metrics.Upstream("vbazure"), Wrap: tr.transport}
+	}
+	azure, dir, err := azureClients(c, now, azureHooks)
 	if err != nil {
-		p.close()
 		return nil, err
 	}
 	var vms *vbazure.Account
 	if azure != nil && c.VBAzureAccount != "" {
 		tokens, err := azure.ServiceTokens(vbazure.Login{Name: c.VBAzureAccount, Password: c.VBAzurePassword, TOTPSecret: c.VBAzureTOTP})
 		if err != nil {
-			p.close()
 			return nil, err
 		}
 		vms = azure.As(tokens)
@@ -142,18 +167,26 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 	}
 	h, root, err := handlers.New(
 		handlers.Config{PublicURL: publicURL, Demo: c.Demo, TrustedProxies: c.proxies, RestoreReason: c.reason,
-			Auditors: c.auditors(), Admins: c.admins(), Now: now, Replica: replica, FLRIdle: c.FLRIdle, VMRulesFile: c.VMRulesFile},
+			Auditors: c.auditors(), Admins: c.admins(), Now: now, Replica: replica, FLRIdle: c.FLRIdle, VMRulesFile: c.VMRulesFile,
+			Limits: c.limits, ServeMetrics: c.MetricsAddr == ""},
 		handlers.Deps{Auth: auth, Sessions: sessions, Veeam: veeam, Azure: azure, AzureVMs: vms, Directory: dir, Store: st, Sealer: codec,
-			Static: static.FS, Log: log})
+			Static: static.FS, Log: log, Metrics: p.metrics, Circuits: circuits})
 	if err != nil {
-		p.close()
 		return nil, err
 	}
 	if err := seedRules(ctx, c, h, log); err != nil {
-		p.close()
 		return nil, err
 	}
-	p.handler, p.http = h, root
+	p.handler, p.http = h, tr.handler(root)
+	if counter, ok := st.(interface {
+		CountSignIns(context.Context) (int, error)
+	}); ok {
+		p.metrics.ActiveSessions(func() (int, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return counter.CountSignIns(ctx)
+		})
+	}
 	// Try discovery now, so the first visitor does not wait for it; failures are retried on use.
 	go auth.Ready(ctx)
 	// The watcher follows restores to their end until the portal closes
@@ -174,6 +207,20 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		h.StopFLRAtShutdown(sctx)
 	})
 	return p, nil
+}
+
+// newBreaker is the circuit breaker towards a backup server; its changes
+// are logged and told to the metrics.
+func newBreaker(c *config, now func() time.Time, m *metrics.Metrics, service string, log *slog.Logger) *breaker.Breaker {
+	gauge := m.Circuit(service)
+	return breaker.New(c.BreakerFailures, c.BreakerCooldown, now, func(s breaker.State) {
+		gauge(s)
+		level := slog.LevelInfo
+		if s == breaker.Open {
+			level = slog.LevelError
+		}
+		log.Log(context.Background(), level, "circuit_"+strings.ReplaceAll(s.String(), "-", ""), "service", service)
+	})
 }
 
 // seedRules applies the rules file (or, in the demo, its rules) to the store.
@@ -200,12 +247,12 @@ func seedRules(ctx context.Context, c *config, h *handlers.Handler, log *slog.Lo
 // azureClients are Veeam Backup for Microsoft Azure's client (nil when it
 // is not configured) and Microsoft Graph's, where administrators look
 // people up to add them to it.
-func azureClients(c *config, now func() time.Time) (*vbazure.Client, *directory.Client, error) {
+func azureClients(c *config, now func() time.Time, hooks rest.Hooks) (*vbazure.Client, *directory.Client, error) {
 	dir, err := directory.New(c.GraphURL, nil)
 	if err != nil || c.VBAzureURL == "" {
 		return nil, dir, err
 	}
-	opts := []vbazure.Option{vbazure.WithClock(now), vbazure.WithVersion(c.VBAzureVersion)}
+	opts := []vbazure.Option{vbazure.WithClock(now), vbazure.WithVersion(c.VBAzureVersion), vbazure.WithHooks(hooks)}
 	if c.vbazureCAs != nil {
 		opts = append(opts, vbazure.WithRootCAs(c.vbazureCAs))
 	}

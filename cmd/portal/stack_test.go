@@ -105,15 +105,27 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testEnv is what every portal under test runs with unless its test says
+// otherwise: no drain delay (no load balancer waits), and no rate limits
+// (every test browser comes from one address and signs in often; the
+// limits have tests of their own).
+var testEnv = map[string]string{
+	"PORTAL_DRAIN_DELAY": "0s",
+	"PORTAL_RATE_SIGNIN": "off", "PORTAL_RATE_SEARCH": "off", "PORTAL_RATE_DOWNLOAD": "off", "PORTAL_RATE_RESTORE": "off",
+}
+
 func startStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	s := startFakes(t, o)
 	env := map[string]string{
 		"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_VEEAM_URL": s.veeam.URL(), "PORTAL_CLIENT_SECRET": s.entra.ClientSecret(),
-		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug", "PORTAL_DRAIN_DELAY": "0s",
+		"PORTAL_DATA_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "json", "PORTAL_LOG_LEVEL": "debug",
 		"PORTAL_VBAZURE_URL": s.azure.URL(), "PORTAL_GRAPH_URL": s.entra.URL(), "PORTAL_ADMINS": demotenant.AdminRole,
 		"PORTAL_VBAZURE_ACCOUNT": fakevbazure.DemoServiceName, "PORTAL_VBAZURE_PASSWORD": fakevbazure.DemoServicePassword,
 		"PORTAL_VBAZURE_TOTP_SECRET": fakevbazure.DemoServiceSecret,
+	}
+	for k, v := range testEnv {
+		env[k] = v
 	}
 	for k, v := range o.env {
 		env[k] = v
@@ -415,7 +427,7 @@ func (s *stack) startProcess(bin, dataDir string, pin bool) *portalProcess {
 	if s.azure != nil {
 		cmd.Env = append(cmd.Env, "PORTAL_VBAZURE_URL="+s.azure.URL(), "PORTAL_GRAPH_URL="+s.entra.URL(), "PORTAL_ADMINS="+demotenant.AdminRole)
 	}
-	for k, v := range s.env {
+	for k, v := range merge(testEnv, s.env) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	p := &portalProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openrestore/portal/internal/breaker"
 )
 
 const (
@@ -54,7 +56,37 @@ type Config struct {
 	// Unavailable is the client's error for a server that cannot be
 	// reached or answers what cannot be read.
 	Unavailable error
+	Hooks
 }
+
+// Hooks let the portal guard and watch a client's calls.
+type Hooks struct {
+	// Breaker, when set, is asked before every attempt and told how it
+	// went: while it is open, calls fail at once with ErrCircuitOpen.
+	Breaker *breaker.Breaker
+	// Observe, when set, hears of every attempt.
+	Observe func(Attempt)
+	// Wrap, when set, wraps the transport (tracing).
+	Wrap func(http.RoundTripper) http.RoundTripper
+}
+
+// Attempt is one attempt at a request, for Hooks.Observe.
+type Attempt struct {
+	Method string
+	Path   string // as sent, ids and all: observers template it
+	// Status is the answer's status, 0 when there was none (Err says why).
+	Status   int
+	Err      error
+	Duration time.Duration
+	// Retry marks an attempt after the first.
+	Retry bool
+	// Refused marks an attempt the open breaker did not let through.
+	Refused bool
+}
+
+// ErrCircuitOpen is returned (with the client's Unavailable) while the
+// breaker is open: the server failed too often to be asked again yet.
+var ErrCircuitOpen = errors.New("the server failed repeatedly; not asking it again for a while")
 
 // Client sends requests to one server. It is safe for concurrent use.
 type Client struct {
@@ -76,6 +108,9 @@ func New(cfg Config) *Client {
 	rt := cfg.Transport
 	if rt == nil {
 		rt = pinnedTransport(cfg.Base, cfg.RootCAs)
+	}
+	if cfg.Wrap != nil {
+		rt = cfg.Wrap(rt)
 	}
 	return &Client{cfg: cfg, hc: &http.Client{
 		Transport: rt,
@@ -212,14 +247,25 @@ func (c *Client) newRequest(ctx context.Context, r Request) (*http.Request, erro
 
 // Send performs r, retrying idempotent requests on transient failures, and
 // returns a 2xx response whose body the caller must close.
+// The breaker is asked once per call and told how its last attempt went:
+// a call that failed after its retries is one failure.
 func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 	idempotent := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Idempotent
+	if b := c.cfg.Breaker; b != nil {
+		if !b.Allow() {
+			c.observe(Attempt{Method: r.Method, Path: r.Path, Refused: true, Err: ErrCircuitOpen})
+			return nil, fmt.Errorf("%s: %s %s: %w: %w", c.cfg.Name, r.Method, r.Path, c.cfg.Unavailable, ErrCircuitOpen)
+		}
+		last := breaker.Abandoned
+		defer func() { b.Done(last) }()
+		ctx = context.WithValue(ctx, lastOutcomeKey{}, &last)
+	}
 	for attempt := 0; ; attempt++ {
 		req, err := c.newRequest(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.hc.Do(req)
+		resp, err := c.do(ctx, req, attempt > 0)
 		retry := idempotent && attempt < maxRetries
 		if err != nil {
 			if ctx.Err() != nil || !retry {
@@ -250,6 +296,47 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
+}
+
+// lastOutcomeKey carries, in a call's context, where its attempts note
+// how they went for the breaker.
+type lastOutcomeKey struct{}
+
+// do sends one attempt, notes its outcome for the breaker, and tells the hooks.
+func (c *Client) do(ctx context.Context, req *http.Request, retry bool) (*http.Response, error) {
+	a := Attempt{Method: req.Method, Path: req.URL.EscapedPath(), Retry: retry}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	a.Duration, a.Err = time.Since(start), err
+	if resp != nil {
+		a.Status = resp.StatusCode
+	}
+	if last, ok := ctx.Value(lastOutcomeKey{}).(*breaker.Outcome); ok {
+		*last = outcome(ctx, resp, err)
+	}
+	c.observe(a)
+	return resp, err
+}
+
+func (c *Client) observe(a Attempt) {
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(a)
+	}
+}
+
+// outcome judges an attempt for the breaker: no answer, or a gateway
+// saying the server is not there, is a failure; any other answer, errors
+// included, shows the server is up. A caller that gave up proves nothing.
+func outcome(ctx context.Context, resp *http.Response, err error) breaker.Outcome {
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.Canceled):
+		return breaker.Abandoned
+	case err != nil:
+		return breaker.Failed
+	case resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout:
+		return breaker.Failed
+	}
+	return breaker.Succeeded
 }
 
 // Call performs r within timeout and decodes a JSON answer into out

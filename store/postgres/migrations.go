@@ -224,6 +224,19 @@ var migrations = []string{
 	CREATE INDEX flr_sessions_sid ON flr_sessions (sid);
 	CREATE INDEX flr_sessions_state ON flr_sessions (state, used_ms);
 	`,
+
+	// 4: rate limits: requests counted per key and window, shared by the
+	// replicas; rows go when their window is over.
+	`
+	CREATE TABLE rate_limits (
+		key        TEXT NOT NULL,
+		window_ms  BIGINT NOT NULL,
+		count      INTEGER NOT NULL,
+		expires_ms BIGINT NOT NULL,
+		PRIMARY KEY (key, window_ms)
+	);
+	CREATE INDEX rate_limits_expiry ON rate_limits (expires_ms);
+	`,
 }
 
 // errNewerSchema: the database was migrated by a later portal.

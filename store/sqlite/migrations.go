@@ -252,6 +252,21 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 			CREATE INDEX flr_sessions_state ON flr_sessions (state, used_ms);`)
 		return err
 	},
+
+	// 5: rate limits: requests counted per key and window; rows go when
+	// their window is over.
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			CREATE TABLE rate_limits (
+				key        TEXT NOT NULL,
+				window_ms  INTEGER NOT NULL,
+				count      INTEGER NOT NULL,
+				expires_ms INTEGER NOT NULL,
+				PRIMARY KEY (key, window_ms)
+			);
+			CREATE INDEX rate_limits_expiry ON rate_limits (expires_ms);`)
+		return err
+	},
 }
 
 // migrate brings the schema up to date, each step in a transaction of its

@@ -73,3 +73,10 @@ func (s *Store) CountSessions(ctx context.Context) (int, error) {
 	err := s.db.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE expiry_ms >= ?`, s.now().UnixMilli()).Scan(&n)
 	return n, err
 }
+
+// CountSignIns reports how many signed-in sessions have not expired.
+func (s *Store) CountSignIns(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM sign_ins WHERE expires_ms >= ?`, s.now().UnixMilli()).Scan(&n)
+	return n, err
+}

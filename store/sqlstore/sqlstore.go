@@ -121,6 +121,9 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if _, err := tx.Exec(ctx, `DELETE FROM sign_ins WHERE expires_ms < ?`, now); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE expires_ms < ?`, now); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `DELETE FROM restore_drafts WHERE expires_ms < ?`, now)
 		return err
 	})

@@ -69,6 +69,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		"TrailAppendOnly":    testTrailAppendOnly,
 		"ReplicasShareAll":   testReplicasShareAll,
 		"FileRulesOnce":      testFileRulesOnce,
+		"RateLimits":         testRateLimits,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
