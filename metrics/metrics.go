@@ -23,6 +23,7 @@ import (
 // so that code under test can run without one.
 type Metrics struct {
 	reg           *prometheus.Registry
+	catalog       map[string][]string // metric name → its label names
 	requests      *prometheus.HistogramVec
 	upstream      *prometheus.HistogramVec
 	retries       *prometheus.CounterVec
@@ -36,41 +37,61 @@ type Metrics struct {
 
 // New returns the collectors, registered with a registry of their own.
 func New() *Metrics {
-	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "portal_http_request_duration_seconds", Help: "Time to answer a request, by route template, method and status.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"route", "method", "status"}),
-		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "portal_upstream_request_duration_seconds", Help: "Time of each attempt at a call to a backup server, by service, operation and outcome (ok, client_error, server_error, error, refused).",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"service", "operation", "outcome"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portal_upstream_retries_total", Help: "Attempts at a call to a backup server after the first, by service and operation.",
-		}, []string{"service", "operation"}),
-		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "portal_circuit_state", Help: "The circuit breaker towards a backup server: 0 closed, 1 half-open (probing), 2 open (calls refused).",
-		}, []string{"service"}),
-		restoresStart: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portal_restores_started_total", Help: "Restores the backup servers started, by workload.",
-		}, []string{"workload"}),
-		restoresEnd: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portal_restores_ended_total", Help: "Restores that ended, or were refused before they started, by workload and outcome.",
-		}, []string{"workload", "outcome"}),
-		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portal_downloads_total", Help: "Downloads and exports, by workload, kind (download or export) and outcome.",
-		}, []string{"workload", "kind", "outcome"}),
-		downloadBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portal_download_bytes_total", Help: "Bytes of downloads and exports sent to browsers, by workload.",
-		}, []string{"workload"}),
-		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portal_rate_limited_total", Help: "Requests refused with 429 by a rate limit, by limit.",
-		}, []string{"limit"}),
-	}
-	m.reg.MustRegister(m.requests, m.upstream, m.retries, m.circuit, m.restoresStart, m.restoresEnd, m.downloads, m.downloadBytes, m.limited,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{reg: prometheus.NewRegistry(), catalog: map[string][]string{}}
+	m.requests = m.histogram("portal_http_request_duration_seconds", "Time to answer a request, by route template, method and status.",
+		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "route", "method", "status")
+	m.upstream = m.histogram("portal_upstream_request_duration_seconds", "Time of each attempt at a call to a backup server, by service, operation and outcome (ok, client_error, server_error, error, refused).",
+		[]float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "service", "operation", "outcome")
+	m.retries = m.counter("portal_upstream_retries_total", "Attempts at a call to a backup server after the first, by service and operation.", "service", "operation")
+	m.circuit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "portal_circuit_state", Help: "The circuit breaker towards a backup server: 0 closed, 1 half-open (probing), 2 open (calls refused).",
+	}, []string{"service"})
+	m.add(m.circuit, "portal_circuit_state", "service")
+	m.restoresStart = m.counter("portal_restores_started_total", "Restores the backup servers started, by workload.", "workload")
+	m.restoresEnd = m.counter("portal_restores_ended_total", "Restores that ended, or were refused before they started, by workload and outcome.", "workload", "outcome")
+	m.downloads = m.counter("portal_downloads_total", "Downloads and exports, by workload, kind (download or export) and outcome.", "workload", "kind", "outcome")
+	m.downloadBytes = m.counter("portal_download_bytes_total", "Bytes of downloads and exports sent to browsers, by workload.", "workload")
+	m.limited = m.counter("portal_rate_limited_total", "Requests refused with 429 by a rate limit, by limit.", "limit")
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func (m *Metrics) histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	m.add(h, name, labels...)
+	for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+		m.catalog[name+suffix] = labels
+	}
+	m.catalog[name+"_bucket"] = append(labels[:len(labels):len(labels)], "le")
+	return h
+}
+
+func (m *Metrics) counter(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	m.add(c, name, labels...)
+	return c
+}
+
+func (m *Metrics) add(c prometheus.Collector, name string, labels ...string) {
+	m.reg.MustRegister(c)
+	m.catalog[name] = labels
+}
+
+// Catalog returns the portal's own metrics (histograms also as their
+// _bucket, _count and _sum series) with their label names, and the Go
+// runtime's and the process's, without labels: what alert rules may use.
+func (m *Metrics) Catalog() (map[string][]string, error) {
+	out := map[string][]string{}
+	for k, v := range m.catalog {
+		out[k] = v
+	}
+	fams, err := m.reg.Gather()
+	for _, f := range fams {
+		if _, ok := out[f.GetName()]; !ok {
+			out[f.GetName()] = nil
+		}
+	}
+	return out, err
 }
 
 // Handler serves the metrics in Prometheus's text format.
@@ -172,7 +193,7 @@ func (m *Metrics) ActiveSessions(count func() (int, error)) {
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.add(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "portal_sessions_active", Help: "Signed-in sessions that have not expired, across all replicas.",
 	}, func() float64 {
 		n, err := count()
@@ -180,7 +201,7 @@ func (m *Metrics) ActiveSessions(count func() (int, error)) {
 			return -1
 		}
 		return float64(n)
-	}))
+	}), "portal_sessions_active")
 }
 
 // knownMethod keeps the label's values few: other methods are "other".

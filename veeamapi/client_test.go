@@ -754,6 +754,21 @@ func TestDownloadStreams(t *testing.T) {
 	}
 }
 
+// TestDownloadAnsweredInJSON: a 200 in JSON is an error said badly (a
+// proxy's, or the server's), not the file. The answer breaks the spec on
+// purpose, so the spec's check is left out.
+func TestDownloadAnsweredInJSON(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t, WithTransport(&http.Transport{}))
+	mux.HandleFunc("POST /v8/RestoreSessions/{s}/organization/mailboxes/{m}/items/{i}/save", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"message":"The proxy is offline"}`)
+	})
+	op := c.Operator(&staticTokens{token: "AT"})
+	if _, err := op.MailboxData("s", "m").SaveItem(t.Context(), "x"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a download answered in JSON: %v", err)
+	}
+}
+
 func TestDownloadErrorsAndStalls(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -40,6 +42,13 @@ func (o *Operator) download(ctx context.Context, r request) (*Download, error) {
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	// A JSON answer is not the file: a proxy's or the server's error said
+	// with a 200. Passing it on would save it as the user's file.
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("veeamapi: %s %s: %w: the server answered %s instead of a file", r.Method, r.Path, ErrUnavailable, mt)
 	}
 	return &Download{
 		Body:          newIdleReader(resp.Body, DownloadIdleTimeout, cancel),

@@ -769,3 +769,51 @@ func TestAnswersGoWritesItself(t *testing.T) {
 		}
 	}
 }
+
+// TestHalfOpenConnections: 500 connections that send half a request do
+// not keep the portal from answering, and each is closed once
+// ReadHeaderTimeout (5 s) is over.
+func TestHalfOpenConnections(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	addr := strings.TrimPrefix(s.url, "http://")
+	conns := make([]net.Conn, 0, 500)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 500 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", len(conns)+1, err)
+		}
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+		conns = append(conns, c)
+	}
+	if r := s.browser().get("/healthz"); r.StatusCode != http.StatusOK {
+		t.Errorf("with 500 half-open connections, /healthz: %d", r.StatusCode)
+	}
+	var closed sync.WaitGroup
+	for _, c := range conns {
+		closed.Go(func() {
+			c.SetReadDeadline(time.Now().Add(wait.Deadline))
+			io.Copy(io.Discard, c) // ends when the server closes it (or at the deadline, an error)
+		})
+	}
+	done := make(chan struct{})
+	go func() { closed.Wait(); close(done) }()
+	wait.For(t, "the server to close the half-open connections", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	for _, c := range conns {
+		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("a half-open connection is still open: %v", err)
+		}
+	}
+}

@@ -128,6 +128,7 @@ type Front struct {
 
 	mu        sync.Mutex
 	rnd       *rand.Rand
+	faulted   int // requests a fault hit
 	faults    []*faultEntry
 	requests  []Request
 	answering map[*http.Request]bool
@@ -204,6 +205,13 @@ func (f *Front) Requests() []Request {
 	return append([]Request(nil), f.requests...)
 }
 
+// Faulted counts the requests an injected fault hit.
+func (f *Front) Faulted() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faulted
+}
+
 // ResetRequests forgets the requests received so far.
 func (f *Front) ResetRequests() {
 	f.mu.Lock()
@@ -242,6 +250,7 @@ func (f *Front) apply(w *statusRecorder, r *http.Request) bool {
 		if (e.Method == "" || e.Method == r.Method) && strings.HasPrefix(r.URL.Path, e.Path) && (e.Times == 0 || e.hits < e.Times) &&
 			(e.Rate == 0 || f.draw() < e.Rate) {
 			e.hits++
+			f.faulted++
 			copied := e.Fault
 			ft = &copied
 			break
