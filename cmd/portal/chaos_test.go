@@ -129,7 +129,9 @@ func TestChaos(t *testing.T) {
 		// A restore, submitted once: VB365 gets at most one restore request for it.
 		wizard := c.eventually("the wizard", func() response {
 			return b.openWizard(mb, url.Values{"scope": {"selected"}, "item": {item.key}})
-		}, func(r response) bool { return r.StatusCode == http.StatusOK && strings.Contains(r.body, "form") && strings.Contains(r.body, "wizard") })
+		}, func(r response) bool {
+			return r.StatusCode == http.StatusOK && strings.Contains(r.body, "form") && strings.Contains(r.body, "wizard")
+		})
 		before := restorePOSTs()
 		r := b.submitWizard(wizard, url.Values{"target": {"folder"}, "folder_name": {"Chaos"}})
 		c.check("a restore", r)
