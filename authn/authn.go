@@ -31,6 +31,17 @@ type Config struct {
 	Discover func(ctx context.Context) (clientID, authority string, err error)
 	// ClientSecret is the application's secret.
 	ClientSecret string
+	// Credential, when set, gives the application's credential at each
+	// token request instead (a secret or a certificate, read again when
+	// their files change).
+	Credential func() (Credential, error)
+	// GraphURL is Microsoft Graph, where the groups of a person in more
+	// groups than a token holds (the overage) are read; "" not to.
+	GraphURL string
+	// APIScope is the scope of VB365's API the portal asks for; default
+	// api://<client id>/access_as_user (set it when the application's ID
+	// URI is another).
+	APIScope string
 	// RedirectURL is the registered callback, <public URL>/auth/callback.
 	RedirectURL string
 	// PostLogoutRedirectURL is where Entra returns the browser after sign-out;
@@ -149,8 +160,8 @@ type Authenticator struct {
 // New returns an Authenticator storing its state in sessions.
 func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authenticator, error) {
 	var problems []string
-	if cfg.ClientSecret == "" {
-		problems = append(problems, "a client secret is required")
+	if cfg.ClientSecret == "" && cfg.Credential == nil {
+		problems = append(problems, "a client secret or certificate is required")
 	}
 	if _, err := url.ParseRequestURI(cfg.RedirectURL); err != nil || cfg.RedirectURL == "" {
 		problems = append(problems, "the redirect URL must be absolute")
@@ -163,6 +174,11 @@ func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authentica
 	}
 	if cfg.Authority != "" {
 		if _, err := CheckAuthority(cfg.Authority); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if cfg.APIScope != "" {
+		if err := CheckAPIScope(cfg.APIScope); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -192,11 +208,29 @@ func New(cfg Config, sessions *scs.SessionManager, veeam Exchanger) (*Authentica
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// CheckAuthority validates a tenant-specific Entra authority and returns its
-// tenant id. Multi-tenant authorities (common, organizations, consumers) are
-// refused: the issuer must be pinned to one tenant.
+// NormalizeAuthority writes an authority as the issuer is built from it:
+// no spaces, lower-case scheme, host and tenant, and none of the suffixes
+// people copy along (/, /v2.0, /oauth2/v2.0/authorize, the discovery
+// document's path).
+func NormalizeAuthority(raw string) string {
+	s := strings.TrimSpace(raw)
+	for _, suffix := range []string{"/", "/.well-known/openid-configuration", "/", "/v2.0", "/oauth2/v2.0/authorize", "/oauth2/v2.0/token", "/"} {
+		s = strings.TrimSuffix(s, suffix)
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	u.Scheme, u.Host, u.Path = strings.ToLower(u.Scheme), strings.ToLower(u.Host), strings.ToLower(u.Path)
+	return u.String()
+}
+
+// CheckAuthority validates a tenant-specific Entra authority (normalised
+// first) and returns its tenant id. Multi-tenant authorities (common,
+// organizations, consumers) are refused: the issuer must be pinned to one
+// tenant.
 func CheckAuthority(raw string) (tenantID string, err error) {
-	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	u, err := url.Parse(NormalizeAuthority(raw))
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("the authority %q is not an absolute URL", raw)
 	}
@@ -272,7 +306,7 @@ func (a *Authenticator) discover(ctx context.Context) (*provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	issuer := strings.TrimSuffix(authority, "/") + "/v2.0"
+	issuer := NormalizeAuthority(authority) + "/v2.0"
 	// The key set outlives this request; the client's timeout bounds each fetch.
 	op, err := oidc.NewProvider(oidc.ClientContext(context.Background(), a.cfg.HTTPClient), issuer)
 	if err != nil {
@@ -291,9 +325,30 @@ func (a *Authenticator) discover(ctx context.Context) (*provider, error) {
 		verifier: op.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{oidc.RS256}, Now: a.cfg.Now}),
 		oauth: oauth2.Config{
 			ClientID: clientID, ClientSecret: a.cfg.ClientSecret, Endpoint: ep, RedirectURL: a.cfg.RedirectURL,
-			Scopes: []string{oidc.ScopeOpenID, "profile", oidc.ScopeOfflineAccess, "api://" + clientID + "/access_as_user"},
+			Scopes: []string{oidc.ScopeOpenID, "profile", oidc.ScopeOfflineAccess, a.apiScope(clientID)},
 		},
 	}, nil
+}
+
+// apiScope is the scope of VB365's API that the portal asks for: the
+// configured one, or access_as_user under the application's default
+// application ID URI, api://<client id>.
+func (a *Authenticator) apiScope(clientID string) string {
+	if a.cfg.APIScope != "" {
+		return a.cfg.APIScope
+	}
+	return "api://" + clientID + "/access_as_user"
+}
+
+// CheckAPIScope reports why s cannot be an API scope: it must be an
+// application ID URI (api://…, https://…) followed by the scope's name.
+func CheckAPIScope(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "api" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") == "" ||
+		strings.ContainsAny(s, " \t\n") {
+		return fmt.Errorf("%q is not an API scope such as api://<application id>/access_as_user", s)
+	}
+	return nil
 }
 
 // Ready reports whether the identity provider has been discovered, trying

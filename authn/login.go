@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,6 +33,8 @@ type LoginError struct {
 	Reason string
 	Status int
 	Err    error
+	// Entra is what Entra ID answered, when it refused.
+	Entra *EntraError
 }
 
 func (e *LoginError) Error() string {
@@ -40,16 +44,43 @@ func (e *LoginError) Unwrap() error { return e.Err }
 
 // Sign-in failure reasons.
 const (
-	ReasonBadState     = "state_mismatch"   // missing, unknown, replayed or foreign state
-	ReasonExpired      = "login_expired"    // the transaction is older than 10 minutes
-	ReasonIdP          = "idp_error"        // Entra returned an error (for example the user cancelled)
-	ReasonNoCode       = "code_missing"     //
-	ReasonCodeRejected = "code_rejected"    // the token endpoint refused the code
-	ReasonBadToken     = "id_token_invalid" // the ID token failed verification
-	ReasonNotPermitted = "veeam_refused"    // VB365 refused the operator grant
-	ReasonUnavailable  = "unavailable"      // Entra or VB365 could not be reached
-	ReasonAccessDenied = "access_denied"    // the user declined
+	ReasonBadState      = "state_mismatch"       // missing, unknown, replayed or foreign state
+	ReasonExpired       = "login_expired"        // the transaction is older than 10 minutes
+	ReasonIdP           = "idp_error"            // Entra returned an error (for example the user cancelled)
+	ReasonNoCode        = "code_missing"         //
+	ReasonCodeRejected  = "code_rejected"        // the token endpoint refused the code
+	ReasonBadToken      = "id_token_invalid"     // the ID token failed verification
+	ReasonNotPermitted  = "veeam_refused"        // VB365 refused the operator grant
+	ReasonUnavailable   = "unavailable"          // Entra or VB365 could not be reached
+	ReasonAccessDenied  = "access_denied"        // the user declined
+	ReasonConsent       = "consent_required"     // an administrator must consent to the application
+	ReasonBlocked       = "account_blocked"      // Entra does not let the account sign in
+	ReasonMisconfigured = "app_misconfigured"    // the portal's registration is wrong (secret expired, redirect URI)
+	ReasonEntraTrouble  = "entra_unavailable"    // Entra answered server_error or temporarily_unavailable
+	ReasonInteraction   = "interaction_required" // Entra wants the person to sign in again, interactively
 )
+
+// entraLoginError is the sign-in failure for what Entra answered.
+func entraLoginError(e *EntraError) *LoginError {
+	reason, status := ReasonIdP, http.StatusBadRequest
+	switch e.kind() {
+	case entraCancelled:
+		reason, status = ReasonAccessDenied, http.StatusForbidden
+	case entraConsent:
+		reason, status = ReasonConsent, http.StatusForbidden
+	case entraBlocked:
+		reason, status = ReasonBlocked, http.StatusForbidden
+	case entraMisconfigured:
+		reason, status = ReasonMisconfigured, http.StatusBadGateway
+	case entraUnavailable:
+		reason, status = ReasonEntraTrouble, http.StatusBadGateway
+	default:
+		if e.Code == "interaction_required" || e.Code == "login_required" {
+			reason = ReasonInteraction
+		}
+	}
+	return &LoginError{Reason: reason, Status: status, Err: e, Entra: e}
+}
 
 func loginError(status int, reason string, err error) *LoginError {
 	return &LoginError{Reason: reason, Status: status, Err: err}
@@ -68,7 +99,20 @@ const loginPurpose = "authn-login"
 // Finish) travels sealed in a short-lived cookie, so that a visitor who is
 // not signed in leaves nothing on the server. It returns the URL of Entra's
 // authorize endpoint.
-func (a *Authenticator) Begin(w http.ResponseWriter, r *http.Request, returnTo, note string) (string, error) {
+// LoginOption adds to a sign-in's authorization request.
+type LoginOption func(*pendingLogin)
+
+// WithClaims asks Entra for the claims of a claims challenge (a JSON
+// object, as Entra sent it); an invalid one is left out.
+func WithClaims(claims string) LoginOption {
+	return func(p *pendingLogin) {
+		if validClaims(claims) {
+			p.Claims = claims
+		}
+	}
+}
+
+func (a *Authenticator) Begin(w http.ResponseWriter, r *http.Request, returnTo, note string, opts ...LoginOption) (string, error) {
 	p, err := a.provider(r.Context())
 	if err != nil {
 		return "", err
@@ -81,6 +125,9 @@ func (a *Authenticator) Begin(w http.ResponseWriter, r *http.Request, returnTo, 
 	txn := pendingLogin{
 		State: randomToken(32), Nonce: randomToken(32), Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: returnTo, Note: note, Created: now,
+	}
+	for _, o := range opts {
+		o(&txn)
 	}
 	// At most maxPending sign-ins at once: the oldest (and any that ran out) go.
 	live := a.pendingLogins(r, now)
@@ -99,7 +146,11 @@ func (a *Authenticator) Begin(w http.ResponseWriter, r *http.Request, returnTo, 
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie + txn.State[:16], Value: base64.RawURLEncoding.EncodeToString(sealed),
 		Path: "/", MaxAge: int(loginTimeout / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	return p.oauth.AuthCodeURL(txn.State, oauth2.S256ChallengeOption(txn.Verifier), oidc.Nonce(txn.Nonce)), nil
+	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(txn.Verifier), oidc.Nonce(txn.Nonce)}
+	if txn.Claims != "" {
+		params = append(params, oauth2.SetAuthURLParam("claims", txn.Claims))
+	}
+	return p.oauth.AuthCodeURL(txn.State, params...), nil
 }
 
 // maxNote bounds what a caller may carry through a sign-in.
@@ -151,6 +202,7 @@ type pendingLogin struct {
 	Verifier string    `json:"verifier"`
 	ReturnTo string    `json:"return_to"`
 	Note     string    `json:"note,omitempty"`
+	Claims   string    `json:"claims,omitempty"`
 	Created  time.Time `json:"created"`
 }
 
@@ -178,10 +230,8 @@ func (a *Authenticator) Finish(w http.ResponseWriter, r *http.Request) (Finished
 		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonBadState, errors.New("no sign-in in this browser matches the state")))
 	case now.Sub(txn.Created) > loginTimeout:
 		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonExpired, errors.New("the sign-in took longer than 10 minutes")))
-	case q.Get("error") == "access_denied":
-		return Finished{}, a.fail(ctx, loginError(http.StatusForbidden, ReasonAccessDenied, fmt.Errorf("entra: %s", q.Get("error_description"))))
 	case q.Get("error") != "":
-		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonIdP, fmt.Errorf("entra: %s: %s", q.Get("error"), q.Get("error_description"))))
+		return Finished{}, a.fail(ctx, entraLoginError(entraErrorFromCallback(q)))
 	case q.Get("code") == "":
 		return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonNoCode, errors.New("the callback has no code")))
 	}
@@ -191,11 +241,23 @@ func (a *Authenticator) Finish(w http.ResponseWriter, r *http.Request) (Finished
 	}
 	tctx, cancel := context.WithTimeout(a.httpContext(ctx), 15*time.Second)
 	defer cancel()
-	tok, err := p.oauth.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(txn.Verifier))
+	conf, credOpts, err := a.exchangeConfig(p)
+	if err != nil {
+		return Finished{}, a.fail(ctx, loginError(http.StatusBadGateway, ReasonMisconfigured, fmt.Errorf("the application's credential: %w", err)))
+	}
+	tok, err := conf.Exchange(tctx, q.Get("code"), append(credOpts, oauth2.VerifierOption(txn.Verifier))...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
-			return Finished{}, a.fail(ctx, loginError(http.StatusBadRequest, ReasonCodeRejected, fmt.Errorf("redeem code: %s", re.ErrorCode)))
+			status := 0
+			if re.Response != nil {
+				status = re.Response.StatusCode
+			}
+			le := entraLoginError(entraErrorFromBody(status, re.Body))
+			if le.Reason == ReasonIdP || le.Reason == ReasonInteraction {
+				le.Reason = ReasonCodeRejected
+			}
+			return Finished{}, a.fail(ctx, le)
 		}
 		return Finished{}, a.fail(ctx, loginError(http.StatusBadGateway, ReasonUnavailable, fmt.Errorf("redeem code: %w", err)))
 	}
@@ -245,7 +307,10 @@ func (a *Authenticator) Finish(w http.ResponseWriter, r *http.Request) (Finished
 	}
 	u := User{OID: claims.OID, TenantID: claims.TID, Name: claims.Name, UPN: claims.PreferredUsername,
 		Roles: claims.Roles, Groups: claims.Groups}
-	a.save(ctx, &state{SID: rec.SID, User: &u, AuthTime: authTime, SignedInAt: now, CSRF: randomToken(32)})
+	if claims.ClaimNames["groups"] != "" {
+		u.Groups = a.overageGroups(ctx, p, claims.OID, tok.RefreshToken)
+	}
+	a.save(ctx, &state{SID: rec.SID, User: &u, AuthTime: authTime, SignedInAt: now, CSRF: randomToken(32), LoginHint: claims.LoginHint})
 	// The session record is never written again: it outlasts the session's
 	// lifetime by expiredNotice.
 	a.sessions.SetDeadline(ctx, ends.Add(expiredNotice))
@@ -285,7 +350,15 @@ func (a *Authenticator) takePending(w http.ResponseWriter, r *http.Request, s st
 
 // fail logs a failed sign-in.
 func (a *Authenticator) fail(ctx context.Context, e *LoginError) *LoginError {
-	a.log.WarnContext(ctx, "authn_login_fail", "reason", e.Reason, "error", e.Err.Error())
+	attrs := []any{"reason", e.Reason, "error", e.Err.Error()}
+	if e.Entra != nil {
+		attrs = append(attrs, e.Entra.logAttrs()...)
+	}
+	level := slog.LevelWarn
+	if e.Reason == ReasonMisconfigured {
+		level = slog.LevelError // the administrators must act
+	}
+	a.log.Log(ctx, level, "authn_login_fail", attrs...)
 	return e
 }
 
@@ -301,6 +374,12 @@ type idClaims struct {
 	AuthTime          int64    `json:"auth_time"`
 	Roles             []string `json:"roles"`
 	Groups            []string `json:"groups"`
+	// LoginHint is the optional login_hint claim: sent back as
+	// logout_hint, it spares the person Entra's account picker at sign-out.
+	LoginHint string `json:"login_hint"`
+	// ClaimNames says a claim is left out of the token, as the groups
+	// claim is for people in more than 200 groups (the overage).
+	ClaimNames map[string]string `json:"_claim_names"`
 }
 
 // verifyIDToken checks what go-oidc checks (signature by a published RS256
@@ -343,4 +422,54 @@ func grantState(g Grant, now time.Time) *tokenState {
 		lifetime = max(g.Expiry.Sub(now), 0)
 	}
 	return &tokenState{Access: g.AccessToken, Refresh: g.RefreshToken, Expiry: g.Expiry, RenewAt: renewAt(now, lifetime), ObtainedAt: now}
+}
+
+// overageGroups reads the groups of a person in more groups than a token
+// holds from Microsoft Graph (POST /me/getMemberObjects, with the
+// delegated User.Read the application has). Without Graph, or when it
+// fails, the person has no groups in the portal: auditors and
+// administrators given by group are not recognised, and the log says why.
+func (a *Authenticator) overageGroups(ctx context.Context, p *provider, oid, refresh string) []string {
+	if a.cfg.GraphURL == "" {
+		a.log.WarnContext(ctx, "groups_overage", "oid", oid,
+			"hint", "the ID token leaves out this person's groups (more than 200): give auditors and administrators app roles, or let the portal read groups from Microsoft Graph")
+		return nil
+	}
+	groups, err := a.memberObjects(ctx, p, refresh)
+	if err != nil {
+		a.log.WarnContext(ctx, "groups_overage_unresolved", "oid", oid, "error", err.Error(),
+			"hint", "the portal could not read this person's groups from Microsoft Graph; app roles avoid the overage")
+		return nil
+	}
+	a.log.InfoContext(ctx, "groups_overage", "oid", oid, "groups", len(groups))
+	return groups
+}
+
+func (a *Authenticator) memberObjects(ctx context.Context, p *provider, refresh string) ([]string, error) {
+	tok, err := a.redeemRefresh(ctx, p, refresh, "https://graph.microsoft.com/User.Read")
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(a.cfg.GraphURL, "/")+"/v1.0/me/getMemberObjects",
+		strings.NewReader(`{"securityEnabledOnly":true}`))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("getMemberObjects: status %d", resp.StatusCode)
+	}
+	var body struct {
+		Value []string `json:"value"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&body); err != nil {
+		return nil, fmt.Errorf("getMemberObjects: %w", err)
+	}
+	return body.Value, nil
 }

@@ -26,6 +26,9 @@ func (a *Authenticator) SignOut(ctx context.Context) string {
 	q := u.Query()
 	q.Set("client_id", p.clientID)
 	q.Set("post_logout_redirect_uri", a.cfg.PostLogoutRedirectURL)
+	if st.LoginHint != "" {
+		q.Set("logout_hint", st.LoginHint) // Entra signs this account out without asking which
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -39,6 +40,7 @@ type state struct {
 	AuthTime   time.Time `json:"auth_time,omitzero"`
 	SignedInAt time.Time `json:"signed_in_at,omitzero"`
 	CSRF       string    `json:"csrf,omitempty"`
+	LoginHint  string    `json:"login_hint,omitempty"`
 }
 
 func (a *Authenticator) load(ctx context.Context) *state {
@@ -98,8 +100,35 @@ func (a *Authenticator) user(ctx context.Context, use bool) (*User, error) {
 			return nil, fmt.Errorf("%w: %w", ErrStore, err)
 		}
 	}
+	if use {
+		if err := a.checkWithEntra(ctx, rec, now); err != nil {
+			return nil, err
+		}
+	}
 	u := *st.User
 	return &u, nil
+}
+
+// checkWithEntra renews the session's Entra tokens once they are due,
+// whether VB365 needs them or not: a person Entra no longer lets in (the
+// account disabled, its sessions revoked) is signed out at their next
+// request after that, within an Entra access token's lifetime (an hour by
+// default). When Entra cannot be reached, the person carries on.
+func (a *Authenticator) checkWithEntra(ctx context.Context, rec Record, now time.Time) error {
+	t, err := a.open(rec)
+	if err != nil || t.Entra == nil || now.Before(t.Entra.RenewAt) {
+		return nil // unreadable tokens are current()'s to deal with
+	}
+	// Renewed tokens are good even when they live shorter than the renewal
+	// margin: one renewal per check.
+	_, err = a.fresh(ctx, func(t tokens) bool { return !t.Entra.ObtainedAt.Before(now) || a.cfg.Now().Before(t.Entra.RenewAt) }, a.renewEntra)
+	switch {
+	case errors.Is(err, ErrReauthenticate), errors.Is(err, ErrSessionExpired), errors.Is(err, ErrNoSession):
+		return err
+	case err != nil:
+		a.log.WarnContext(ctx, "entra_check_failed", "error", err.Error())
+	}
+	return nil
 }
 
 // memoKey keys a request's memo of its session's Record.

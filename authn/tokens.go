@@ -252,38 +252,9 @@ func (a *Authenticator) renewEntra(ctx context.Context, _ *User, t *tokens) erro
 	if err != nil {
 		return err
 	}
-	form := url.Values{
-		"grant_type":    {"refresh_token"},
-		"refresh_token": {t.Entra.Refresh},
-		"client_id":     {p.oauth.ClientID},
-		"client_secret": {p.oauth.ClientSecret},
-		"scope":         {strings.Join(p.oauth.Scopes, " ")},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.oauth.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	body, err := a.redeemRefresh(ctx, p, t.Entra.Refresh, strings.Join(p.oauth.Scopes, " "))
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: refresh: %w", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-		ExpiresIn    int64  `json:"expires_in"`
-		Error        string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
-		return fmt.Errorf("%w: refresh: unreadable answer (%d): %w", ErrUnavailable, resp.StatusCode, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("%w: Entra refused the refresh token: %s", ErrReauthenticate, body.Error)
-	case resp.StatusCode != http.StatusOK || body.AccessToken == "" || body.ExpiresIn <= 0:
-		return fmt.Errorf("%w: refresh: status %d", ErrUnavailable, resp.StatusCode)
 	}
 	now := a.cfg.Now()
 	lifetime := time.Duration(body.ExpiresIn) * time.Second
@@ -349,29 +320,71 @@ func (a *Authenticator) TokenFor(ctx context.Context, scope string) (string, err
 	if err != nil {
 		return "", err
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.Entra.Refresh}, "client_id": {p.oauth.ClientID},
-		"client_secret": {p.oauth.ClientSecret}, "scope": {scope}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.oauth.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	body, err := a.redeemRefresh(ctx, p, t.Entra.Refresh, scope)
+	var ee *EntraError
+	if errors.As(err, &ee) && ee.kind() == entraConsent {
+		// Another API's permission, not the session, is missing.
+		return "", fmt.Errorf("%w: a token for %s: %w", ErrUnavailable, scope, ee)
+	}
 	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := a.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("%w: a token for %s: %w", ErrUnavailable, scope, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int64  `json:"expires_in"`
-		Error       string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("%w: a token for %s: status %d %s", ErrUnavailable, scope, resp.StatusCode, body.Error)
+		return "", fmt.Errorf("a token for %s: %w", scope, err)
 	}
 	lifetime := time.Duration(body.ExpiresIn) * time.Second
 	a.mu.Lock()
 	a.others[key] = graphMemo{token: body.AccessToken, renewAt: renewAt(now, lifetime)}
 	a.mu.Unlock()
 	return body.AccessToken, nil
+}
+
+// refreshAnswer is the token endpoint's answer to a refresh.
+type refreshAnswer struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+}
+
+// redeemRefresh redeems a refresh token for scope. What Entra refuses is
+// an *EntraError, wrapped in ErrReauthenticate when the person must sign
+// in again (the grant expired, was revoked, the account was disabled, or
+// Entra wants an interaction, maybe with a claims challenge), else in
+// ErrUnavailable (Entra's trouble, or the portal's registration: an
+// expired client secret must not sign everyone out).
+func (a *Authenticator) redeemRefresh(ctx context.Context, p *provider, refresh, scope string) (refreshAnswer, error) {
+	var body refreshAnswer
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {p.oauth.ClientID}, "scope": {scope}}
+	if err := a.authenticateClient(form, p); err != nil {
+		return body, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.oauth.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return body, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return body, fmt.Errorf("%w: refresh: %w", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return body, fmt.Errorf("%w: refresh: %w", ErrUnavailable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := entraErrorFromBody(resp.StatusCode, raw)
+		switch e.kind() {
+		case entraMisconfigured:
+			a.log.ErrorContext(ctx, "entra_client_misconfigured", e.logAttrs()...)
+			return body, fmt.Errorf("%w: %w", ErrUnavailable, e)
+		case entraUnavailable:
+			a.log.WarnContext(ctx, "entra_unavailable", e.logAttrs()...)
+			return body, fmt.Errorf("%w: %w", ErrUnavailable, e)
+		}
+		a.log.InfoContext(ctx, "entra_refresh_refused", e.logAttrs()...)
+		return body, fmt.Errorf("%w: %w", ErrReauthenticate, e)
+	}
+	if err := json.Unmarshal(raw, &body); err != nil || body.AccessToken == "" || body.ExpiresIn <= 0 {
+		return body, fmt.Errorf("%w: refresh: an answer without a token", ErrUnavailable)
+	}
+	return body, nil
 }

@@ -1,6 +1,7 @@
 package fakeentra
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -24,12 +25,14 @@ type authRequest struct {
 	CodeChallengeMethod string
 	Prompt              string
 	LoginHint           string
+	Claims              string
 }
 
 // authCode is an issued authorization code.
 type authCode struct {
 	req      authRequest
 	oid      string
+	acrs     []string // the authentication contexts the sign-in satisfied
 	expires  time.Time
 	authTime time.Time
 	redeemed bool
@@ -44,7 +47,7 @@ func parseAuthRequest(r *http.Request) authRequest {
 		ClientID: f.Get("client_id"), ResponseType: f.Get("response_type"), ResponseMode: f.Get("response_mode"),
 		RedirectURI: f.Get("redirect_uri"), Scope: f.Get("scope"), State: f.Get("state"), Nonce: f.Get("nonce"),
 		CodeChallenge: f.Get("code_challenge"), CodeChallengeMethod: f.Get("code_challenge_method"),
-		Prompt: f.Get("prompt"), LoginHint: f.Get("login_hint"),
+		Prompt: f.Get("prompt"), LoginHint: f.Get("login_hint"), Claims: f.Get("claims"),
 	}
 }
 
@@ -95,6 +98,16 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	case req.Prompt == "none":
 		fail("login_required", 50058, "A silent sign-in request was sent but no user is signed in.")
 		return
+	case req.Prompt != "" && req.Prompt != "login" && req.Prompt != "select_account" && req.Prompt != "consent":
+		fail("invalid_request", 90023, "Invalid prompt value '"+req.Prompt+"'.")
+		return
+	case req.Claims != "" && !json.Valid([]byte(req.Claims)):
+		fail("invalid_request", 90014, "The claims parameter is not valid JSON.")
+		return
+	}
+	if code, aadsts, msg := s.checkScopes(strings.Fields(req.Scope)); code != "" {
+		fail(code, aadsts, msg)
+		return
 	}
 	if r.Method == http.MethodGet {
 		s.picker(w, r, req, http.StatusOK)
@@ -109,10 +122,38 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.picker(w, r, req, http.StatusBadRequest)
 		return
 	}
+	if s.isDisabled(oid) {
+		s.errorPage(w, http.StatusBadRequest, 50057, "The user account is disabled.")
+		return
+	}
+	switch r.PostForm.Get("consent") {
+	case "decline":
+		fail("access_denied", 65004, "User declined to consent to access the app.")
+		return
+	case "accept":
+		s.mu.Lock()
+		s.consented[oid] = true
+		s.mu.Unlock()
+	default:
+		s.mu.Lock()
+		asks := (s.failure.ConsentRequired && !s.consented[oid]) || req.Prompt == "consent"
+		s.mu.Unlock()
+		if asks {
+			s.consent(w, r, req, oid)
+			return
+		}
+	}
+	var acrs []string
+	if satisfiesChallenge(req.Claims) {
+		acrs = []string{"c1"}
+		s.mu.Lock()
+		s.challenged[oid] = true
+		s.mu.Unlock()
+	}
 	code := randomString(48)
 	now := s.opts.Now()
 	s.mu.Lock()
-	s.codes[code] = &authCode{req: req, oid: oid, expires: now.Add(s.opts.CodeLifetime), authTime: now, sid: randomUUID()}
+	s.codes[code] = &authCode{req: req, oid: oid, acrs: acrs, expires: now.Add(s.opts.CodeLifetime), authTime: now, sid: randomUUID()}
 	s.mu.Unlock()
 	s.record(code)
 	redirectWith(w, r, req.RedirectURI, url.Values{"code": {code}, "state": {req.State}, "session_state": {randomUUID()}})
@@ -156,6 +197,7 @@ type pickerView struct {
 	Request authRequest
 	Users   []User
 	Invalid bool
+	Account User // on the consent page
 }
 
 func (s *Server) picker(w http.ResponseWriter, r *http.Request, req authRequest, status int) {
@@ -164,6 +206,13 @@ func (s *Server) picker(w http.ResponseWriter, r *http.Request, req authRequest,
 	pickerTemplate.Execute(w, pickerView{
 		Tenant: s.opts.TenantName, Action: r.URL.Path, Request: req, Users: s.opts.Users, Invalid: status != http.StatusOK,
 	})
+}
+
+// consent asks the person to consent to the application's permissions.
+func (s *Server) consent(w http.ResponseWriter, r *http.Request, req authRequest, oid string) {
+	u, _ := s.user(oid)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	consentTemplate.Execute(w, pickerView{Tenant: s.opts.TenantName, Action: r.URL.Path, Request: req, Account: u})
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, status, aadsts int, msg string) {
@@ -189,7 +238,46 @@ button{font:inherit;cursor:pointer}
 .error{color:#a80000}
 `
 
-var pickerTemplate = template.Must(template.New("picker").Parse(`<!doctype html>
+// requestFields carries the authorization request through the pages' forms.
+const requestFields = `{{define "request"}}<input type="hidden" name="client_id" value="{{.ClientID}}">
+<input type="hidden" name="response_type" value="{{.ResponseType}}">
+<input type="hidden" name="response_mode" value="{{.ResponseMode}}">
+<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
+<input type="hidden" name="scope" value="{{.Scope}}">
+<input type="hidden" name="state" value="{{.State}}">
+<input type="hidden" name="nonce" value="{{.Nonce}}">
+<input type="hidden" name="code_challenge" value="{{.CodeChallenge}}">
+<input type="hidden" name="code_challenge_method" value="{{.CodeChallengeMethod}}">
+{{if .Prompt}}<input type="hidden" name="prompt" value="{{.Prompt}}">{{end}}
+{{if .LoginHint}}<input type="hidden" name="login_hint" value="{{.LoginHint}}">{{end}}
+{{if .Claims}}<input type="hidden" name="claims" value="{{.Claims}}">{{end}}
+{{end}}`
+
+var consentTemplate = template.Must(template.Must(template.New("consent").Parse(requestFields)).Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Permissions requested</title>
+<style>` + pageStyle + `</style>
+</head>
+<body>
+<main>
+<h1>Permissions requested</h1>
+<p class="note">{{.Account.UPN}}</p>
+<p>The Restore Portal would like to: sign you in and read your profile; maintain access to data you have given it access to; access Veeam Backup for Microsoft 365 as you.</p>
+<form method="post" action="{{.Action}}">
+{{template "request" .Request}}
+<input type="hidden" name="account" value="{{.Account.OID}}">
+<button class="account" type="submit" name="consent" value="accept">Accept</button>
+<button class="cancel" type="submit" name="consent" value="decline">Cancel</button>
+</form>
+</main>
+</body>
+</html>
+`))
+
+var pickerTemplate = template.Must(template.Must(template.New("picker").Parse(requestFields)).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -203,17 +291,9 @@ var pickerTemplate = template.Must(template.New("picker").Parse(`<!doctype html>
 <p class="note">Sign in to <strong>{{.Tenant}}</strong> to continue to the Restore Portal. This is the demo sign-in page of a fake Microsoft Entra ID: choose who you are, no password is asked.</p>
 {{if .Invalid}}<p class="error" role="alert">That account is not in this directory. Choose one from the list.</p>{{end}}
 <form method="post" action="{{.Action}}">
-<input type="hidden" name="client_id" value="{{.Request.ClientID}}">
-<input type="hidden" name="response_type" value="{{.Request.ResponseType}}">
-<input type="hidden" name="response_mode" value="{{.Request.ResponseMode}}">
-<input type="hidden" name="redirect_uri" value="{{.Request.RedirectURI}}">
-<input type="hidden" name="scope" value="{{.Request.Scope}}">
-<input type="hidden" name="state" value="{{.Request.State}}">
-<input type="hidden" name="nonce" value="{{.Request.Nonce}}">
-<input type="hidden" name="code_challenge" value="{{.Request.CodeChallenge}}">
-<input type="hidden" name="code_challenge_method" value="{{.Request.CodeChallengeMethod}}">
+{{template "request" .Request}}
 <ul aria-label="Accounts">
-{{range .Users}}<li><button class="account" type="submit" name="account" value="{{.OID}}"><span class="name">{{.Name}}</span><span class="upn">{{.UPN}}</span>{{if .Description}}<span class="role">{{.Description}}</span>{{end}}</button></li>
+{{$hint := .Request.LoginHint}}{{range .Users}}<li><button class="account{{if eq $hint .UPN}} hinted{{end}}" type="submit" name="account" value="{{.OID}}"{{if eq $hint .UPN}} autofocus{{end}}><span class="name">{{.Name}}</span><span class="upn">{{.UPN}}</span>{{if .Description}}<span class="role">{{.Description}}</span>{{end}}</button></li>
 {{end}}</ul>
 <button class="cancel" type="submit" name="action" value="cancel">Cancel</button>
 </form>

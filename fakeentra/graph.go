@@ -1,6 +1,7 @@
 package fakeentra
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -17,6 +18,7 @@ const GraphScope = "https://graph.microsoft.com/User.ReadBasic.All"
 type graphGrant struct {
 	expires time.Time
 	scope   string
+	oid     string
 }
 
 // searchTerm is one "property:value" of Graph's $search.
@@ -122,4 +124,31 @@ func (s *Server) GraphTokenFor(upn, scope string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("fakeentra: no user %s", upn)
+}
+
+// memberObjects handles POST /v1.0/me/getMemberObjects: the ids of the
+// groups the token's user belongs to, as an application reads them when a
+// token carries the groups overage claims. User.Read suffices for /me.
+func (s *Server) memberObjects(w http.ResponseWriter, r *http.Request) {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	g, ok := s.graph[tok]
+	s.mu.Unlock()
+	if !ok || !s.opts.Now().Before(g.expires) {
+		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty, expired or not a Microsoft Graph token.")
+		return
+	}
+	var body struct {
+		SecurityEnabledOnly *bool `json:"securityEnabledOnly"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.SecurityEnabledOnly == nil {
+		graphError(w, http.StatusBadRequest, "Request_BadRequest", "The request body must give securityEnabledOnly.")
+		return
+	}
+	u, _ := s.user(g.oid)
+	ids := u.Groups
+	if ids == nil {
+		ids = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)", "value": ids})
 }

@@ -3,6 +3,7 @@ package fakeentra
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -41,12 +42,23 @@ type Options struct {
 	// TenantName is shown on the sign-in page.
 	TenantName string
 	// ApplicationID is the one registered application (the Restore Portal app).
-	// Access tokens for its API carry aud=api://<ApplicationID>.
 	ApplicationID string
+	// AccessTokenVersion is the version of the access tokens for the
+	// application's API, as its manifest's accessTokenAcceptedVersion says:
+	// 2 (aud = the application id, iss = the v2.0 issuer) or 1 (Entra's
+	// default when the setting is null: aud = api://<application id>, iss =
+	// https://sts.windows.net/<tenant>/, appid, upn). Default 2.
+	AccessTokenVersion int
+	// OverageLimit is how many groups fit in a token; a user in more gets
+	// the overage claims (_claim_names, _claim_sources) instead. Default 200.
+	OverageLimit int
 	// ClientSecret is the application's secret. Default: a random one, see ClientSecret().
 	ClientSecret string
-	// RedirectURIs are the registered redirect URIs. Like Entra for localhost,
-	// http redirect URIs on a loopback host are accepted on any port.
+	// RedirectURIs are the registered redirect URIs, for sign-in and for the
+	// return after sign-out. As Entra does for localhost and 127.0.0.1, a
+	// registered loopback URI matches on any port (its path must match).
+	// Default: http://localhost/auth/callback, http://127.0.0.1/auth/callback
+	// and the same with /signed-out, the portal's.
 	RedirectURIs []string
 	// Users are the accounts on the sign-in page. Default: the demo tenant's people.
 	Users []User
@@ -76,6 +88,12 @@ type Server struct {
 	tamperID      Tamper
 	tamperAccess  Tamper
 	tokenCalls    int
+	failure       Failure
+	certs         []*x509.Certificate // the application's registered certificates
+	usedJTIs      map[string]bool     // client assertions already used
+	disabled      map[string]bool     // oid → disabled
+	consented     map[string]bool     // oid → consented (when consent is required)
+	challenged    map[string]bool     // oid → a sign-in satisfied the claims challenge
 	logouts       []Logout
 	issued        []string
 	graph         map[string]graphGrant // Graph tokens issued
@@ -141,6 +159,20 @@ func New(opts Options) (*Server, error) {
 	if opts.CodeLifetime == 0 {
 		opts.CodeLifetime = 10 * time.Minute
 	}
+	if opts.AccessTokenVersion == 0 {
+		opts.AccessTokenVersion = 2
+	}
+	if opts.AccessTokenVersion != 1 && opts.AccessTokenVersion != 2 {
+		return nil, fmt.Errorf("fakeentra: access token version %d: want 1 or 2", opts.AccessTokenVersion)
+	}
+	if opts.OverageLimit == 0 {
+		opts.OverageLimit = 200
+	}
+	if len(opts.RedirectURIs) == 0 {
+		for _, host := range []string{"localhost", "127.0.0.1"} {
+			opts.RedirectURIs = append(opts.RedirectURIs, "http://"+host+"/auth/callback", "http://"+host+"/signed-out")
+		}
+	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("fakeentra: generate key: %w", err)
@@ -152,6 +184,10 @@ func New(opts Options) (*Server, error) {
 		refresh:       map[string]*refreshGrant{},
 		revokedBefore: map[string]time.Time{},
 		graph:         map[string]graphGrant{},
+		disabled:      map[string]bool{},
+		consented:     map[string]bool{},
+		challenged:    map[string]bool{},
+		usedJTIs:      map[string]bool{},
 	}
 	s.routes()
 	return s, nil
@@ -194,6 +230,10 @@ func (s *Server) Authority() string { return s.opts.BaseURL + "/" + s.opts.Tenan
 
 // Issuer is the v2.0 issuer, <base>/<tid>/v2.0.
 func (s *Server) Issuer() string { return s.Authority() + "/v2.0" }
+
+// IssuerV1 is the issuer of version 1.0 access tokens, Entra's own
+// address whatever the fake's: https://sts.windows.net/<tenant id>/.
+func (s *Server) IssuerV1() string { return "https://sts.windows.net/" + s.opts.TenantID + "/" }
 
 // TenantID is the tenant's GUID.
 func (s *Server) TenantID() string { return s.opts.TenantID }
@@ -270,6 +310,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.tenant(s.logout))
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/logout", s.tenant(s.logout))
 	mux.HandleFunc("GET /v1.0/users", s.graphUsers)
+	mux.HandleFunc("POST /v1.0/me/getMemberObjects", s.memberObjects)
 	s.mux = mux
 }
 
@@ -305,7 +346,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"response_modes_supported":              []string{"query"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
@@ -361,9 +402,8 @@ func randomUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// isLoopbackRedirect reports whether u is an http(s) URL on a loopback host,
-// which Entra accepts on any port for native and development redirects.
-func isLoopbackRedirect(u *url.URL) bool {
+// isLoopback reports whether u is an http(s) URL on a loopback host.
+func isLoopback(u *url.URL) bool {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return false
 	}
@@ -375,19 +415,23 @@ func isLoopbackRedirect(u *url.URL) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// redirectAllowed reports whether raw is a registered redirect URI or a loopback one.
+// redirectAllowed reports whether raw is a registered redirect URI: the
+// same, or, for a loopback one, the same but for the port (Entra's
+// localhost exception, RFC 8252 7.3).
 func (s *Server) redirectAllowed(raw string) bool {
-	if raw == "" {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Fragment != "" || u.User != nil {
 		return false
 	}
 	for _, r := range s.opts.RedirectURIs {
 		if r == raw {
 			return true
 		}
+		reg, err := url.Parse(r)
+		if err == nil && isLoopback(reg) && isLoopback(u) && reg.Scheme == u.Scheme && reg.Hostname() == u.Hostname() &&
+			reg.Path == u.Path && reg.RawQuery == u.RawQuery {
+			return true
+		}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Fragment != "" || u.User != nil {
-		return false
-	}
-	return isLoopbackRedirect(u)
+	return false
 }

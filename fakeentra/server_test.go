@@ -136,7 +136,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 		}
 	}
 	// The access token is for the Restore Portal API.
-	at, err := p.Verifier(&oidc.Config{ClientID: "api://" + s.ApplicationID()}).Verify(ctx, tok.AccessToken)
+	at, err := p.Verifier(&oidc.Config{ClientID: s.ApplicationID()}).Verify(ctx, tok.AccessToken)
 	if err != nil {
 		t.Fatalf("verify access token: %v", err)
 	}
@@ -214,7 +214,7 @@ func TestExpiredCode(t *testing.T) {
 
 func TestAuthorizeRefusals(t *testing.T) {
 	t.Parallel()
-	s := start(t, fakeentra.Options{RedirectURIs: []string{"https://portal.example.com/auth/callback"}})
+	s := start(t, fakeentra.Options{RedirectURIs: []string{"https://portal.example.com/auth/callback", "http://127.0.0.1/auth/callback"}})
 	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
 	base := url.Values{
 		"client_id": {s.ApplicationID()}, "response_type": {"code"}, "redirect_uri": {redirectURI},
@@ -228,7 +228,13 @@ func TestAuthorizeRefusals(t *testing.T) {
 		wantPage string
 	}{
 		{"registered https redirect", url.Values{"redirect_uri": {"https://portal.example.com/auth/callback"}}, http.StatusOK, "", "Pick an account"},
-		{"loopback redirect any port", url.Values{"redirect_uri": {"http://localhost:4711/cb"}}, http.StatusOK, "", "Pick an account"},
+		{"registered loopback redirect, any port", url.Values{"redirect_uri": {"http://127.0.0.1:4711/auth/callback"}}, http.StatusOK, "", "Pick an account"},
+		{"loopback redirect on another path", url.Values{"redirect_uri": {"http://127.0.0.1:4711/cb"}}, http.StatusBadRequest, "", "AADSTS50011"},
+		{"unregistered loopback host", url.Values{"redirect_uri": {"http://localhost:4711/auth/callback"}}, http.StatusBadRequest, "", "AADSTS50011"},
+		{"two resources", url.Values{"scope": {"openid api://" + s.ApplicationID() + "/access_as_user User.Read"}}, http.StatusFound, "invalid_scope", ""},
+		{"undefined API scope", url.Values{"scope": {"openid api://" + s.ApplicationID() + "/everything"}}, http.StatusFound, "invalid_scope", ""},
+		{"unknown resource", url.Values{"scope": {"openid https://unknown.example.com/read"}}, http.StatusFound, "invalid_resource", ""},
+		{"bad prompt", url.Values{"prompt": {"always"}}, http.StatusFound, "invalid_request", ""},
 		{"unknown client", url.Values{"client_id": {"11111111-2222-3333-4444-555555555555"}}, http.StatusBadRequest, "", "AADSTS700016"},
 		{"unregistered redirect", url.Values{"redirect_uri": {"https://evil.example.net/cb"}}, http.StatusBadRequest, "", "AADSTS50011"},
 		{"missing pkce", url.Values{"code_challenge": {""}}, http.StatusFound, "invalid_request", ""},
@@ -318,7 +324,7 @@ func TestTamperedTokensFailVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := p.Verifier(&oidc.Config{ClientID: "api://" + s.ApplicationID()})
+	verifier := p.Verifier(&oidc.Config{ClientID: s.ApplicationID()})
 	for _, tamper := range []fakeentra.Tamper{
 		fakeentra.TamperIssuer, fakeentra.TamperAudience, fakeentra.TamperExpired, fakeentra.TamperNotYetValid,
 		fakeentra.TamperAlgNone, fakeentra.TamperHS256, fakeentra.TamperUnknownKey, fakeentra.TamperSignature,

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 // refreshGrant is what a refresh token stands for.
 type refreshGrant struct {
+	acrs     []string
 	oid      string
 	scope    string
 	issued   time.Time
@@ -27,7 +29,7 @@ type refreshGrant struct {
 func (s *Server) AccessTokenFor(user string) (string, error) {
 	for _, u := range s.opts.Users {
 		if u.OID == user || strings.EqualFold(u.UPN, user) {
-			return s.accessToken(u, s.opts.Now(), randomUUID())
+			return s.accessToken(u, s.opts.Now(), randomUUID(), nil)
 		}
 	}
 	return "", fmt.Errorf("fakeentra: no user %q", user)
@@ -59,9 +61,40 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unauthorized_client", 700016,
 			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, s.opts.TenantName), now)
 		return
+	case f.Get("client_assertion_type") != "" || f.Get("client_assertion") != "":
+		if f.Get("client_assertion_type") != clientAssertionType {
+			oauthError(w, http.StatusBadRequest, "invalid_request", 50027, "Invalid client_assertion_type.", now)
+			return
+		}
+		if err := s.checkAssertion(f.Get("client_assertion"), clientID, now); err != nil {
+			var ae *assertionError
+			errors.As(err, &ae)
+			oauthError(w, http.StatusUnauthorized, "invalid_client", ae.code, ae.msg, now)
+			return
+		}
+		secret = "" // authenticated by certificate: the secret's failures do not apply
 	case subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret)) != 1:
 		oauthError(w, http.StatusUnauthorized, "invalid_client", 7000215,
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.", now)
+		return
+	}
+	failure := s.failing()
+	if failure.Delay > 0 {
+		t := time.NewTimer(failure.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	switch {
+	case failure.ExpiredSecret && secret != "":
+		oauthError(w, http.StatusUnauthorized, "invalid_client", 7000222,
+			fmt.Sprintf("The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app.", s.opts.ApplicationID), now)
+		return
+	case failure.Unavailable:
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.", now)
 		return
 	}
 	switch f.Get("grant_type") {
@@ -109,8 +142,12 @@ func (s *Server) redeemCode(w http.ResponseWriter, f url.Values, now time.Time) 
 		oauthError(w, http.StatusBadRequest, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.", now)
 		return
 	}
+	if s.isDisabled(c.oid) {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", 50057, "The user account is disabled.", now)
+		return
+	}
 	u, _ := s.user(c.oid)
-	s.issue(w, u, c.req.Scope, c.req.Nonce, c.authTime, c.sid, now)
+	s.issue(w, u, c.req.Scope, c.req.Nonce, c.authTime, c.sid, c.acrs, now)
 }
 
 // pkceMatches checks an S256 verifier (RFC 7636: 43 to 128 unreserved characters).
@@ -148,32 +185,49 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, f url.Values, now time.Tim
 	if asked := f.Get("scope"); asked != "" {
 		scope = asked
 	}
+	s.mu.Lock()
+	challenge := s.failure.InteractionRequired && !s.challenged[g.oid]
+	s.mu.Unlock()
+	switch code, aadsts, msg := s.checkScopes(strings.Fields(scope)); {
+	case s.isDisabled(g.oid):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", 50057, "The user account is disabled.", now)
+		return
+	case code != "":
+		oauthError(w, http.StatusBadRequest, code, aadsts, msg, now)
+		return
+	case s.unconsented(strings.Fields(scope)) != "":
+		oauthError(w, http.StatusBadRequest, "consent_required", 65001,
+			"The user or administrator has not consented to use the application with ID '"+s.opts.ApplicationID+"'. Send an interactive authorization request for this user and resource.", now)
+		return
+	case challenge:
+		interactionError(w, now)
+		return
+	}
 	u, _ := s.user(g.oid)
-	s.issue(w, u, scope, "", g.authTime, g.sid, now)
+	s.issue(w, u, scope, "", g.authTime, g.sid, g.acrs, now)
 }
 
 // issue answers a successful grant: an access token for the requested API
 // (or Microsoft Graph), an ID token when openid was asked, and a refresh token
 // when offline_access was asked.
-func (s *Server) issue(w http.ResponseWriter, u User, scope, nonce string, authTime time.Time, sid string, now time.Time) {
+func (s *Server) issue(w http.ResponseWriter, u User, scope, nonce string, authTime time.Time, sid string, acrs []string, now time.Time) {
 	scopes := strings.Fields(scope)
 	resp := map[string]any{"token_type": "Bearer"}
-	api := "api://" + s.opts.ApplicationID + "/"
 	var apiScopes []string
 	for _, sc := range scopes {
-		if strings.HasPrefix(sc, api) {
+		if resource, _ := s.resourceOf(sc); resource == "api" {
 			apiScopes = append(apiScopes, sc)
 		}
 	}
 	var access string
 	var err error
 	if len(apiScopes) > 0 {
-		access, err = s.accessToken(u, now, sid)
+		access, err = s.accessToken(u, now, sid, acrs)
 		resp["scope"] = strings.Join(apiScopes, " ")
 	} else {
 		graphScope := "openid profile email User.Read"
 		for _, sc := range scopes {
-			if sc == GraphScope {
+			if _, name := s.resourceOf(sc); name == "User.ReadBasic.All" {
 				graphScope += " User.ReadBasic.All"
 			}
 		}
@@ -187,7 +241,7 @@ func (s *Server) issue(w http.ResponseWriter, u User, scope, nonce string, authT
 	lifetime := int(s.opts.AccessTokenLifetime.Seconds())
 	resp["access_token"], resp["expires_in"], resp["ext_expires_in"] = access, lifetime, lifetime
 	if slices.Contains(scopes, "openid") {
-		id, err := s.idToken(u, nonce, authTime, sid, now)
+		id, err := s.idToken(u, nonce, authTime, sid, acrs, now)
 		if err != nil {
 			http.Error(w, "signing failed", http.StatusInternalServerError)
 			return
@@ -197,7 +251,7 @@ func (s *Server) issue(w http.ResponseWriter, u User, scope, nonce string, authT
 	if slices.Contains(scopes, "offline_access") {
 		rt := randomString(64)
 		s.mu.Lock()
-		s.refresh[rt] = &refreshGrant{oid: u.OID, scope: scope, issued: now, expires: now.Add(s.opts.RefreshTokenLifetime), authTime: authTime, sid: sid}
+		s.refresh[rt] = &refreshGrant{oid: u.OID, scope: scope, issued: now, expires: now.Add(s.opts.RefreshTokenLifetime), authTime: authTime, sid: sid, acrs: acrs}
 		s.mu.Unlock()
 		resp["refresh_token"] = rt
 	}
@@ -213,7 +267,7 @@ func (s *Server) pairwiseSub(oid string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])[:43]
 }
 
-func (s *Server) idToken(u User, nonce string, authTime time.Time, sid string, now time.Time) (string, error) {
+func (s *Server) idToken(u User, nonce string, authTime time.Time, sid string, acrs []string, now time.Time) (string, error) {
 	claims := map[string]any{
 		"aud": s.opts.ApplicationID, "iss": s.Issuer(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.opts.IDTokenLifetime).Unix(),
@@ -224,12 +278,16 @@ func (s *Server) idToken(u User, nonce string, authTime time.Time, sid string, n
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	if len(acrs) > 0 {
+		claims["acrs"] = acrs
+	}
 	if len(u.Roles) > 0 {
 		claims["roles"] = u.Roles
 	}
-	if len(u.Groups) > 0 {
-		claims["groups"] = u.Groups
-	}
+	s.addGroups(claims, u)
+	// The optional claim login_hint, which the application asks for to
+	// send back as logout_hint.
+	claims["login_hint"] = base64.RawURLEncoding.EncodeToString([]byte(`{"oid":"` + u.OID + `","tid":"` + s.opts.TenantID + `"}`))
 	s.mu.Lock()
 	t := s.tamperID
 	s.tamperID = TamperNone
@@ -237,14 +295,25 @@ func (s *Server) idToken(u User, nonce string, authTime time.Time, sid string, n
 	return s.sign(claims, t)
 }
 
-func (s *Server) accessToken(u User, now time.Time, sid string) (string, error) {
+// accessToken is a token for the application's API, of the version its
+// registration asks for.
+func (s *Server) accessToken(u User, now time.Time, sid string, acrs []string) (string, error) {
 	claims := map[string]any{
-		"aud": "api://" + s.opts.ApplicationID, "iss": s.Issuer(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.opts.AccessTokenLifetime).Unix(),
-		"azp": s.opts.ApplicationID, "azpacr": "1",
-		"name": u.Name, "oid": u.OID, "preferred_username": u.UPN, "scp": "access_as_user",
-		"sub": s.pairwiseSub(u.OID), "tid": s.opts.TenantID, "ver": "2.0", "sid": sid, "uti": randomString(16),
+		"name": u.Name, "oid": u.OID, "scp": "access_as_user",
+		"sub": s.pairwiseSub(u.OID), "tid": s.opts.TenantID, "sid": sid, "uti": randomString(16),
 	}
+	if s.opts.AccessTokenVersion == 1 {
+		claims["aud"], claims["iss"], claims["ver"] = "api://"+s.opts.ApplicationID, s.IssuerV1(), "1.0"
+		claims["appid"], claims["appidacr"], claims["upn"], claims["unique_name"] = s.opts.ApplicationID, "1", u.UPN, u.UPN
+	} else {
+		claims["aud"], claims["iss"], claims["ver"] = s.opts.ApplicationID, s.Issuer(), "2.0"
+		claims["azp"], claims["azpacr"], claims["preferred_username"] = s.opts.ApplicationID, "1", u.UPN
+	}
+	if len(acrs) > 0 {
+		claims["acrs"] = acrs
+	}
+	s.addGroups(claims, u)
 	s.mu.Lock()
 	t := s.tamperAccess
 	s.tamperAccess = TamperNone
@@ -263,8 +332,21 @@ func (s *Server) graphToken(u User, now time.Time, scope string) (string, error)
 	tok, err := s.sign(claims, TamperNone)
 	if err == nil {
 		s.mu.Lock()
-		s.graph[tok] = graphGrant{expires: now.Add(s.opts.AccessTokenLifetime), scope: scope}
+		s.graph[tok] = graphGrant{expires: now.Add(s.opts.AccessTokenLifetime), scope: scope, oid: u.OID}
 		s.mu.Unlock()
 	}
 	return tok, err
+}
+
+// addGroups puts the user's groups in a token, or, past the overage limit,
+// the overage claims that send the application to Microsoft Graph.
+func (s *Server) addGroups(claims map[string]any, u User) {
+	switch {
+	case len(u.Groups) > s.opts.OverageLimit:
+		claims["_claim_names"] = map[string]string{"groups": "src1"}
+		claims["_claim_sources"] = map[string]any{"src1": map[string]string{
+			"endpoint": "https://graph.windows.net/" + s.opts.TenantID + "/users/" + u.OID + "/getMemberObjects"}}
+	case len(u.Groups) > 0:
+		claims["groups"] = u.Groups
+	}
 }

@@ -2,6 +2,7 @@ package fakeveeam
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -226,20 +227,27 @@ type assertionClaims struct {
 	Aud json.RawMessage `json:"aud"`
 }
 
-// verifyAssertion checks an Entra access token: signature against the
-// issuer's published keys, issuer, expiry, audience (the Restore Portal
-// application's API) and the access_as_user scope.
+// verifyAssertion checks an Entra access token of either version, as the
+// application's accessTokenAcceptedVersion makes Entra issue them:
+// signature against the issuer's published keys, expiry, the version's
+// issuer (v2.0: the tenant's v2.0 issuer; v1.0: https://sts.windows.net/
+// <tenant>/) and audience (v2.0: the application id; v1.0: its ID URI
+// api://<application id>, or the id), and the access_as_user scope.
 func (s *Server) verifyAssertion(ctx context.Context, raw string) (*assertionClaims, error) {
-	v, err := s.assertionVerifier()
+	v2, v1, err := s.assertionVerifiers()
 	if err != nil {
 		return nil, err
+	}
+	v, audiences := v2, func(app string) []string { return []string{app} }
+	if unverifiedVersion(raw) == "1.0" {
+		v, audiences = v1, func(app string) []string { return []string{"api://" + app, app} }
 	}
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	app := s.dir.org.ApplicationID
-	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return a == "api://"+app || a == app }) || len(tok.Audience) != 1 {
+	if len(tok.Audience) != 1 || !slices.Contains(audiences(app), tok.Audience[0]) {
 		return nil, fmt.Errorf("the audience %v is not the Restore Portal application", tok.Audience)
 	}
 	var c assertionClaims
@@ -255,21 +263,50 @@ func (s *Server) verifyAssertion(ctx context.Context, raw string) (*assertionCla
 	return &c, nil
 }
 
-// assertionVerifier discovers the issuer once it is reachable and keeps its verifier.
-func (s *Server) assertionVerifier() (*oidc.IDTokenVerifier, error) {
+// assertionVerifiers discovers the issuer once it is reachable and keeps
+// its verifiers: of v2.0 tokens, and of v1.0 tokens (the same keys, the
+// v1.0 issuer).
+func (s *Server) assertionVerifiers() (v2, v1 *oidc.IDTokenVerifier, err error) {
 	s.verifierMu.Lock()
 	defer s.verifierMu.Unlock()
 	if s.verifier != nil {
-		return s.verifier, nil
+		return s.verifier, s.verifierV1, nil
 	}
 	// The key set outlives this request, so it gets a background context; the
 	// HTTP client's timeout bounds each fetch.
-	p, err := oidc.NewProvider(oidc.ClientContext(context.Background(), s.opts.HTTPClient), s.opts.EntraAuthority+"/v2.0")
+	kctx := oidc.ClientContext(context.Background(), s.opts.HTTPClient)
+	p, err := oidc.NewProvider(kctx, s.opts.EntraAuthority+"/v2.0")
 	if err != nil {
-		return nil, fmt.Errorf("the identity provider cannot be reached: %w", err)
+		return nil, nil, fmt.Errorf("the identity provider cannot be reached: %w", err)
 	}
-	s.verifier = p.Verifier(&oidc.Config{SkipClientIDCheck: true, Now: s.opts.Now})
-	return s.verifier, nil
+	var d struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&d); err != nil || d.JWKS == "" {
+		return nil, nil, fmt.Errorf("the identity provider publishes no keys: %v", err)
+	}
+	cfg := &oidc.Config{SkipClientIDCheck: true, Now: s.opts.Now}
+	s.verifier = p.Verifier(cfg)
+	s.verifierV1 = oidc.NewVerifier("https://sts.windows.net/"+s.dir.org.ID+"/", oidc.NewRemoteKeySet(kctx, d.JWKS), cfg)
+	return s.verifier, s.verifierV1, nil
+}
+
+// unverifiedVersion reads a token's ver claim before it is verified, only
+// to choose the verifier that then checks everything.
+func unverifiedVersion(raw string) string {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Ver string `json:"ver"`
+	}
+	json.Unmarshal(b, &c)
+	return c.Ver
 }
 
 // authed requires a valid operator bearer token.

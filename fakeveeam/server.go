@@ -88,7 +88,8 @@ type Server struct {
 	handler http.Handler
 
 	verifierMu sync.Mutex
-	verifier   *oidc.IDTokenVerifier
+	verifier   *oidc.IDTokenVerifier // of v2.0 access tokens
+	verifierV1 *oidc.IDTokenVerifier // of v1.0 access tokens
 
 	mail *exchangeData
 	docs *docData

@@ -687,3 +687,52 @@ func TestFaults(t *testing.T) {
 		t.Errorf("requests attributed to Adele: %d", adeles)
 	}
 }
+
+// TestOperatorGrantTakesEitherTokenVersion: VB365 takes the access tokens
+// of an application whose registration asks for version 1.0 tokens
+// (Entra's default) as well as 2.0 ones, each with its own issuer and
+// audience.
+func TestOperatorGrantTakesEitherTokenVersion(t *testing.T) {
+	t.Parallel()
+	for _, version := range []int{1, 2} {
+		entra, err := fakeentra.Start("127.0.0.1:0", fakeentra.Options{AccessTokenVersion: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer entra.Close()
+		veeam, err := fakeveeam.Start("127.0.0.1:0", fakeveeam.Options{EntraAuthority: entra.Authority()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer veeam.Close()
+		assertion, err := entra.AccessTokenFor(adele)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := demotenant.Contoso().User(adele)
+		form := url.Values{"grant_type": {"operator"}, "client_id": {u.OID + "." + demotenant.TenantID},
+			"assertion": {assertion}, "disable_antiforgery_token": {"true"}}
+		resp, err := http.PostForm(veeam.URL()+"/v8/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("a version %d token: %d %s", version, resp.StatusCode, body)
+		}
+		// A token of the other issuer's keys is refused, whatever its version.
+		other, _ := fakeentra.Start("127.0.0.1:0", fakeentra.Options{AccessTokenVersion: version})
+		defer other.Close()
+		forged, _ := other.AccessTokenFor(adele)
+		form.Set("assertion", forged)
+		resp, err = http.PostForm(veeam.URL()+"/v8/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("a version %d token signed by other keys was taken", version)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v5"
+	"github.com/openrestore/portal/authn"
 )
 
 // login handles GET /auth/login?return_to=&tz=: it starts an Entra sign-in
@@ -14,7 +15,8 @@ func (h *Handler) login(c *echo.Context) error {
 	if _, err := h.loadZone(tz); err != nil {
 		tz = ""
 	}
-	to, err := h.auth.Begin(c.Response(), c.Request(), c.QueryParam("return_to"), tz)
+	// A claims challenge Entra sent (on a refresh it refused) goes with the sign-in.
+	to, err := h.auth.Begin(c.Response(), c.Request(), c.QueryParam("return_to"), tz, authn.WithClaims(c.QueryParam("claims")))
 	if err != nil {
 		return err
 	}

@@ -140,9 +140,19 @@ func (h *Handler) sendToSignIn(c *echo.Context, err error) {
 	case r.Method == http.MethodGet:
 		returnTo = r.URL.RequestURI()
 	}
-	target := "/auth/login"
+	q := url.Values{}
 	if to, ok := authn.ValidReturnTo(returnTo); ok && to != "/" {
-		target += "?return_to=" + url.QueryEscape(to)
+		q.Set("return_to", to)
+	}
+	// Entra's claims challenge (say, for multi-factor authentication) is
+	// asked for at the next sign-in, or Entra would refuse again.
+	var ee *authn.EntraError
+	if errors.As(err, &ee) && ee.Claims != "" {
+		q.Set("claims", ee.Claims)
+	}
+	target := "/auth/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
 	}
 	if r.Header.Get("HX-Request") == "true" {
 		c.Response().Header().Set("HX-Redirect", target)
@@ -206,6 +216,15 @@ func httpError(status int, err error) *Error {
 }
 
 // loginError says what went wrong with a sign-in, in the user's terms.
+// entraRef names Entra's trace and correlation ids, which Microsoft's
+// support asks for, when Entra sent them.
+func entraRef(le *authn.LoginError) string {
+	if le.Entra == nil || le.Entra.TraceID == "" {
+		return ""
+	}
+	return " (Entra trace ID " + le.Entra.TraceID + ", correlation ID " + le.Entra.CorrelationID + ")"
+}
+
 func loginError(le *authn.LoginError) *Error {
 	e := &Error{Status: le.Status, Title: "Sign-in did not complete", Err: le}
 	switch le.Reason {
@@ -219,6 +238,21 @@ func loginError(le *authn.LoginError) *Error {
 		e.Retry = false
 	case authn.ReasonExpired:
 		e.Message = "The sign-in took too long. Start it again."
+	case authn.ReasonConsent:
+		e.Title = "Your organisation has not approved this portal yet"
+		e.Message = "Microsoft Entra ID needs an administrator to grant consent to the Restore Portal application (Enterprise applications → the application → Permissions → Grant admin consent). Ask your helpdesk, then sign in again."
+	case authn.ReasonBlocked:
+		e.Title = "Microsoft Entra ID does not let this account sign in"
+		e.Message = "The account may be disabled or locked, its password expired, or a Conditional Access policy blocks it. Ask your helpdesk."
+	case authn.ReasonMisconfigured:
+		e.Title = "The portal's sign-in is not set up correctly"
+		e.Message = "Microsoft Entra ID refused the portal itself (for example, its client secret expired or its redirect address is not registered). Nothing is wrong with your account. Tell your helpdesk" + entraRef(le) + "."
+	case authn.ReasonEntraTrouble:
+		e.Title = "Microsoft sign-in is having trouble"
+		e.Message = "Microsoft Entra ID could not complete the sign-in just now. Try again in a few minutes" + entraRef(le) + "."
+	case authn.ReasonInteraction:
+		e.Title = "Sign in again"
+		e.Message = "Microsoft Entra ID needs you to sign in again, for example with multi-factor authentication. Start the sign-in again."
 	default:
 		e.Message = "The answer from Microsoft could not be verified, or it did not belong to a sign-in started in this browser. Start the sign-in again."
 	}

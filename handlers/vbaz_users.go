@@ -190,7 +190,10 @@ func (h *Handler) renderNewUser(c *echo.Context, v templates.AzureNewUserView, s
 	v.NameRule, v.DescriptionRule, v.PasswordRule = vbazure.NameRule, vbazure.DescriptionRule, vbazure.PasswordRule
 	v.DirectoryMissing = h.directory == nil
 	if v.Kind == "entra" && v.PeopleQuery != "" && h.directory != nil {
-		people, problem := h.searchPeople(c, v.PeopleQuery)
+		people, problem, err := h.searchPeople(c, v.PeopleQuery)
+		if err != nil && c.Request().Method == http.MethodGet {
+			return err // Entra wants a new sign-in (maybe with a claims challenge); it returns here
+		}
 		if problem != "" {
 			v.Errors = withError(v.Errors, "azure-people", problem)
 		}
@@ -217,30 +220,35 @@ func withError(errs map[string]string, id, text string) map[string]string {
 }
 
 // searchPeople finds people in the directory with the administrator's own
-// delegated Graph token, or says why it could not.
-func (h *Handler) searchPeople(c *echo.Context, q string) ([]personHit, string) {
+// delegated Graph token, or says why it could not; when Entra wants the
+// administrator to sign in again, the error says so too.
+func (h *Handler) searchPeople(c *echo.Context, q string) ([]personHit, string, error) {
 	if len(q) > 64 {
-		return nil, "Search for at most 64 characters."
+		return nil, "Search for at most 64 characters.", nil
 	}
 	ctx := c.Request().Context()
 	tok, err := h.auth.TokenFor(ctx, directory.Scope)
+	if needsSignIn(err) {
+		h.log.InfoContext(ctx, "directory_token_needs_sign_in", "error", err)
+		return nil, "Microsoft Entra ID wants you to sign in again before the portal may read the directory. Reload the search to sign in.", err
+	}
 	if err != nil {
 		h.log.WarnContext(ctx, "directory_token_failed", "error", err)
-		return nil, "The portal could not get permission to read the directory from Microsoft Entra ID. Try again in a minute; if it goes on, an Entra administrator must consent to the portal reading people's basic profiles (User.ReadBasic.All)."
+		return nil, "The portal could not get permission to read the directory from Microsoft Entra ID. Try again in a minute; if it goes on, an Entra administrator must consent to the portal reading people's basic profiles (User.ReadBasic.All).", nil
 	}
 	people, err := h.directory.Search(ctx, tok, q, 20)
 	if err != nil {
 		h.log.WarnContext(ctx, "directory_search_failed", "error", err)
 		if errors.Is(err, directory.ErrDenied) {
-			return nil, "Microsoft Graph refused the search: an Entra administrator must consent to the portal reading people's basic profiles (User.ReadBasic.All)."
+			return nil, "Microsoft Graph refused the search: an Entra administrator must consent to the portal reading people's basic profiles (User.ReadBasic.All).", nil
 		}
-		return nil, "The directory did not answer the search. Try again in a minute."
+		return nil, "The directory did not answer the search. Try again in a minute.", nil
 	}
 	out := make([]personHit, len(people))
 	for i, p := range people {
 		out[i] = personHit{ID: p.ID, Name: p.Name, UPN: p.UPN, JobTitle: p.JobTitle}
 	}
-	return out, ""
+	return out, "", nil
 }
 
 // personHit is someone the directory search found.
@@ -330,7 +338,7 @@ func (h *Handler) chosenPerson(c *echo.Context, id, q string) (personHit, string
 	if id == "" || q == "" {
 		return personHit{}, "Search the directory and choose the person."
 	}
-	people, problem := h.searchPeople(c, q)
+	people, problem, _ := h.searchPeople(c, q)
 	if problem != "" {
 		return personHit{}, problem
 	}

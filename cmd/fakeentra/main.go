@@ -44,19 +44,53 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	addr := fs.String("addr", "127.0.0.1:9001", "listen address")
 	secret := fs.String("client-secret", "", "the application's client secret (required)")
 	base := fs.String("base-url", "", "the issuer's public base URL; default http://<addr>")
-	var redirects listFlag
-	fs.Var(&redirects, "redirect-uri", "a registered redirect URI besides loopback ones (repeatable)")
+	var redirects, fails, disabled listFlag
+	fs.Var(&redirects, "redirect-uri", "a registered redirect URI (repeatable); loopback ones match on any port. Default: http://localhost and http://127.0.0.1 with /auth/callback and /signed-out")
+	version := fs.Int("access-token-version", 2, "the version of the access tokens for the application's API, as its accessTokenAcceptedVersion: 1 (Entra's default) or 2")
+	fs.Var(&fails, "fail", "a failure on demand (repeatable): consent (the consent page at sign-in), interaction (refreshes refused with interaction_required and a claims challenge), expired-secret, unavailable (503 from the token endpoint)")
+	delay := fs.Duration("delay", 0, "hold every token endpoint answer this long")
+	fs.Var(&disabled, "disable", "the UPN of an account that is disabled (repeatable)")
+	overage := fs.Int("overage-limit", 200, "how many groups fit in a token before the overage claims replace them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *secret == "" {
 		return errors.New("-client-secret is required: the portal gets the same value in PORTAL_CLIENT_SECRET")
 	}
-	s, err := fakeentra.Start(*addr, fakeentra.Options{BaseURL: *base, ClientSecret: *secret, RedirectURIs: redirects})
+	failure := fakeentra.Failure{Delay: *delay}
+	for _, f := range fails {
+		switch f {
+		case "consent":
+			failure.ConsentRequired = true
+		case "interaction":
+			failure.InteractionRequired = true
+		case "expired-secret":
+			failure.ExpiredSecret = true
+		case "unavailable":
+			failure.Unavailable = true
+		default:
+			return fmt.Errorf("-fail %q: want consent, interaction, expired-secret or unavailable", f)
+		}
+	}
+	s, err := fakeentra.Start(*addr, fakeentra.Options{BaseURL: *base, ClientSecret: *secret, RedirectURIs: redirects,
+		AccessTokenVersion: *version, OverageLimit: *overage})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	s.Fail(failure)
+	for _, upn := range disabled {
+		found := false
+		for _, u := range s.Users() {
+			if strings.EqualFold(u.UPN, upn) {
+				s.DisableUser(u.OID)
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("-disable %q: no such account", upn)
+		}
+	}
 	fmt.Fprintf(out, "fake Entra ID issuer %s\napplication (client) id %s\ntenant %s\n", s.Issuer(), s.ApplicationID(), s.TenantID())
 	if started != nil {
 		started <- s

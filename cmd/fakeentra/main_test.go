@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -32,5 +34,39 @@ func TestRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestFailureFlags: failures chosen by flags show from the start.
+func TestFailureFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan *fakeentra.Server, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-client-secret", "s3cret", "-fail", "expired-secret",
+			"-access-token-version", "1", "-disable", "AdeleV@contoso.onmicrosoft.com"}, &strings.Builder{}, started)
+	}()
+	s := <-started
+	resp, err := http.PostForm(s.Authority()+"/oauth2/v2.0/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"},
+		"client_id": {s.ApplicationID()}, "client_secret": {"s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "7000222") {
+		t.Errorf("with an expired secret: %d %s", resp.StatusCode, body)
+	}
+	tok, err := s.AccessTokenFor("AdeleV@contoso.onmicrosoft.com")
+	if err != nil || !strings.Contains(tok, ".") {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	for _, bad := range [][]string{{"-fail", "teapot"}, {"-access-token-version", "3"}, {"-disable", "nobody@example.com"}} {
+		if err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0", "-client-secret", "s"}, bad...), &strings.Builder{}, nil); err == nil {
+			t.Errorf("%v was accepted", bad)
+		}
 	}
 }

@@ -51,6 +51,9 @@ type config struct {
 	Authority        string
 	ClientSecret     string // from PORTAL_CLIENT_SECRET only: a flag would show in ps
 	ClientSecretFile string
+	ClientCertFile   string
+	ClientKeyFile    string
+	APIScope         string
 	DataDir          string
 	DatabaseURL      string
 	DatabasePassFile string
@@ -156,6 +159,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.GraphURL, "graph-url", env("PORTAL_GRAPH_URL", directory.DefaultURL), "Microsoft Graph, where administrators look people up to add them to VBAzure [PORTAL_GRAPH_URL]")
 	fs.StringVar(&c.ClientID, "client-id", env("PORTAL_CLIENT_ID", ""), "Entra application id; default from VB365's Restore Portal settings [PORTAL_CLIENT_ID]")
 	fs.StringVar(&c.Authority, "authority", env("PORTAL_AUTHORITY", ""), "Entra authority https://login.microsoftonline.com/<tenant id>; default from VB365's Restore Portal settings [PORTAL_AUTHORITY]")
+	fs.StringVar(&c.ClientCertFile, "client-cert-file", env("PORTAL_CLIENT_CERT_FILE", ""), "PEM certificate the Entra application trusts, to sign in with instead of a client secret (private_key_jwt) [PORTAL_CLIENT_CERT_FILE]")
+	fs.StringVar(&c.ClientKeyFile, "client-key-file", env("PORTAL_CLIENT_KEY_FILE", ""), "the certificate's PEM private key (RSA); default: in the certificate's file [PORTAL_CLIENT_KEY_FILE]")
+	fs.StringVar(&c.APIScope, "api-scope", env("PORTAL_API_SCOPE", ""), "the scope of VB365's API the portal asks Entra for; default api://<application id>/access_as_user, for an application whose ID URI is another [PORTAL_API_SCOPE]")
 	fs.StringVar(&c.ClientSecretFile, "client-secret-file", env("PORTAL_CLIENT_SECRET_FILE", ""), "file holding the Entra application's client secret; or set PORTAL_CLIENT_SECRET [PORTAL_CLIENT_SECRET_FILE]")
 	fs.StringVar(&c.DataDir, "data-dir", env("PORTAL_DATA_DIR", "data"), "directory for the database (sessions, restore history) and the session key [PORTAL_DATA_DIR]")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("PORTAL_DATABASE_URL", ""), "PostgreSQL database several replicas share, postgres://user@host:5432/portal?sslmode=verify-full; default SQLite in the data directory (one replica) [PORTAL_DATABASE_URL]")
@@ -240,6 +246,15 @@ func (c *config) validate() []string {
 	}
 	p = append(p, c.validateVBAzure()...)
 	switch {
+	case c.ClientCertFile != "" && (c.ClientSecret != "" || c.ClientSecretFile != ""):
+		p = append(p, "set a client secret (PORTAL_CLIENT_SECRET_FILE or PORTAL_CLIENT_SECRET) or a certificate (PORTAL_CLIENT_CERT_FILE), not both")
+	case c.ClientCertFile != "":
+		if _, _, err := readCertificate(c.ClientCertFile, c.ClientKeyFile); err != nil {
+			p = append(p, fmt.Sprintf("PORTAL_CLIENT_CERT_FILE: %v", err))
+		}
+		c.secretFrom = c.ClientCertFile
+	case c.ClientKeyFile != "":
+		p = append(p, "PORTAL_CLIENT_KEY_FILE is set without PORTAL_CLIENT_CERT_FILE")
 	case c.ClientSecret != "" && c.ClientSecretFile != "":
 		p = append(p, "set PORTAL_CLIENT_SECRET or PORTAL_CLIENT_SECRET_FILE, not both")
 	case c.ClientSecretFile != "":
@@ -251,7 +266,7 @@ func (c *config) validate() []string {
 		}
 		c.secretFrom = c.ClientSecretFile
 	case c.ClientSecret == "":
-		p = append(p, "the Entra application's client secret is required: set PORTAL_CLIENT_SECRET_FILE (or PORTAL_CLIENT_SECRET)")
+		p = append(p, "the Entra application's credential is required: set PORTAL_CLIENT_SECRET_FILE (or PORTAL_CLIENT_SECRET), or PORTAL_CLIENT_CERT_FILE")
 	default:
 		c.secretFrom = "PORTAL_CLIENT_SECRET"
 	}
@@ -261,6 +276,12 @@ func (c *config) validate() []string {
 	if c.Authority != "" {
 		if _, err := authn.CheckAuthority(c.Authority); err != nil {
 			p = append(p, "PORTAL_AUTHORITY: "+err.Error())
+		}
+		c.Authority = authn.NormalizeAuthority(c.Authority)
+	}
+	if c.APIScope != "" {
+		if err := authn.CheckAPIScope(c.APIScope); err != nil {
+			p = append(p, "PORTAL_API_SCOPE: "+err.Error())
 		}
 	}
 	p = append(p, c.validateDatabase()...)
@@ -520,8 +541,8 @@ func (c *config) print(w io.Writer) {
 		{"vbazure-password-file", c.VBAzurePassFile}, {"vbazure-totp-secret", redacted(c.VBAzureTOTP)},
 		{"vbazure-totp-secret-file", c.VBAzureTOTPFile}, {"vm-rules-file", c.VMRulesFile}, {"flr-idle", c.FLRIdle.String()}, {"flr-sweep", c.FLRSweep.String()},
 		{"graph-url", c.GraphURL}, {"admins", c.Admins},
-		{"client-id", c.ClientID}, {"authority", c.Authority}, {"client-secret", secret},
-		{"client-secret-file", c.ClientSecretFile}, {"data-dir", c.DataDir}, {"database", c.databaseShown()},
+		{"client-id", c.ClientID}, {"authority", c.Authority}, {"api-scope", c.APIScope}, {"client-secret", secret},
+		{"client-secret-file", c.ClientSecretFile}, {"client-cert-file", c.ClientCertFile}, {"client-key-file", c.ClientKeyFile}, {"data-dir", c.DataDir}, {"database", c.databaseShown()},
 		{"database-password-file", c.DatabasePassFile},
 		{"session-key-file", c.sessionKeyFile()}, {"idle-timeout", c.IdleTimeout.String()},
 		{"session-lifetime", c.SessionLifetime.String()}, {"trusted-proxies", c.TrustedProxies},

@@ -606,7 +606,7 @@ func TestConfigurationProblemsAreAllListed(t *testing.T) {
 		n    int // problems expected
 	}{
 		{"nothing set", map[string]string{"PORTAL_ADDR": "0.0.0.0:8080"},
-			[]string{"PORTAL_PUBLIC_URL is required", "PORTAL_VEEAM_URL is required", "client secret is required"}, 3},
+			[]string{"PORTAL_PUBLIC_URL is required", "PORTAL_VEEAM_URL is required", "credential is required"}, 3},
 		{"insecure and multi-tenant", map[string]string{
 			"PORTAL_PUBLIC_URL": "http://restore.example.com", "PORTAL_VEEAM_URL": "http://vb365.example.com:4443",
 			"PORTAL_CLIENT_SECRET": "s", "PORTAL_AUTHORITY": "https://login.microsoftonline.com/common",

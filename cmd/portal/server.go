@@ -129,7 +129,8 @@ func build(ctx context.Context, c *config, publicURL *url.URL, log *slog.Logger,
 		ForceAttemptHTTP2:     true,
 	})}
 	auth, err := authn.New(authn.Config{
-		ClientID: c.ClientID, Authority: c.Authority, ClientSecret: c.ClientSecret,
+		ClientID: c.ClientID, Authority: c.Authority, ClientSecret: c.ClientSecret, APIScope: c.APIScope, GraphURL: c.GraphURL,
+		Credential:            (&credentials{secret: c.ClientSecret, secretFile: c.ClientSecretFile, certFile: c.ClientCertFile, keyFile: c.ClientKeyFile}).Current,
 		Discover:              discoverFrom(veeam, log),
 		RedirectURL:           publicURL.String() + "/auth/callback",
 		PostLogoutRedirectURL: publicURL.String() + "/signed-out",

@@ -340,6 +340,18 @@ func (b *browser) csrf() string {
 // signIn goes through sign-in as upn starting at path and returns the portal's final redirect.
 func (b *browser) signIn(upn, path string) response {
 	b.s.t.Helper()
+	chosen, _ := b.pickAccount(upn, path)
+	if chosen.StatusCode != http.StatusFound {
+		b.s.t.Fatalf("choosing %s: %d", upn, chosen.StatusCode)
+	}
+	return b.get(chosen.Header.Get("Location"))
+}
+
+// pickAccount starts a sign-in from path and chooses upn on Entra's
+// picker; it returns Entra's answer to the choice (the redirect back, the
+// consent page or an error page) and the authorize URL.
+func (b *browser) pickAccount(upn, path string) (response, *url.URL) {
+	b.s.t.Helper()
 	r := b.get(path)
 	for r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/auth/login") {
 		r = b.get(r.Header.Get("Location"))
@@ -352,16 +364,20 @@ func (b *browser) signIn(upn, path string) response {
 	if picker.StatusCode != http.StatusOK {
 		b.s.t.Fatalf("sign-in page: %d", picker.StatusCode)
 	}
+	return b.submitEntraForm(picker, auth, url.Values{"account": {demotenant.ID("user", upn)}}), auth
+}
+
+// submitEntraForm posts one of Entra's pages' forms with the extra fields.
+func (b *browser) submitEntraForm(page response, auth *url.URL, extra url.Values) response {
+	b.s.t.Helper()
 	form := url.Values{}
-	picker.doc(b.s.t).Find(`form input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+	page.doc(b.s.t).Find(`form input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
 		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
 	})
-	form.Set("account", demotenant.ID("user", upn))
-	chosen := b.send(http.MethodPost, auth.Scheme+"://"+auth.Host+auth.Path, form)
-	if chosen.StatusCode != http.StatusFound {
-		b.s.t.Fatalf("choosing %s: %d", upn, chosen.StatusCode)
+	for k, v := range extra {
+		form[k] = v
 	}
-	return b.get(chosen.Header.Get("Location"))
+	return b.send(http.MethodPost, auth.Scheme+"://"+auth.Host+auth.Path, form)
 }
 
 // signedIn returns a browser signed in as upn.
