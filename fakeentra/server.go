@@ -64,7 +64,9 @@ type Options struct {
 	Users []User
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
-	// Lifetimes. Defaults: access and ID tokens 1 h, refresh tokens 24 h, codes 10 min.
+	// Lifetimes. Defaults as Entra's: access tokens 1 h (Entra picks between
+	// 60 and 90 minutes; the fake keeps to the shortest, so tests know when
+	// they fall due), ID tokens 1 h, refresh tokens 90 days, codes 10 min.
 	AccessTokenLifetime  time.Duration
 	IDTokenLifetime      time.Duration
 	RefreshTokenLifetime time.Duration
@@ -154,7 +156,7 @@ func New(opts Options) (*Server, error) {
 		opts.IDTokenLifetime = time.Hour
 	}
 	if opts.RefreshTokenLifetime == 0 {
-		opts.RefreshTokenLifetime = 24 * time.Hour
+		opts.RefreshTokenLifetime = 90 * 24 * time.Hour // Entra's, for web applications
 	}
 	if opts.CodeLifetime == 0 {
 		opts.CodeLifetime = 10 * time.Minute

@@ -140,26 +140,31 @@ func (h *Handler) sendToSignIn(c *echo.Context, err error) {
 	case r.Method == http.MethodGet:
 		returnTo = r.URL.RequestURI()
 	}
-	q := url.Values{}
-	if to, ok := authn.ValidReturnTo(returnTo); ok && to != "/" {
-		q.Set("return_to", to)
-	}
-	// Entra's claims challenge (say, for multi-factor authentication) is
-	// asked for at the next sign-in, or Entra would refuse again.
-	var ee *authn.EntraError
-	if errors.As(err, &ee) && ee.Claims != "" {
-		q.Set("claims", ee.Claims)
-	}
-	target := "/auth/login"
-	if len(q) > 0 {
-		target += "?" + q.Encode()
-	}
+	target := signInTarget(returnTo, err)
 	if r.Header.Get("HX-Request") == "true" {
 		c.Response().Header().Set("HX-Redirect", target)
 		c.NoContent(http.StatusUnauthorized)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, target)
+}
+
+// signInTarget is the sign-in that returns to returnTo; Entra's claims
+// challenge (say, for multi-factor authentication), when err carries one,
+// is asked for, or Entra would refuse again.
+func signInTarget(returnTo string, err error) string {
+	q := url.Values{}
+	if to, ok := authn.ValidReturnTo(returnTo); ok && to != "/" {
+		q.Set("return_to", to)
+	}
+	var ee *authn.EntraError
+	if errors.As(err, &ee) && ee.Claims != "" {
+		q.Set("claims", ee.Claims)
+	}
+	if len(q) == 0 {
+		return "/auth/login"
+	}
+	return "/auth/login?" + q.Encode()
 }
 
 // classify turns any error into what the user is told.

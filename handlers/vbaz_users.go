@@ -191,8 +191,11 @@ func (h *Handler) renderNewUser(c *echo.Context, v templates.AzureNewUserView, s
 	v.DirectoryMissing = h.directory == nil
 	if v.Kind == "entra" && v.PeopleQuery != "" && h.directory != nil {
 		people, problem, err := h.searchPeople(c, v.PeopleQuery)
-		if err != nil && c.Request().Method == http.MethodGet {
-			return err // Entra wants a new sign-in (maybe with a claims challenge); it returns here
+		if err != nil {
+			// Entra wants a new sign-in (maybe with a claims challenge); it
+			// returns to this search.
+			search := "/admin/azure/users/new?" + url.Values{"kind": {"entra"}, "people": {v.PeopleQuery}}.Encode()
+			return redirectTo(signInTarget(search, err))
 		}
 		if problem != "" {
 			v.Errors = withError(v.Errors, "azure-people", problem)
