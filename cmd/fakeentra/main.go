@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/openrestore/portal/fakeentra"
 )
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 	delay := fs.Duration("delay", 0, "hold every token endpoint answer this long")
 	fs.Var(&disabled, "disable", "the UPN of an account that is disabled (repeatable)")
 	overage := fs.Int("overage-limit", 200, "how many groups fit in a token before the overage claims replace them")
+	rotate := fs.Duration("rotate-keys", 0, "roll the signing key over this often, retiring the replaced key one interval later, as Entra's key rollover does (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,10 +93,31 @@ func run(ctx context.Context, args []string, out io.Writer, started chan<- *fake
 			return fmt.Errorf("-disable %q: no such account", upn)
 		}
 	}
+	if *rotate > 0 {
+		go rotateKeys(ctx, s, *rotate, out)
+	}
 	fmt.Fprintf(out, "fake Entra ID issuer %s\napplication (client) id %s\ntenant %s\n", s.Issuer(), s.ApplicationID(), s.TenantID())
 	if started != nil {
 		started <- s
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// rotateKeys rolls the signing key over every interval; a replaced key is
+// published until the next rollover, then retired.
+func rotateKeys(ctx context.Context, s *fakeentra.Server, every time.Duration, out io.Writer) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.RetireKeys()
+			if err := s.RotateKeys(); err != nil {
+				fmt.Fprintln(out, "rotate keys:", err)
+			}
+		}
+	}
 }

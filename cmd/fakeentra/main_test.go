@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/openrestore/portal/fakeentra"
+	"github.com/openrestore/portal/internal/wait"
 )
 
 func TestRun(t *testing.T) {
@@ -69,4 +71,28 @@ func TestFailureFlags(t *testing.T) {
 			t.Errorf("%v was accepted", bad)
 		}
 	}
+}
+
+// TestRotateKeysFlag: the signing key rolls over on its own.
+func TestRotateKeysFlag(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan *fakeentra.Server, 1)
+	go run(ctx, []string{"-addr", "127.0.0.1:0", "-client-secret", "s", "-rotate-keys", "20ms"}, &strings.Builder{}, started)
+	s := <-started
+	firstKid := func() string {
+		resp, err := http.Get(s.Authority() + "/discovery/v2.0/keys")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var set struct{ Keys []struct{ Kid string } }
+		json.NewDecoder(resp.Body).Decode(&set)
+		if len(set.Keys) == 0 {
+			return ""
+		}
+		return set.Keys[0].Kid
+	}
+	before := firstKid()
+	wait.For(t, "the signing key to roll over", func() bool { return firstKid() != before })
 }
