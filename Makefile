@@ -76,8 +76,9 @@ e2e-deps: ## install Debian's Chromium, npm playwright-core (the playwright-go d
 	@"$(PW_DIR)/node" "$(PW_DIR)/package/cli.js" --version >/dev/null
 
 .PHONY: generate
-generate: ## regenerate the *_templ.go files from the .templ templates
+generate: ## regenerate the *_templ.go files from the .templ templates, and the precompressed static files
 	$(GO) tool templ generate
+	$(GO) generate ./static
 
 .PHONY: lint
 lint: ## gofmt, go vet, staticcheck, generated files up to date, govulncheck against ../shared/govulndb
@@ -89,6 +90,10 @@ lint: ## gofmt, go vet, staticcheck, generated files up to date, govulncheck aga
 		before=$$(templ_sum); $(GO) tool templ generate >/dev/null 2>&1; \
 		if [ "$$before" != "$$(templ_sum)" ]; then \
 			echo "the generated templates were out of date; they are regenerated now: commit them"; git status --short -- '*_templ.go'; exit 1; fi
+	@static_sum() { find static -name '*.gz' -o -name '*.br' | sort | xargs cat | sha256sum; }; \
+		before=$$(static_sum); $(GO) generate ./static; \
+		if [ "$$before" != "$$(static_sum)" ]; then \
+			echo "the precompressed static files were out of date; they are regenerated now: commit them"; git status --short -- static; exit 1; fi
 	@if [ -d "$(SHARED)/govulndb" ]; then \
 		echo "govulncheck against the offline database $(SHARED)/govulndb: $$(ls $(SHARED)/govulndb | grep -c '^GO-') entries, newest $$(ls $(SHARED)/govulndb | grep '^GO-' | sort -V | tail -1 | sed 's/.json$$//') (its entries carry no dates)"; \
 		$(GO) tool govulncheck -db "file://$(SHARED)/govulndb" ./...; \
@@ -96,7 +101,8 @@ lint: ## gofmt, go vet, staticcheck, generated files up to date, govulncheck aga
 
 .PHONY: bench
 bench: pg-deps ## run the benchmarks (results and how to read them: BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench 'Render(Item|Document)Page' -benchmem ./handlers
+	$(GO) test -run '^$$' -bench 'Render(Item|Document)Page|CompressPage' -benchmem ./handlers
+	$(GO) test -count=1 -v -run 'TestCompressedOnTheWire' ./cmd/portal | grep -E 'on the wire|^(ok|FAIL|---)' 
 	$(GO) test -run '^$$' -bench 'PortalOverhead' -benchtime 3000x ./cmd/portal
 	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'FolderPageByStore' -benchtime 3000x ./cmd/portal
 	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'AuditTrail' -benchtime 20x ./store/postgres
@@ -123,6 +129,7 @@ vendor: ## refresh static/js/htmx.min.js from npm (version and checksum pinned a
 		(cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz); \
 		echo "$(HTMX_SHA256)  $$tmp/package/dist/htmx.min.js" | sha256sum -c --quiet; \
 		cp $$tmp/package/dist/htmx.min.js static/js/htmx.min.js; echo "static/js/htmx.min.js is htmx $(HTMX_VERSION)"
+	$(GO) generate ./static
 
 .PHONY: clean
 clean: ## remove build output and caches (the demo's data directory too)

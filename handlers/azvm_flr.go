@@ -224,7 +224,7 @@ func flrPath(raw string, windows bool) (string, error) {
 func (h *Handler) flrFrame(c *echo.Context, s store.FLRSession, vm azVM, path, query string, below bool) templates.FLRFrame {
 	ctx := c.Request().Context()
 	f := templates.FLRFrame{VMName: vm.Name, VMURL: vmURL(vm.ID), PointLabel: pointLabel(s.PointTime, h.zone(c)), BrowseURL: browseURL(s.ID, "", 0),
-		StopAction: flrURL(s.ID) + "/stop", IdleLabel: h.idleLabel(), CSRFToken: h.auth.CSRFToken(ctx),
+		StopAction: flrURL(s.ID) + "/stop", IdleLabel: h.idleLabel(), CSRFToken: h.csrfToken(ctx),
 		Search: templates.FLRSearchForm{Action: flrURL(s.ID) + "/search", Path: path, Query: query, Below: below}}
 	warnings, err := cached(h.azureCache, "flrlog\x00"+s.ID, func() ([]string, error) {
 		log, err := h.vms.JobLog(ctx, s.ID)

@@ -131,7 +131,7 @@ const azureVMFlash = "azure_vm_flash"
 // vmPointsView lays out a VM's points: usable ones link to opening them,
 // the others say why not; administrators may bring archived ones back.
 func (h *Handler) vmPointsView(c *echo.Context, vm azVM, points []vbazure.RestorePoint, pq pointsQuery, loc *time.Location) templates.AzureVMView {
-	v := templates.AzureVMView{Name: vm.Name, CSRFToken: h.auth.CSRFToken(c.Request().Context())}
+	v := templates.AzureVMView{Name: vm.Name, CSRFToken: h.csrfToken(c.Request().Context())}
 	if len(points) == 0 {
 		v.Empty = true
 		return v
@@ -236,7 +236,7 @@ func (h *Handler) renderOpen(c *echo.Context, vm azVM, p vbazure.RestorePoint, r
 	u := userFrom(c)
 	loc := h.zone(c)
 	v := templates.FLROpenView{BackURL: vmURL(vm.ID), VMName: vm.Name, PointLabel: pointLabel(p.PointInTime, loc),
-		Action: vmURL(vm.ID) + "/points/" + url.PathEscape(p.ID), IdleLabel: h.idleLabel(), CSRFToken: h.auth.CSRFToken(ctx),
+		Action: vmURL(vm.ID) + "/points/" + url.PathEscape(p.ID), IdleLabel: h.idleLabel(), CSRFToken: h.csrfToken(ctx),
 		Reason: templates.ReasonView{Value: reason, Required: h.cfg.RestoreReason.ReasonRequired(true), Error: problems["reason"]}}
 	for _, k := range slices.Sorted(maps.Keys(problems)) {
 		v.Problems = append(v.Problems, templates.Problem{Field: k, Text: problems[k]})

@@ -43,7 +43,7 @@ func (h *Handler) renderRules(c *echo.Context, form templates.VMRuleForm, status
 		return err
 	}
 	vmaccess.Sort(rules)
-	v := templates.VMRulesView{Form: form, CSRFToken: h.auth.CSRFToken(ctx)}
+	v := templates.VMRulesView{Form: form, CSRFToken: h.csrfToken(ctx)}
 	if h.cfg.VMRulesFile != "" {
 		v.FileNote = "Rules marked “from the rules file” come from " + h.cfg.VMRulesFile + ", read when the portal starts: change them there."
 	}
@@ -120,7 +120,7 @@ func (h *Handler) ruleForm(c *echo.Context, r vmaccess.Rule, id string) template
 	ctx := c.Request().Context()
 	f := templates.VMRuleForm{Heading: "Add a rule", Action: "/admin/azure/rules", Submit: "Add the rule", Kind: r.Kind,
 		Principal: r.Principal, Label: r.Label, Subscription: r.Subscription, ResourceGroup: r.ResourceGroup, Names: r.Names,
-		Errors: map[string]string{}, CSRFToken: h.auth.CSRFToken(ctx)}
+		Errors: map[string]string{}, CSRFToken: h.csrfToken(ctx)}
 	if id != "" {
 		f.Heading, f.Action, f.Submit, f.CancelURL = "Change the rule for "+r.Label, "/admin/azure/rules/"+url.PathEscape(id), "Save the rule", "/admin/azure/rules"
 	}

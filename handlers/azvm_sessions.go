@@ -220,7 +220,7 @@ func (h *Handler) StopFLRAtShutdown(ctx context.Context) {
 func (h *Handler) flrSessionsPage(c *echo.Context) error {
 	ctx := c.Request().Context()
 	loc := h.zone(c)
-	v := templates.FLRSessionsView{IdleLabel: h.idleLabel(), CSRFToken: h.auth.CSRFToken(ctx)}
+	v := templates.FLRSessionsView{IdleLabel: h.idleLabel(), CSRFToken: h.csrfToken(ctx)}
 	if _, err := h.takeSessionValue(c, azureVMFlash, &v.Flash); err != nil {
 		return err
 	}

@@ -169,6 +169,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	h.routes(e)
 	var root http.Handler = headAsGet(e)
 	root = d.Sessions.LoadAndSave(root)
+	root = compressPages(root)
 	root = d.Auth.Remember(root)
 	root = h.logRequests(root)
 	root = h.securityHeaders(root)
@@ -199,7 +200,7 @@ var ErrShutdown = errors.New("the portal shut down")
 func versionAssets(static fs.FS) (map[string]string, error) {
 	out := map[string]string{}
 	err := fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || precompressed(path) {
 			return err
 		}
 		b, err := fs.ReadFile(static, path)

@@ -41,7 +41,7 @@ func (h *Handler) home(c *echo.Context) error {
 			return err
 		}
 		v := buildPointsView(points, pq, loc)
-		v.CSRFToken = h.auth.CSRFToken(ctx)
+		v.CSRFToken = h.csrfToken(ctx)
 		v.Workloads = h.withAzureTab(c, v.Workloads, false)
 		return render(c, http.StatusOK, templates.RestorePoints(v))
 	}
@@ -54,7 +54,7 @@ func (h *Handler) home(c *echo.Context) error {
 		Scope:  scopeView(info.scope, u),
 		Points: buildPointsView(info.points, pq, loc),
 	}
-	v.Points.CSRFToken = h.auth.CSRFToken(ctx)
+	v.Points.CSRFToken = h.csrfToken(ctx)
 	v.Points.Workloads = h.withAzureTab(c, v.Points.Workloads, false)
 	if pq.azure {
 		av := h.azureVMsView(c)

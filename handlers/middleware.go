@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
 	"strings"
 	"time"
 
@@ -224,12 +227,50 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			if got == "" {
 				got = c.FormValue("csrf_token")
 			}
-			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			plain, _ := unmaskToken(got)
+			if subtle.ConstantTimeCompare([]byte(plain), []byte(want)) != 1 && subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 				return h.forgery(c, "token")
 			}
 		}
 		return next(c)
 	}
+}
+
+// csrfToken is the session's anti-forgery token as a page carries it:
+// masked afresh each time (a random pad, then the token XOR the pad), so
+// that compressed pages never repeat its bytes and their sizes tell an
+// eavesdropper nothing of it (BREACH). "" when nobody is signed in.
+func (h *Handler) csrfToken(ctx context.Context) string {
+	t := h.auth.CSRFToken(ctx)
+	if t == "" {
+		return ""
+	}
+	return maskWith(t)
+}
+
+// maskWith masks t with a random pad of its length.
+func maskWith(t string) string {
+	pad := make([]byte, len(t))
+	rand.Read(pad)
+	out := append(pad, make([]byte, len(t))...)
+	for i := range len(t) {
+		out[len(t)+i] = t[i] ^ pad[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// unmaskToken reverses csrfToken's mask.
+func unmaskToken(masked string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(masked)
+	if err != nil || len(b) == 0 || len(b)%2 != 0 {
+		return "", false
+	}
+	n := len(b) / 2
+	out := make([]byte, n)
+	for i := range n {
+		out[i] = b[i] ^ b[n+i]
+	}
+	return string(out), true
 }
 
 // crossOrigin names why r looks cross-origin, or returns "". Sec-Fetch-Site,
@@ -294,33 +335,69 @@ func userFrom(c *echo.Context) *authn.User {
 	return u
 }
 
-// serveStatic serves the embedded files; versioned URLs are cached for a year.
+// serveStatic serves the embedded files; versioned URLs are cached for a
+// year. A browser that accepts brotli or gzip gets the file compressed
+// ahead of time (name.br, name.gz).
 func (h *Handler) serveStatic(c *echo.Context) error {
 	name := c.Param("*")
-	if name == "" || !fs.ValidPath(name) {
+	if name == "" || !fs.ValidPath(name) || precompressed(name) {
 		return echo.ErrNotFound
 	}
-	f, err := h.static.Open(name)
+	st, err := fs.Stat(h.static, name)
+	if err != nil || st.IsDir() {
+		return echo.ErrNotFound
+	}
+	w := c.Response()
+	w.Header().Add("Vary", "Accept-Encoding")
+	file := name
+	for _, enc := range []struct{ name, ext string }{{"br", ".br"}, {"gzip", ".gz"}} {
+		if !accepts(c.Request().Header.Get("Accept-Encoding"), enc.name) {
+			continue
+		}
+		if _, err := fs.Stat(h.static, name+enc.ext); err == nil {
+			file = name + enc.ext
+			w.Header().Set("Content-Encoding", enc.name)
+			break
+		}
+	}
+	f, err := h.static.Open(file)
 	if err != nil {
 		return echo.ErrNotFound
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		return echo.ErrNotFound
-	}
 	rs, ok := f.(io.ReadSeeker)
 	if !ok {
 		return echo.ErrNotFound
 	}
-	w := c.Response()
 	if c.QueryParam("v") != "" {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
 	http.ServeContent(w, c.Request(), name, time.Time{}, rs)
 	return nil
+}
+
+// precompressed reports whether a static file is another's compressed copy.
+func precompressed(name string) bool {
+	return strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".br")
+}
+
+// accepts reports whether an Accept-Encoding header takes the coding (a
+// q of 0 refuses it).
+func accepts(header, coding string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), coding) {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 func (h *Handler) healthz(c *echo.Context) error {

@@ -45,7 +45,7 @@ func (h *Handler) meta(c *echo.Context, title string) templates.Meta {
 	if u := userFrom(c); u != nil {
 		m.User = &templates.UserView{Name: u.Name, UPN: u.UPN, Auditor: h.isAuditor(c), Admin: h.isAdmin(c)}
 		m.Nav = "home"
-		token := h.auth.CSRFToken(c.Request().Context())
+		token := h.csrfToken(c.Request().Context())
 		m.CSRFToken = token
 		b, _ := json.Marshal(map[string]string{"X-CSRF-Token": token})
 		m.HXHeaders = string(b)

@@ -145,7 +145,7 @@ func (h *Handler) restoreListPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := templates.RestoreListView{CSRFToken: h.auth.CSRFToken(ctx), Reason: templates.ReasonView{Value: f.Reason, Error: f.Problems["reason"]},
+	v := templates.RestoreListView{CSRFToken: h.csrfToken(ctx), Reason: templates.ReasonView{Value: f.Reason, Error: f.Problems["reason"]},
 		Submission: newID()}
 	switch n := c.QueryParam("added"); {
 	case n == "0":

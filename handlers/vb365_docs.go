@@ -301,7 +301,7 @@ func (h *Handler) docsFrame(c *echo.Context, ref docsRef) (templates.DocsView, e
 		SessionURL: "/sessions/" + url.PathEscape(ref.session.ID), Title: title, Subtitle: subtitle,
 		PointLabel: ref.session.PointTime.In(loc).Format("Monday 2 January 2006, 15:04 MST"),
 		PointISO:   ref.session.PointTime.UTC().Format(time.RFC3339),
-		Search:     h.docSearchView(ref, loc), CSRFToken: h.auth.CSRFToken(ctx),
+		Search:     h.docSearchView(ref, loc), CSRFToken: h.csrfToken(ctx),
 	}
 	if ref.sharePoint() {
 		v.BackLabel, v.TreeLabel = "All sites of this restore point", "Libraries and lists"
@@ -519,7 +519,7 @@ func (h *Handler) docListPage(c *echo.Context, ref docsRef, list func(context.Co
 	}
 	v := templates.DocListView{
 		Caption: "Documents and folders", NameHeader: "Name", ShowSize: true, EmptyText: empty,
-		CSRFToken:  h.auth.CSRFToken(c.Request().Context()),
+		CSRFToken:  h.csrfToken(c.Request().Context()),
 		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download", ListURL: ref.base + "/restore-list",
 		Rows: docRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager, Here: c.Request().URL.RequestURI(),
 	}
@@ -605,7 +605,7 @@ func (h *Handler) docDetailPage(workload string) echo.HandlerFunc {
 		when := func(t time.Time) string { return t.In(loc).Format("Monday 2 January 2006, 15:04 MST") }
 		v := templates.DocDetailView{Key: nodeKey(kind, id), Icon: icon, TypeLabel: label, Name: docTitle(d),
 			RestoreURL: ref.base + "/restore/new", DownloadURL: ref.docURL(kind, id) + "/download", CanDownload: d.Can("save"),
-			CSRFToken: h.auth.CSRFToken(ctx)}
+			CSRFToken: h.csrfToken(ctx)}
 		if kind == nodeItem {
 			v.Fields = append(v.Fields, templates.Field{Label: "Title", Value: d.Title})
 		} else {

@@ -128,7 +128,7 @@ func (h *Handler) frame(c *echo.Context, ref mailboxRef, current string) (templa
 		Name: mb.Name, Email: mb.Email, Archive: mb.IsArchive,
 		Folders:   folderNodes(ref, top, current),
 		Search:    templates.SearchView{Action: ref.base + "/search", TimeZone: loc.String()},
-		CSRFToken: h.auth.CSRFToken(ctx),
+		CSRFToken: h.csrfToken(ctx),
 	}, nil
 }
 
@@ -230,7 +230,7 @@ func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base st
 		return templates.ItemListView{}, err
 	}
 	v := templates.ItemListView{
-		Caption: "Items", EmptyText: empty, CSRFToken: h.auth.CSRFToken(c.Request().Context()),
+		Caption: "Items", EmptyText: empty, CSRFToken: h.csrfToken(c.Request().Context()),
 		RestoreURL: ref.base + "/restore/new", DownloadURL: ref.base + "/download", ListURL: ref.base + "/restore-list",
 		Rows: itemRows(ref, res.items, h.zone(c), c.QueryParam("item")), Pager: res.pager, Here: c.Request().URL.RequestURI(),
 	}
@@ -392,7 +392,7 @@ func (h *Handler) itemDetailPage(c *echo.Context) error {
 		return err
 	}
 	d := itemDetail(ref, it, h.zone(c))
-	d.CSRFToken = h.auth.CSRFToken(c.Request().Context())
+	d.CSRFToken = h.csrfToken(c.Request().Context())
 	if isPartial(c) {
 		return render(c, http.StatusOK, templates.ItemDetail(d))
 	}

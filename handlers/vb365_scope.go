@@ -102,7 +102,7 @@ func (h *Handler) scopePage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := templates.ScopePageView{Query: q, CSRFToken: h.auth.CSRFToken(ctx)}
+	v := templates.ScopePageView{Query: q, CSRFToken: h.csrfToken(ctx)}
 	all := scopeEntries(scope)
 	// An end user's scope is themself (and the teams they belong to).
 	v.OnlySelf = len(scope.Sites) == 0 && len(scope.Users) == 1 && scope.Users[0].ID == me.OID

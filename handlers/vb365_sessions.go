@@ -164,7 +164,7 @@ func (h *Handler) session(c *echo.Context) error {
 	v := templates.SessionView{
 		WorkloadLabel: w.label, Workload: w.key, PointID: entry.PointID, ScopeName: s.ScopeName,
 		PointLabel: pt.Format("Monday 2 January 2006, 15:04 MST"), PointDateTime: entry.PointTime.UTC().Format(time.RFC3339),
-		CSRFToken: h.auth.CSRFToken(ctx),
+		CSRFToken: h.csrfToken(ctx),
 	}
 	if s.State != veeamapi.SessionWorking {
 		v.Stopped = true

@@ -75,7 +75,7 @@ func (h *Handler) teamFrame(c *echo.Context, ref teamRef, current string) (templ
 		return templates.TeamView{}, err
 	}
 	loc := h.zone(c)
-	v := templates.TeamView{SessionURL: "/sessions/" + url.PathEscape(ref.session.ID), TeamURL: ref.base, CSRFToken: h.auth.CSRFToken(ctx),
+	v := templates.TeamView{SessionURL: "/sessions/" + url.PathEscape(ref.session.ID), TeamURL: ref.base, CSRFToken: h.csrfToken(ctx),
 		TimeZone: loc.String(), Name: f.team.DisplayName,
 		Description: f.team.Description, Address: f.team.GroupEmail, Privacy: f.team.Privacy, Archived: f.team.IsArchived,
 		PointLabel: ref.session.PointTime.In(loc).Format("Monday 2 January 2006, 15:04 MST"), PointISO: ref.session.PointTime.UTC().Format(time.RFC3339)}
@@ -125,7 +125,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 	here := ref.channelURL(channel)
 	v.View = c.QueryParam("view")
 	v.PostsURL, v.FilesURL, v.TabsURL = here, here+"?view=files", here+"?view=tabs"
-	v.ExportURL, v.RestoreURL, v.ListURL, v.CSRFToken = here+"/export", here+"/restore/new", here+"/restore-list", h.auth.CSRFToken(ctx)
+	v.ExportURL, v.RestoreURL, v.ListURL, v.CSRFToken = here+"/export", here+"/restore/new", here+"/restore-list", h.csrfToken(ctx)
 	v.Here = c.Request().URL.RequestURI()
 	when := func(t time.Time) (string, string) {
 		return t.In(loc).Format("Mon 2 Jan 2006, 15:04"), t.UTC().Format(time.RFC3339)
@@ -231,7 +231,7 @@ func (h *Handler) threadPage(c *echo.Context) error {
 		return err
 	}
 	tv := templates.ThreadView{Team: v, Parent: h.postView(ref, channel, *parent, when), BackURL: ref.channelURL(channel),
-		ExportURL: ref.channelURL(channel) + "/p/" + strconv.FormatInt(postID, 10) + "/export", CSRFToken: h.auth.CSRFToken(ctx)}
+		ExportURL: ref.channelURL(channel) + "/p/" + strconv.FormatInt(postID, 10) + "/export", CSRFToken: h.csrfToken(ctx)}
 	for r, err := range veeamapi.All(ctx, 500, ref.data.Replies(channel, postID)) {
 		if err != nil {
 			return err
@@ -274,7 +274,7 @@ func (h *Handler) teamFilePage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fv := templates.TeamFileView{Team: v, Key: key(fileID), RestoreURL: ref.channelURL(channel) + "/restore/new", CSRFToken: h.auth.CSRFToken(ctx), Name: f.Name, Size: humanSize(f.SizeBytes), Version: f.UIVersion, ModifiedBy: f.ModifiedBy,
+	fv := templates.TeamFileView{Team: v, Key: key(fileID), RestoreURL: ref.channelURL(channel) + "/restore/new", CSRFToken: h.csrfToken(ctx), Name: f.Name, Size: humanSize(f.SizeBytes), Version: f.UIVersion, ModifiedBy: f.ModifiedBy,
 		Modified: f.Modified.In(loc).Format("Monday 2 January 2006, 15:04 MST"), BackURL: ref.channelURL(channel) + "?view=files"}
 	for _, x := range versions.Results {
 		fv.Versions = append(fv.Versions, templates.DocVersionRow{Label: "Version " + x.UIVersion, Size: humanSize(x.SizeBytes),

@@ -419,7 +419,7 @@ func (h *Handler) teamTabsPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tv := templates.TeamTabsView{Team: v, Action: ref.base + "/tabs/restore/new", CSRFToken: h.auth.CSRFToken(c.Request().Context())}
+	tv := templates.TeamTabsView{Team: v, Action: ref.base + "/tabs/restore/new", CSRFToken: h.csrfToken(c.Request().Context())}
 	for _, t := range tabs {
 		tv.Tabs = append(tv.Tabs, templates.TabRow{ID: t.tab.ChannelID + "\x00" + t.tab.ID, Name: t.tab.DisplayName, Type: t.tab.Type,
 			Target: t.tab.ContentURL, Channel: t.channel})

@@ -259,7 +259,7 @@ func azureAudit(c *echo.Context, subject, subjectID, detail string) {
 // azureConnectPage shows the connect form, or the code form when a sign-in
 // waits for its code.
 func (h *Handler) azureConnectPage(c *echo.Context, v templates.AzureConnectView) error {
-	v.CSRFToken = h.auth.CSRFToken(c.Request().Context())
+	v.CSRFToken = h.csrfToken(c.Request().Context())
 	if v.Flash == "" {
 		v.Flash = h.takeAzureFlash(c)
 	}

@@ -46,7 +46,7 @@ func (h *Handler) renderMFA(c *echo.Context, v templates.AzureMFAView, status in
 	if err != nil && !errors.Is(err, vbazure.ErrForbidden) {
 		return azureError(err)
 	}
-	v.CSRFToken, v.Account = h.auth.CSRFToken(ctx), tok.Name
+	v.CSRFToken, v.Account = h.csrfToken(ctx), tok.Name
 	v.Enabled = me != nil && me.MFAEnabled
 	if v.Flash == "" {
 		v.Flash = h.takeAzureFlash(c)
@@ -166,7 +166,7 @@ func (h *Handler) renderOwnPassword(c *echo.Context, v templates.AzurePasswordVi
 	if err != nil {
 		return err
 	}
-	v.CSRFToken, v.PasswordRule, v.Own = h.auth.CSRFToken(c.Request().Context()), vbazure.PasswordRule, true
+	v.CSRFToken, v.PasswordRule, v.Own = h.csrfToken(c.Request().Context()), vbazure.PasswordRule, true
 	v.Name, v.Action, v.BackURL = tok.Name, "/admin/azure/password", "/admin/azure"
 	v.Problems = problemsOf(v.Errors, "azure-current", "azure-password", "azure-confirm")
 	return h.azureRender(c, "Change your Azure backup password", status, func(m templates.Meta) templ.Component { return templates.AzurePasswordPage(m, v) })

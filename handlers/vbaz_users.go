@@ -45,7 +45,7 @@ func (h *Handler) azureUsersPage(c *echo.Context) error {
 	if err != nil {
 		return azureError(err)
 	}
-	v := templates.AzureUsersView{CSRFToken: h.auth.CSRFToken(ctx), Account: azureAccountView(tok), Query: q,
+	v := templates.AzureUsersView{CSRFToken: h.csrfToken(ctx), Account: azureAccountView(tok), Query: q,
 		Flash: h.takeAzureFlash(c), Admin: tok.Role == vbazure.RolePortalAdmin}
 	for _, u := range page.Results {
 		v.Rows = append(v.Rows, templates.AzureUserRow{URL: "/admin/azure/users/" + url.PathEscape(u.ID), Name: u.Name,
@@ -186,7 +186,7 @@ func (h *Handler) azureNewUserPage(c *echo.Context) error {
 // renderNewUser shows the add form, with the people the search found.
 func (h *Handler) renderNewUser(c *echo.Context, v templates.AzureNewUserView, status int) error {
 	ctx := c.Request().Context()
-	v.CSRFToken, v.Roles = h.auth.CSRFToken(ctx), roleOptions()
+	v.CSRFToken, v.Roles = h.csrfToken(ctx), roleOptions()
 	v.NameRule, v.DescriptionRule, v.PasswordRule = vbazure.NameRule, vbazure.DescriptionRule, vbazure.PasswordRule
 	v.DirectoryMissing = h.directory == nil
 	if v.Kind == "entra" && v.PeopleQuery != "" && h.directory != nil {
@@ -397,7 +397,7 @@ func (h *Handler) azureUserPage(c *echo.Context) error {
 }
 
 func (h *Handler) renderUser(c *echo.Context, u *vbazure.User, tok *azureToken, v templates.AzureUserView, status int) error {
-	v.CSRFToken = h.auth.CSRFToken(c.Request().Context())
+	v.CSRFToken = h.csrfToken(c.Request().Context())
 	v.ID, v.URL, v.Name, v.Type, v.MFA, v.Default = u.ID, "/admin/azure/users/"+url.PathEscape(u.ID), u.Name, typeLabel(u.Type), u.MFAEnabled, u.IsDefault
 	v.Self, v.Internal, v.EntraID, v.Roles = u.ID == tok.UserID, u.Type == vbazure.TypeInternal, u.IdentityProviderEntityID, roleOptions()
 	v.RoleLabel, v.DescriptionRule = roleLabel(u.Role), vbazure.DescriptionRule
@@ -469,7 +469,7 @@ func (h *Handler) azurePasswordPage(c *echo.Context) error {
 }
 
 func (h *Handler) renderPassword(c *echo.Context, u *vbazure.User, v templates.AzurePasswordView, status int) error {
-	v.CSRFToken, v.PasswordRule = h.auth.CSRFToken(c.Request().Context()), vbazure.PasswordRule
+	v.CSRFToken, v.PasswordRule = h.csrfToken(c.Request().Context()), vbazure.PasswordRule
 	v.Name, v.Action, v.BackURL = u.Name, "/admin/azure/users/"+url.PathEscape(u.ID)+"/password", "/admin/azure/users/"+url.PathEscape(u.ID)
 	if u.Type != vbazure.TypeInternal {
 		v.NoPassword = true
@@ -549,7 +549,7 @@ func (h *Handler) azureRemovePage(c *echo.Context) error {
 }
 
 func (h *Handler) renderConfirm(c *echo.Context, title string, v templates.AzureConfirmView) error {
-	v.CSRFToken = h.auth.CSRFToken(c.Request().Context())
+	v.CSRFToken = h.csrfToken(c.Request().Context())
 	return h.azureRender(c, title, http.StatusOK, func(m templates.Meta) templ.Component { return templates.AzureConfirmPage(m, v) })
 }
 

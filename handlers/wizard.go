@@ -163,7 +163,7 @@ func (h *Handler) wizardView(c *echo.Context, d store.Draft, w *wizard, opts res
 	back := url.Values(d.Selection).Get("back")
 	v := templates.WizardView{
 		BackURL: back, BackLabel: w.backLabel, Heading: w.heading, Intro: w.intro, Preview: w.preview, More: w.more, Notes: w.notes,
-		Action: d.Path, CSRFToken: h.auth.CSRFToken(c.Request().Context()), Options: opts.fields(problems),
+		Action: d.Path, CSRFToken: h.csrfToken(c.Request().Context()), Options: opts.fields(problems),
 		Reason:      templates.ReasonView{Value: reason, Required: h.cfg.RestoreReason.ReasonRequired(w.forOthers), Error: problems["reason"]},
 		SubmitLabel: w.heading,
 	}

@@ -5,7 +5,9 @@ package static
 
 import "embed"
 
-// FS holds css/ and js/.
+// FS holds css/ and js/, each file also precompressed (name.gz, name.br).
 //
 //go:embed css js
 var FS embed.FS
+
+//go:generate go run gen.go
