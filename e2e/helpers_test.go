@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ type tab struct {
 	page playwright.Page
 	zone *time.Location // the browser's
 	base string         // the portal's address
+
+	mu      sync.Mutex
+	pending map[playwright.Request]time.Time // requests not finished yet
 }
 
 // daysAgo is the day days days ago on the stack's clock, in the browser's zone.
@@ -64,9 +68,20 @@ func newTab(t *testing.T, timeZone string) *tab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := &tab{t: t, ctx: ctx, page: page, zone: zone, base: stack.portalURL}
+	tb := &tab{t: t, ctx: ctx, page: page, zone: zone, base: stack.portalURL, pending: map[playwright.Request]time.Time{}}
+	// Requests still open are named when a test fails: a page whose load
+	// event never comes waits on one of them.
+	page.On("request", func(r playwright.Request) { tb.mu.Lock(); tb.pending[r] = time.Now(); tb.mu.Unlock() })
+	done := func(r playwright.Request) { tb.mu.Lock(); delete(tb.pending, r); tb.mu.Unlock() }
+	page.On("requestfinished", done)
+	page.On("requestfailed", done)
 	t.Cleanup(func() {
 		if t.Failed() {
+			tb.mu.Lock()
+			for r, at := range tb.pending {
+				t.Logf("still open after %s: %s %s", time.Since(at).Round(time.Millisecond), r.Method(), r.URL())
+			}
+			tb.mu.Unlock()
 			os.MkdirAll(stack.artifacts, 0o755)
 			// One file per tab: a journey of several people keeps each one's last page.
 			name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name()+"_"+timeZone+"_"+strconv.FormatInt(tabCount.Add(1), 10), "_")
@@ -98,10 +113,18 @@ func (tb *tab) click(role *playwright.AriaRole, name string) {
 	}
 }
 
+// waitForURL waits until the page is at a URL matching pattern and its
+// document has loaded. It asks the document itself (readyState) rather than
+// Playwright's record of the load event, which now and then misses the
+// event of a page reached through redirects, and then waits its whole
+// timeout on a page that loaded long ago.
 func (tb *tab) waitForURL(pattern string) {
 	tb.t.Helper()
-	if err := tb.page.WaitForURL(regexp.MustCompile(pattern)); err != nil {
+	if err := tb.page.WaitForURL(regexp.MustCompile(pattern), playwright.PageWaitForURLOptions{WaitUntil: playwright.WaitUntilStateCommit}); err != nil {
 		tb.t.Fatalf("waiting for %s: %v (at %s)", pattern, err, tb.page.URL())
+	}
+	if _, err := tb.page.WaitForFunction(`() => document.readyState === "complete"`, nil); err != nil {
+		tb.t.Fatalf("waiting for %s to load: %v (at %s)", pattern, err, tb.page.URL())
 	}
 }
 
