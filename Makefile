@@ -106,7 +106,7 @@ bench: pg-deps ## run the benchmarks (results and how to read them: BENCHMARKS.m
 	$(GO) test -run '^$$' -bench 'PortalOverhead' -benchtime 3000x ./cmd/portal
 	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'FolderPageByStore' -benchtime 3000x ./cmd/portal
 	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'AuditTrail' -benchtime 20x ./store/postgres
-	$(GO) test -run '^$$' -bench 'DownloadMemory' -benchtime 1x ./cmd/portal
+	$(GO) test -run '^$$' -bench 'DownloadMemory' -benchtime 1x ./cmd/portal # also DownloadMemory8: eight at once
 
 # FUZZTIME is how long each fuzz target runs: a minute by default, a few
 # seconds in CI.
