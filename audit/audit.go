@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -75,8 +76,36 @@ type Filter struct {
 	Workload string
 	Outcome  string
 	From, To time.Time // From inclusive, To exclusive; zero: open
-	Offset   int
-	Limit    int // 0: no limit
+	// Before and After page by key, at the same cost at any depth: only
+	// events older than Before, or newer than After (the page still comes
+	// newest first). Offset pages by counting, and costs more the deeper.
+	Before, After *Cursor
+	Offset        int
+	Limit         int // 0: no limit
+}
+
+// Cursor is an event's place in the trail's order (newest first): its time
+// and, among events of the same millisecond, its id.
+type Cursor struct {
+	At time.Time
+	ID int64
+}
+
+// CursorOf is the place of an event.
+func CursorOf(e Event) Cursor { return Cursor{At: e.Time, ID: e.ID} }
+
+// String writes a cursor for a URL: milliseconds and id.
+func (c Cursor) String() string { return fmt.Sprintf("%d.%d", c.At.UnixMilli(), c.ID) }
+
+// ParseCursor reads what String wrote.
+func ParseCursor(s string) (Cursor, error) {
+	ms, id, ok := strings.Cut(s, ".")
+	m, err1 := strconv.ParseInt(ms, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n < 0 {
+		return Cursor{}, fmt.Errorf("audit: %q is not a place in the trail", s)
+	}
+	return Cursor{At: time.UnixMilli(m).UTC(), ID: n}, nil
 }
 
 // CSVHeader is the first row of an export.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -259,9 +258,9 @@ func (h *Handler) auditPage(c *echo.Context) error {
 	m := h.meta(c, "Audit trail")
 	m.Nav, m.Wide = "audit", true
 	f, err := auditFilter(q, loc)
-	offset, oerr := parseOffset(q("offset"))
+	pg, perr := auditPaging(q)
 	if err == nil {
-		err = oerr
+		err = perr
 	}
 	if err != nil {
 		var e *Error
@@ -275,52 +274,101 @@ func (h *Handler) auditPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f.Offset, f.Limit = offset, auditPageSize
-	err = h.store.Find(ctx, f, func(e audit.Event) error {
-		names := make([]string, 0, 3)
-		for _, it := range e.Items {
-			if len(names) == 3 {
-				break
-			}
-			if it.Name != "" {
-				names = append(names, it.Name)
-			}
-		}
-		items := countLabel(e.ItemCount)
-		if len(names) > 0 {
-			items += ": " + strings.Join(names, ", ")
-			if e.ItemCount > len(names) {
-				items += "…"
-			}
-		}
-		v.Rows = append(v.Rows, templates.AuditRow{
-			When: e.Time.In(loc).Format("Mon 2 Jan 2006, 15:04:05"), WhenISO: e.Time.UTC().Format(time.RFC3339),
-			Actor: e.ActorName, ActorUPN: e.ActorUPN, Subject: e.Subject, Workload: workloadLabels[e.Workload], Action: auditActionLabel(e.Action),
-			Items: items, Options: e.Options, Reason: e.Reason, SessionID: e.SessionID,
-			Outcome: auditOutcomeLabels[e.Outcome], Tone: auditTones[e.Outcome], Detail: e.Detail,
-		})
-		return nil
-	})
-	if err != nil {
+	// One event more than a page says whether there is more that way.
+	f.Before, f.After, f.Offset, f.Limit = pg.before, pg.after, pg.offset, auditPageSize+1
+	var events []audit.Event
+	if err := h.store.Find(ctx, f, func(e audit.Event) error { events = append(events, e); return nil }); err != nil {
 		return err
+	}
+	newer, older := pg.offset > 0 || pg.before != nil, pg.after != nil
+	if len(events) > auditPageSize {
+		if pg.after != nil {
+			events, newer = events[1:], true // the extra one is the newest
+		} else {
+			events, older = events[:auditPageSize], true
+		}
+	}
+	for _, e := range events {
+		v.Rows = append(v.Rows, auditRow(e, loc))
 	}
 	switch {
 	case total == 0:
 		v.Summary = "Nothing matches these filters."
-	default:
-		v.Summary = fmt.Sprintf("Events %s to %s of %s.", thousands(offset+1), thousands(offset+len(v.Rows)), thousands(total))
+	case pg.before == nil && pg.after == nil:
+		v.Summary = fmt.Sprintf("Events %s to %s of %s.", thousands(pg.offset+1), thousands(pg.offset+len(v.Rows)), thousands(total))
+	case len(v.Rows) > 0:
+		v.Summary = fmt.Sprintf("%s events of %s, from %s back to %s.", thousands(len(v.Rows)), thousands(total), v.Rows[0].When, v.Rows[len(v.Rows)-1].When)
 	}
-	if offset > 0 {
+	// Paging by key: each page costs the same, however deep.
+	if newer && len(events) > 0 {
 		p := maps.Clone(params)
-		p.Set("offset", strconv.Itoa(max(offset-auditPageSize, 0)))
+		p.Set("after", audit.CursorOf(events[0]).String())
 		v.PrevURL = "/audit?" + p.Encode()
 	}
-	if offset+len(v.Rows) < total {
+	if older && len(events) > 0 {
 		p := maps.Clone(params)
-		p.Set("offset", strconv.Itoa(offset+auditPageSize))
+		p.Set("before", audit.CursorOf(events[len(events)-1]).String())
 		v.NextURL = "/audit?" + p.Encode()
 	}
 	return render(c, http.StatusOK, templates.AuditPage(m, v))
+}
+
+// auditPaging is where in the trail a page starts: before or after an
+// event (paging by key), or, for links made before, an offset.
+type auditPage struct {
+	before, after *audit.Cursor
+	offset        int
+}
+
+func auditPaging(q func(string) string) (auditPage, error) {
+	var pg auditPage
+	for _, p := range []struct {
+		name string
+		into **audit.Cursor
+	}{{"before", &pg.before}, {"after", &pg.after}} {
+		if raw := q(p.name); raw != "" {
+			c, err := audit.ParseCursor(raw)
+			if err != nil {
+				return pg, badRequest("That page of the audit trail does not exist. Go back to its first page.")
+			}
+			*p.into = &c
+		}
+	}
+	if pg.before != nil && pg.after != nil {
+		return pg, badRequest("That page of the audit trail does not exist. Go back to its first page.")
+	}
+	if pg.before == nil && pg.after == nil {
+		n, err := parseOffset(q("offset"))
+		pg.offset = n
+		return pg, err
+	}
+	return pg, nil
+}
+
+// auditRow is how the page shows an event.
+func auditRow(e audit.Event, loc *time.Location) templates.AuditRow {
+	names := make([]string, 0, 3)
+	for _, it := range e.Items {
+		if len(names) == 3 {
+			break
+		}
+		if it.Name != "" {
+			names = append(names, it.Name)
+		}
+	}
+	items := countLabel(e.ItemCount)
+	if len(names) > 0 {
+		items += ": " + strings.Join(names, ", ")
+		if e.ItemCount > len(names) {
+			items += "…"
+		}
+	}
+	return templates.AuditRow{
+		When: e.Time.In(loc).Format("Mon 2 Jan 2006, 15:04:05"), WhenISO: e.Time.UTC().Format(time.RFC3339),
+		Actor: e.ActorName, ActorUPN: e.ActorUPN, Subject: e.Subject, Workload: workloadLabels[e.Workload], Action: auditActionLabel(e.Action),
+		Items: items, Options: e.Options, Reason: e.Reason, SessionID: e.SessionID,
+		Outcome: auditOutcomeLabels[e.Outcome], Tone: auditTones[e.Outcome], Detail: e.Detail,
+	}
 }
 
 // auditCSV handles GET /audit.csv: every event matching the filters, as CSV, streamed.

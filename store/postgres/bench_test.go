@@ -8,6 +8,7 @@ import (
 
 	"github.com/openrestore/portal/audit"
 	"github.com/openrestore/portal/internal/pgtest"
+	"github.com/openrestore/portal/store/postgres"
 )
 
 // auditRows is how many events BenchmarkAuditTrail searches.
@@ -55,21 +56,42 @@ func BenchmarkAuditTrail(b *testing.B) {
 		{"one-day", audit.Filter{From: day, To: day.AddDate(0, 0, 1)}},
 		{"actor-and-month", audit.Filter{Actor: "person 77", From: day, To: day.AddDate(0, 1, 0)}},
 		{"page-200", audit.Filter{Offset: 199 * 50}},
+		{"page-200-by-key", audit.Filter{Before: placeAt(b, s, 199*50)}},
+		{"page-20000-by-key", audit.Filter{Before: placeAt(b, s, 19999*50)}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var n int
+			var paging time.Duration
 			for b.Loop() {
-				if n, err = s.Count(ctx, tc.f); err != nil {
+				count := tc.f
+				count.Before, count.Offset = nil, 0 // the page counts what the filters match
+				if n, err = s.Count(ctx, count); err != nil {
 					b.Fatal(err)
 				}
 				page := tc.f
 				page.Limit = 50
 				rows := 0
+				start := time.Now()
 				if err := s.Find(ctx, page, func(audit.Event) error { rows++; return nil }); err != nil || rows == 0 {
 					b.Fatalf("%d rows: %v", rows, err)
 				}
+				paging += time.Since(start)
 			}
 			b.ReportMetric(float64(n), "matches")
+			b.ReportMetric(float64(paging.Microseconds())/float64(b.N), "page-µs")
 		})
 	}
+}
+
+// placeAt is the place of the event just newer than the offset: paging by
+// key from there reads the page at that offset.
+func placeAt(b *testing.B, s *postgres.Store, offset int) *audit.Cursor {
+	var c audit.Cursor
+	if err := s.Find(b.Context(), audit.Filter{Offset: offset - 1, Limit: 1}, func(e audit.Event) error {
+		c = audit.CursorOf(e)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return &c
 }

@@ -68,6 +68,14 @@ func where(f audit.Filter) (string, []any) {
 		conds = append(conds, "at_ms < ?")
 		args = append(args, f.To.UnixMilli())
 	}
+	if c := f.Before; c != nil {
+		conds = append(conds, "(at_ms, id) < (?, ?)") // a row value: the (at_ms, id) index serves it
+		args = append(args, c.At.UnixMilli(), c.ID)
+	}
+	if c := f.After; c != nil {
+		conds = append(conds, "(at_ms, id) > (?, ?)")
+		args = append(args, c.At.UnixMilli(), c.ID)
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}
@@ -100,9 +108,28 @@ func (s *Store) Find(ctx context.Context, f audit.Filter, fn func(audit.Event) e
 
 func (s *Store) find(ctx context.Context, db DB, f audit.Filter, fn func(audit.Event) error) error {
 	w, args := where(f)
+	order := " ORDER BY at_ms DESC, id DESC"
+	if f.After != nil && f.Limit > 0 {
+		// The page just newer than After: read upwards from it, and give
+		// the page newest first all the same.
+		var page []audit.Event
+		collect := func(e audit.Event) error { page = append(page, e); return nil }
+		if err := s.findOrdered(ctx, db, f, w, args, " ORDER BY at_ms ASC, id ASC", collect); err != nil {
+			return err
+		}
+		for i := len(page) - 1; i >= 0; i-- {
+			if err := fn(page[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.findOrdered(ctx, db, f, w, args, order, fn)
+}
+
+func (s *Store) findOrdered(ctx context.Context, db DB, f audit.Filter, w string, args []any, order string, fn func(audit.Event) error) error {
 	q := `SELECT id, at_ms, tenant_id, actor_oid, actor_upn, actor_name, subject, subject_id, workload, action, items, item_count,
-		options, reason, restore_id, session_id, outcome, detail, restored, skipped, failed FROM audit_events` + w +
-		" ORDER BY at_ms DESC, id DESC"
+		options, reason, restore_id, session_id, outcome, detail, restored, skipped, failed FROM audit_events` + w + order
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, max(f.Offset, 0))
 	}

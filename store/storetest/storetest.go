@@ -537,6 +537,51 @@ func testTrail(t *testing.T, s store.Store, c *clock) {
 	if err := s.Append(ctx, audit.Event{Action: "restore", Outcome: audit.Started}); err == nil {
 		t.Error("an event without a time was recorded")
 	}
+	testTrailKeyset(t, s, all, names)
+}
+
+// testTrailKeyset: paging by key walks the whole trail both ways, events of
+// the same millisecond included, each event once.
+func testTrailKeyset(t *testing.T, s store.Store, all func(audit.Filter) []audit.Event, names func([]audit.Event) []string) {
+	ctx := t.Context()
+	// Three more events in one millisecond, told apart by their ids.
+	same := t0.Add(90 * time.Minute)
+	for _, who := range []string{"Tie One", "Tie Two", "Tie Three"} {
+		if err := s.Append(ctx, audit.Event{Time: same, ActorName: who, Workload: "teams", Action: "export", Outcome: audit.Succeeded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whole := names(all(audit.Filter{}))
+	if len(whole) != 7 {
+		t.Fatalf("the trail: %v", whole)
+	}
+	var forward []string
+	var pages [][]audit.Event
+	f := audit.Filter{Limit: 2}
+	for range 10 {
+		page := all(f)
+		if len(page) == 0 {
+			break
+		}
+		pages = append(pages, page)
+		forward = append(forward, names(page)...)
+		c := audit.CursorOf(page[len(page)-1])
+		f.Before = &c
+	}
+	if !cmp.Equal(forward, whole) {
+		t.Errorf("paging older: %v, want %v", forward, whole)
+	}
+	// And back: the page newer than each page's first event is the one before it.
+	for i := len(pages) - 1; i > 0; i-- {
+		c := audit.CursorOf(pages[i][0])
+		if got, want := names(all(audit.Filter{After: &c, Limit: 2})), names(pages[i-1]); !cmp.Equal(got, want) {
+			t.Errorf("the page newer than page %d: %v, want %v", i, got, want)
+		}
+	}
+	c := audit.CursorOf(pages[len(pages)-1][0])
+	if n, err := s.Count(ctx, audit.Filter{Before: &c}); err != nil || n != len(pages[len(pages)-1])-1 {
+		t.Errorf("counting before a place: %d %v", n, err)
+	}
 }
 
 func testDrafts(t *testing.T, s store.Store, c *clock) {
