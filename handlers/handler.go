@@ -111,6 +111,9 @@ type Handler struct {
 	store     store.Store
 	sealer    Sealer
 	browse    *browseCache
+	// lengths remembers the lengths of lists whose end was reached, for
+	// their last page (listLengthTTL).
+	lengths *browseCache
 	// azureCache keeps VBAzure's answers about VMs briefly (azureCacheTTL).
 	azureCache *browseCache
 	log        *slog.Logger
@@ -159,7 +162,7 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	}
 	h := &Handler{cfg: cfg, auth: d.Auth, azure: d.Azure, vms: d.AzureVMs, directory: d.Directory, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
 		metrics: d.Metrics, circuits: d.Circuits,
-		browse: newBrowseCache(cfg.Now, browseCacheTTL), azureCache: newBrowseCache(cfg.Now, azureCacheTTL), replica: cfg.Replica}
+		browse: newBrowseCache(cfg.Now, browseCacheTTL), lengths: newBrowseCache(cfg.Now, listLengthTTL), azureCache: newBrowseCache(cfg.Now, azureCacheTTL), replica: cfg.Replica}
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err

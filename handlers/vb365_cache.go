@@ -16,6 +16,8 @@ import (
 // crosses from one user to another; item lists and searches are always
 // asked afresh.
 const (
+	// listLengthTTL keeps a list's length as long as a session may use it.
+	listLengthTTL      = 8 * time.Hour
 	browseCacheTTL     = 5 * time.Minute
 	browseCacheEntries = 4096
 )

@@ -225,7 +225,7 @@ type lister func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[ve
 // itemPage fetches the page of mail items ?offset= asks for and lays it out
 // with the controls that act on a selection.
 func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base string, extra url.Values, empty string) (templates.ItemListView, error) {
-	res, err := fetchPage(c, list, base, extra)
+	res, err := fetchPage(c, h.lengths, list, base, extra)
 	if err != nil {
 		return templates.ItemListView{}, err
 	}
@@ -252,12 +252,25 @@ type fetchedPage[T any] struct {
 // fetchPage fetches the page ?offset= asks for ("last" finds the last page,
 // which VB365 cannot say directly) and links the first, previous, next and
 // last pages. extra is kept in those links.
-func fetchPage[T any](c *echo.Context, list func(context.Context, veeamapi.PageOptions) (*veeamapi.Page[T], error), base string, extra url.Values) (fetchedPage[T], error) {
+//
+// A list's length, once known (its end was reached), is remembered in
+// lengths for the user and the restore session: a restore point never
+// changes, so the last page is then one call to VB365 instead of a search
+// for the end.
+func fetchPage[T any](c *echo.Context, lengths *browseCache, list func(context.Context, veeamapi.PageOptions) (*veeamapi.Page[T], error), base string, extra url.Values) (fetchedPage[T], error) {
 	ctx := c.Request().Context()
 	var res fetchedPage[T]
+	lengthKey := ""
+	if u := userFrom(c); u != nil {
+		lengthKey = u.TenantID + "\x00" + u.OID + "\x00" + base + "?" + extra.Encode()
+	}
 	switch raw := c.QueryParam("offset"); raw {
 	case "":
 	case "last":
+		if n, ok := lengths.get(lengthKey); ok && lengthKey != "" {
+			res.offset = max(0, (n.(int)-1)/itemsPageSize*itemsPageSize)
+			break
+		}
 		last, err := lastOffset(ctx, itemsPageSize, func(o int) (bool, error) {
 			p, err := list(ctx, veeamapi.PageOptions{Offset: o, Limit: 1})
 			return err == nil && len(p.Results) > 0, err
@@ -296,6 +309,9 @@ func fetchPage[T any](c *echo.Context, list func(context.Context, veeamapi.PageO
 		return base + "?" + q.Encode()
 	}
 	_, more := p.Next()
+	if !more && lengthKey != "" && (len(p.Results) > 0 || offset == 0) {
+		lengths.put(lengthKey, offset+len(p.Results))
+	}
 	if offset > 0 {
 		res.pager.FirstURL, res.pager.PrevURL = link(""), link(strconv.Itoa(max(0, offset-itemsPageSize)))
 		if offset <= itemsPageSize {

@@ -700,7 +700,25 @@ func TestLastPageOfAHugeFolder(t *testing.T) {
 	if rows := rowsOf(t, first); len(rows) != 100 || rows[0].subject != "Notification 100000: build report" {
 		t.Fatalf("first page: %d rows, first %q", len(rows), rows[0].subject)
 	}
-	last := b.get(first.doc(t).Find(`nav.pager a:contains("Last page")`).AttrOr("href", ""))
+	lastURL := first.doc(t).Find(`nav.pager a:contains("Last page")`).AttrOr("href", "")
+	itemCalls := func() int {
+		n := 0
+		for _, r := range s.veeam.Requests() {
+			if strings.HasSuffix(strings.ToLower(r.Path), "/items") {
+				n++
+			}
+		}
+		return n
+	}
+	s.veeam.ResetRequests()
+	last := b.get(lastURL)
+	searched := itemCalls()
+	// Once the end is known, the last page is one call to VB365.
+	s.veeam.ResetRequests()
+	if again := b.get(lastURL); len(rowsOf(t, again)) != 100 || itemCalls() > 2 {
+		t.Errorf("the last page again: %d rows, %d calls to VB365 (the first time: %d)", len(rowsOf(t, again)), itemCalls(), searched)
+	}
+	t.Logf("the last page: %d calls the first time, %d once the length is known", searched, itemCalls())
 	rows := rowsOf(t, last)
 	if len(rows) != 100 || rows[len(rows)-1].subject != "Notification 000001: build report" {
 		t.Fatalf("last page: %d rows, last %q", len(rows), rows[len(rows)-1].subject)
