@@ -105,7 +105,7 @@ bench: pg-deps ## run the benchmarks (results and how to read them: BENCHMARKS.m
 	$(GO) test -count=1 -v -run 'TestCompressedOnTheWire' ./cmd/portal | grep -E 'on the wire|^(ok|FAIL|---)' 
 	$(GO) test -run '^$$' -bench 'PortalOverhead' -benchtime 3000x ./cmd/portal
 	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'FolderPageByStore' -benchtime 3000x ./cmd/portal
-	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'AuditTrail' -benchtime 20x ./store/postgres
+	PG_REQUIRED=1 $(GO) test -run '^$$' -bench 'AuditTrail' -benchtime 20x ./store/postgres # export-1M: 20 exports of a million rows
 	$(GO) test -run '^$$' -bench 'DownloadMemory' -benchtime 1x ./cmd/portal # also DownloadMemory8: eight at once
 
 # FUZZTIME is how long each fuzz target runs: a minute by default, a few

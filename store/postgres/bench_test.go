@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -81,6 +83,58 @@ func BenchmarkAuditTrail(b *testing.B) {
 			b.ReportMetric(float64(paging.Microseconds())/float64(b.N), "page-µs")
 		})
 	}
+	// The CSV export of a million events (half a year), streamed: how soon
+	// its first row comes, and the heap while it flows.
+	b.Run("export-1M", func(b *testing.B) {
+		f := audit.Filter{From: start, To: start.Add(time.Duration(auditRows/2) * 15768 * time.Millisecond)}
+		var first time.Duration
+		var rows int
+		var peak uint64
+		for b.Loop() {
+			runtime.GC()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			stop := make(chan struct{})
+			sampled := make(chan uint64)
+			go func() {
+				var top uint64
+				t := time.NewTicker(10 * time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-stop:
+						sampled <- top
+						return
+					case <-t.C:
+						var m runtime.MemStats
+						runtime.ReadMemStats(&m)
+						top = max(top, m.HeapAlloc)
+					}
+				}
+			}()
+			w, _ := audit.NewCSVWriter(io.Discard)
+			began := time.Now()
+			rows = 0
+			err := s.Find(ctx, f, func(e audit.Event) error {
+				if rows == 0 {
+					first = time.Since(began)
+				}
+				rows++
+				return w.Write(e)
+			})
+			close(stop)
+			top := <-sampled
+			if err != nil || w.Flush() != nil {
+				b.Fatal(err)
+			}
+			if top > before.HeapAlloc {
+				peak = top - before.HeapAlloc
+			}
+		}
+		b.ReportMetric(float64(rows), "rows")
+		b.ReportMetric(float64(first.Milliseconds()), "first-row-ms")
+		b.ReportMetric(float64(peak)/(1<<20), "heap-growth-MiB")
+	})
 }
 
 // placeAt is the place of the event just newer than the offset: paging by
