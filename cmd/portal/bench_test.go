@@ -131,12 +131,36 @@ func BenchmarkFolderPageByStore(b *testing.B) {
 				}
 				env = map[string]string{"PORTAL_DATABASE_URL": dbURL, "PORTAL_DATABASE_PASSWORD_FILE": pwFile, "PORTAL_SESSION_KEY_FILE": keyFile}
 			}
-			s := startPortalProcess(b, fakeveeam.Options{}, env)
-			br := s.signedIn(adele)
-			sid, _ := br.explore("exchange")
-			m := br.openMailbox(sid, "Adele Vance")
-			measureOverhead(b, s, br, m.page.Request.URL.Path)
+			for _, listed := range []int{0, 1000} {
+				b.Run(fmt.Sprintf("restore-list-%d", listed), func(b *testing.B) {
+					s := startPortalProcess(b, fakeveeam.Options{LargeMailbox: adele, LargeFolderItems: 1000}, env)
+					br := s.signedIn(adele)
+					sid, _ := br.explore("exchange")
+					m := br.openMailbox(sid, "Adele Vance")
+					fillRestoreList(b, br, m, listed)
+					measureOverhead(b, s, br, m.page.Request.URL.Path)
+				})
+			}
 		})
+	}
+}
+
+// fillRestoreList puts n messages of the large folder on the restore list,
+// a page of a hundred at a time: what a list of that size costs every
+// other page is then measured.
+func fillRestoreList(b *testing.B, br *browser, m *mailbox, n int) {
+	folder := m.folder("Inbox/Notifications").Request.URL.Path
+	for offset := 0; offset < n; offset += 100 {
+		var keys []string
+		for _, r := range rowsOf(b, br.get(fmt.Sprintf("%s?offset=%d", folder, offset))) {
+			keys = append(keys, r.key)
+		}
+		if r := br.post(m.base+"/restore-list", url.Values{"item": keys}); r.StatusCode >= 400 {
+			b.Fatalf("adding to the restore list: %d", r.StatusCode)
+		}
+	}
+	if got := len(br.get("/restore-list").doc(b).Find(`input[name="remove"]`).Nodes); got < n {
+		b.Fatalf("the restore list holds %d items, not %d", got, n)
 	}
 }
 
