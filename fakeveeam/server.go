@@ -210,6 +210,9 @@ func (s *Server) Close() error {
 func (s *Server) Anchor() time.Time { return s.anchor }
 
 // URL is the server's base URL.
+// Options returns what the server runs with, defaults filled in.
+func (s *Server) Options() Options { return s.opts }
+
 func (s *Server) URL() string { return s.opts.BaseURL }
 
 // Tenant is the organisation the server backs up.

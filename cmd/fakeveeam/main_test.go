@@ -73,6 +73,10 @@ func TestRandomFaultsAndDemoData(t *testing.T) {
 			"-fault-seed", "3", "-fail", "GET /v8/RestorePortalSettings 503 rate=0.5"}, &strings.Builder{}, started)
 	}()
 	s := <-started
+	if o := s.Options(); o.LargeMailbox != fakeveeam.DemoLargeMailbox || o.LargeFolderItems != 500 ||
+		o.LargeLibrarySite != fakeveeam.DemoLargeLibrarySite || o.LargeLibraryDocs != 50_000 || o.FaultSeed != 3 {
+		t.Errorf("-demo-data and -large-folder-items gave %+v", o)
+	}
 	failed := 0
 	for range 100 {
 		resp, err := http.Get(s.URL() + "/v8/RestorePortalSettings")
