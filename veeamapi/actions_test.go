@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/openrestore/portal/internal/rest"
 )
 
 func TestActionsKeepTheNames(t *testing.T) {
@@ -43,9 +45,12 @@ func FuzzActions(f *testing.F) {
 		if json.Unmarshal([]byte(raw), &m) != nil || m == nil {
 			return
 		}
-		var a Actions
+		var a, viaClient Actions
 		if err := json.Unmarshal([]byte(raw), &a); err != nil {
 			t.Fatalf("%s: %v", raw, err)
+		}
+		if err := rest.Decode([]byte(raw), &viaClient); err != nil || !slices.Equal(a, viaClient) {
+			t.Fatalf("%s: the client's decoder reads %q (%v), encoding/json %q", raw, viaClient, err, a)
 		}
 		for _, k := range a {
 			if _, ok := m[k]; !ok {

