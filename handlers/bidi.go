@@ -20,8 +20,7 @@ func isBidiControl(r rune) bool {
 // textareas) keep them, so that what a form sends back (a file's path, the
 // reason a user typed) is what it received.
 func neutraliseBidi(page []byte) []byte {
-	// Every bidi control's UTF-8 form starts with 0xE2 or 0xD8.
-	if bytes.IndexByte(page, 0xE2) < 0 && bytes.IndexByte(page, 0xD8) < 0 || !hasBidi(page) {
+	if !hasBidi(page) {
 		return page
 	}
 	out := make([]byte, 0, len(page)+64)
@@ -58,13 +57,21 @@ func neutraliseBidi(page []byte) []byte {
 	return out
 }
 
+// hasBidi looks for a bidi control at each byte that can start one (0xE2
+// and 0xD8, see isBidiControl), not at every rune: pages hold other
+// characters starting 0xE2 (dashes, arrows, ellipses) but rarely many.
 func hasBidi(b []byte) bool {
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if isBidiControl(r) {
-			return true
+	for _, lead := range []byte{0xE2, 0xD8} {
+		for rest := b; ; {
+			i := bytes.IndexByte(rest, lead)
+			if i < 0 {
+				break
+			}
+			if r, _ := utf8.DecodeRune(rest[i:]); isBidiControl(r) {
+				return true
+			}
+			rest = rest[i+1:]
 		}
-		b = b[size:]
 	}
 	return false
 }
