@@ -1,11 +1,12 @@
 package handlers
 
 import (
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzipWriters are reused: a gzip.Writer holds about 800 KiB.
