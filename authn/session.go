@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/openrestore/portal/internal/jsonread"
 )
 
 // sessionKey is the session value holding this package's state.
@@ -46,7 +48,7 @@ type state struct {
 func (a *Authenticator) load(ctx context.Context) *state {
 	var st state
 	if b := a.sessions.GetBytes(ctx, sessionKey); len(b) > 0 {
-		if err := json.Unmarshal(b, &st); err != nil {
+		if err := jsonread.Unmarshal(b, &st); err != nil {
 			a.log.WarnContext(ctx, "session_unreadable", "error", err)
 			return &state{}
 		}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openrestore/portal/internal/jsonread"
 )
 
 // tokenState is a token pair with when to renew it.
@@ -46,7 +48,7 @@ func (a *Authenticator) open(rec Record) (tokens, error) {
 	if err != nil {
 		return t, err
 	}
-	return t, json.Unmarshal(b, &t)
+	return t, jsonread.Unmarshal(b, &t)
 }
 
 const (

@@ -3,6 +3,8 @@ package handlers
 import (
 	"encoding/json"
 
+	"github.com/openrestore/portal/internal/jsonread"
+
 	"github.com/labstack/echo/v5"
 
 	"github.com/openrestore/portal/store"
@@ -28,7 +30,7 @@ func sessionEntries[T any](c *echo.Context, st store.SessionState, set string) (
 	out := make([]T, 0, len(es))
 	for _, e := range es {
 		var v T
-		if json.Unmarshal(e.Value, &v) == nil {
+		if jsonread.Unmarshal(e.Value, &v) == nil {
 			out = append(out, v)
 		}
 	}
@@ -51,7 +53,7 @@ func (h *Handler) sessionValue(c *echo.Context, name string, v any) (bool, error
 	if err != nil || b == nil {
 		return false, err
 	}
-	return json.Unmarshal(b, v) == nil, nil
+	return jsonread.Unmarshal(b, v) == nil, nil
 }
 
 // takeSessionValue is sessionValue that removes the value: one request gets it.
@@ -60,7 +62,7 @@ func (h *Handler) takeSessionValue(c *echo.Context, name string, v any) (bool, e
 	if err != nil || b == nil {
 		return false, err
 	}
-	return json.Unmarshal(b, v) == nil, nil
+	return jsonread.Unmarshal(b, v) == nil, nil
 }
 
 // setSessionValue stores v under name; nil removes it.

@@ -24,8 +24,7 @@ import (
 	"sync"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/openrestore/portal/internal/jsonread"
 
 	"github.com/openrestore/portal/internal/breaker"
 )
@@ -379,19 +378,9 @@ func (c *Client) Call(ctx context.Context, timeout time.Duration, r Request, out
 	return nil
 }
 
-// Decode reads an answer with github.com/go-json-experiment/json (what
-// encoding/json/v2 is while it needs GOEXPERIMENT): a page of 100 messages
-// decodes in less than half the time encoding/json takes, in one pass and
-// with unknown members (the _links of every item) skipped without a copy.
-// The options keep what encoding/json accepted: names in any case, a
-// repeated name (the last wins), and invalid UTF-8 (read as U+FFFD), which
-// a backed-up name may hold.
-func Decode(b []byte, out any) error {
-	return jsonv2.Unmarshal(b, out, decodeOptions)
-}
-
-var decodeOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
-	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+// Decode reads an answer as encoding/json would, in a third of the time
+// (see jsonread).
+func Decode(b []byte, out any) error { return jsonread.Unmarshal(b, out) }
 
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
