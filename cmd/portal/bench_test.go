@@ -57,7 +57,7 @@ func union(reqs []fakeveeam.Request) time.Duration {
 
 // BenchmarkPortalOverhead measures a mail folder page (100 items), a mail
 // search page, a OneDrive folder page, a library page (100 documents) and a
-// OneDrive search page end to end, from an HTTP client on loopback to the portal running as
+// OneDrive search page and a Teams channel's posts end to end, from an HTTP client on loopback to the portal running as
 // its own process, and subtracts the fake VB365 server's own time answering
 // the portal's calls for the page: what is left is the portal's overhead
 // (sessions, decoding, templates, logging, its hops on loopback). Reported
@@ -75,6 +75,8 @@ func BenchmarkPortalOverhead(b *testing.B) {
 	helpdesk := s.signedIn(lee)
 	spID, _ := helpdesk.explore("sharepoint")
 	library := helpdesk.openDocs(spID, "Sales Proposals").open(fakeveeam.LargeLibraryName)
+	teamsID, _ := helpdesk.explore("teams")
+	team := helpdesk.openTeam(teamsID, "Sales and Marketing")
 	pages := []struct {
 		name, path string
 		as         *browser
@@ -84,6 +86,7 @@ func BenchmarkPortalOverhead(b *testing.B) {
 		{"onedrive-folder", od.open("Documents").Request.URL.Path, br},
 		{"library-100", library.Request.URL.Path, helpdesk},
 		{"onedrive-search", od.base + "/search?" + url.Values{"q": {"report"}, "after": {"2026-01-01"}}.Encode(), br},
+		{"channel-posts", linkNamed(b, team, "table.channel-items a", "General"), helpdesk},
 	}
 	for _, page := range pages {
 		b.Run(page.name, func(b *testing.B) { measureOverhead(b, s, page.as, page.path) })

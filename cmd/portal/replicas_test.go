@@ -260,7 +260,12 @@ func TestAReplicaRefusesToStartWithoutSharedKeys(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if target := os.Getenv(proxyTargetEnv); target != "" {
+		os.Exit(runProxy(target)) // the side-by-side benchmarks' reverse proxy
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // TestReadinessFollowsTheDatabase: a replica that cannot reach its
 // database says it is not ready, and ready again once it can.

@@ -36,7 +36,7 @@ func (b *browser) openTeam(sid, name string) response {
 	return r
 }
 
-func linkNamed(t *testing.T, r response, sel, name string) string {
+func linkNamed(t testing.TB, r response, sel, name string) string {
 	t.Helper()
 	href := ""
 	r.doc(t).Find(sel).Each(func(_ int, s *goquery.Selection) {

@@ -110,6 +110,10 @@ type Request struct {
 	RawQuery string
 	User     string // whose bearer token came with it, if valid
 	Status   int
+	// Header and Body are what the client sent (the body as far as the
+	// handler read it, up to 1 MiB), so that a benchmark can replay the call.
+	Header http.Header
+	Body   []byte
 	// Start and End are when the server began and finished answering (its own latency).
 	Start, End time.Time
 }
@@ -143,7 +147,8 @@ type faultEntry struct {
 func (f *Front) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
+		body := &bodyCopy{ReadCloser: http.MaxBytesReader(w, r.Body, 16<<20)}
+		r.Body = body
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		f.mu.Lock()
 		if f.answering == nil {
@@ -160,7 +165,7 @@ func (f *Front) Wrap(next http.Handler) http.Handler {
 			f.mu.Lock()
 			delete(f.answering, r)
 			f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-				User: owner, Status: rec.status, Start: start, End: end})
+				User: owner, Status: rec.status, Start: start, End: end, Header: r.Header.Clone(), Body: body.b})
 			f.mu.Unlock()
 		}()
 		if f.Latency > 0 && !Sleep(r.Context(), f.Latency) {
@@ -171,6 +176,20 @@ func (f *Front) Wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// bodyCopy keeps what is read of a request's body, up to 1 MiB.
+type bodyCopy struct {
+	io.ReadCloser
+	b []byte
+}
+
+func (c *bodyCopy) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if len(c.b) < 1<<20 {
+		c.b = append(c.b, p[:min(n, 1<<20-len(c.b))]...)
+	}
+	return n, err
 }
 
 // Inject adds a fault and returns a function that removes it.
