@@ -180,7 +180,9 @@ func TestNoticeWhenARestoreEndsElsewhere(t *testing.T) {
 		return notice.StatusCode != http.StatusNoContent
 	})
 	d := notice.doc(t)
-	if notice.StatusCode != 286 || d.Find(`p.notice a[href="`+page+`"]`).Length() != 1 || !strings.Contains(d.Text(), "Adele Vance") {
+	// 200 (poll again) when the restore ended between the handler's read of
+	// what runs and its read of what ended; the next poll then stops.
+	if notice.StatusCode != 286 && notice.StatusCode != http.StatusOK || d.Find(`p.notice a[href="`+page+`"]`).Length() != 1 || !strings.Contains(d.Text(), "Adele Vance") {
 		t.Errorf("the notice: %d %s", notice.StatusCode, notice.body)
 	}
 	if r := b.get("/notices", "HX-Request: true"); r.StatusCode != 286 || strings.Contains(r.body, "notice") {
