@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"compress/gzip"
-	stdgzip "compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -110,7 +109,7 @@ func BenchmarkCompressPage(b *testing.B) {
 		b.ReportMetric(float64(out.n)/1024, "gzipped-KiB")
 	})
 	b.Run("compress-gzip", func(b *testing.B) {
-		zw, _ := stdgzip.NewWriterLevel(io.Discard, stdgzip.BestSpeed)
+		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 		b.SetBytes(int64(len(html)))
 		b.ReportAllocs()
 		var out discard
