@@ -103,7 +103,8 @@ lint: ## gofmt, go vet, staticcheck, generated files up to date, govulncheck aga
 bench: pg-deps ## run the benchmarks (results and how to read them: BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench 'Render(Item|Document)Page|CompressPage' -benchmem ./handlers
 	$(GO) test -run '^$$' -bench 'Decode' -benchmem ./veeamapi
-	$(GO) test -run '^$$' -bench 'SideBySide' -benchtime 1500x ./cmd/portal # the portal against a bare reverse proxy
+	$(GO) test -run '^$$' -bench '^BenchmarkSideBySide$$' -benchtime 1500x ./cmd/portal # the portal against a bare reverse proxy
+	$(GO) test -run '^$$' -bench 'DownloadSideBySide' -benchtime 1x ./cmd/portal # downloads: the portal against a bare reverse proxy
 	$(GO) test -run '^$$' -bench 'Throughput' -benchtime 1000x ./cmd/portal # pages/s at c=8 and 32 against the fake alone
 	$(GO) test -count=1 -v -run 'TestCompressedOnTheWire' ./cmd/portal | grep -E 'on the wire|^(ok|FAIL|---)' 
 	$(GO) test -run '^$$' -bench 'PortalOverhead' -benchtime 3000x ./cmd/portal

@@ -116,32 +116,34 @@ func recordCalls(b *testing.B, s *stack, as *browser, path string) []fakeveeam.R
 
 // replay makes the recorded calls again, one after the other, against base
 // (the fake itself or a proxy in front of it), with the headers and bodies
-// the portal sent, and reads every answer whole.
-func replay(c *http.Client, base string, calls []fakeveeam.Request) error {
+// the portal sent, reads every answer whole and returns how many bytes the
+// answers held.
+func replay(c *http.Client, base string, calls []fakeveeam.Request) (int64, error) {
+	var read int64
 	for _, call := range calls {
-		target := base + call.Path
+		target := base + call.RawPath
 		if call.RawQuery != "" {
 			target += "?" + call.RawQuery
 		}
 		req, err := http.NewRequest(call.Method, target, bytes.NewReader(call.Body))
 		if err != nil {
-			return err
+			return read, err
 		}
 		req.Header = call.Header.Clone()
 		resp, err := c.Do(req)
 		if err != nil {
-			return err
+			return read, err
 		}
-		_, err = io.Copy(io.Discard, resp.Body)
+		n, err := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if err != nil {
-			return err
+		if read += n; err != nil {
+			return read, err
 		}
 		if resp.StatusCode != call.Status {
-			return fmt.Errorf("%s %s: %d, the portal got %d", call.Method, call.Path, resp.StatusCode, call.Status)
+			return read, fmt.Errorf("%s %s: %d, the portal got %d", call.Method, call.Path, resp.StatusCode, call.Status)
 		}
 	}
-	return nil
+	return read, nil
 }
 
 // benchPage is a page of the side-by-side benchmarks, and who asks for it.
@@ -194,7 +196,7 @@ func BenchmarkSideBySide(b *testing.B) {
 				}))
 				gzipped = append(gzipped, cpuPerPage(b, s.pid, func() { page.as.get(page.path) }))
 				bare = append(bare, cpuPerPage(b, proxy.pid, func() {
-					if err := replay(client, proxy.url, calls); err != nil {
+					if _, err := replay(client, proxy.url, calls); err != nil {
 						b.Fatal(err)
 					}
 				}))
@@ -207,9 +209,7 @@ func BenchmarkSideBySide(b *testing.B) {
 			b.ReportMetric(median(portal), "portal-cpu-ms/page")
 			b.ReportMetric(median(gzipped), "portal-gzip-cpu-ms/page")
 			b.ReportMetric(median(bare), "proxy-cpu-ms/page")
-			b.ReportMetric(slices.Min(ratio), "ratio-min")
-			b.ReportMetric(median(ratio), "ratio-median")
-			b.ReportMetric(slices.Max(ratio), "ratio-max")
+			reportRatio(b, ratio)
 			b.ReportMetric(median(gzipRatio), "gzip-ratio-median")
 		})
 	}
@@ -223,6 +223,13 @@ func cpuPerPage(b *testing.B, pid int, page func()) float64 {
 		page()
 	}
 	return ms(processCPU(b, pid)-before) / float64(b.N)
+}
+
+// reportRatio reports the least, the median and the greatest of the rounds' ratios.
+func reportRatio(b *testing.B, ratio []float64) {
+	b.ReportMetric(slices.Min(ratio), "ratio-min")
+	b.ReportMetric(median(ratio), "ratio-median")
+	b.ReportMetric(slices.Max(ratio), "ratio-max")
 }
 
 func median(v []float64) float64 {
@@ -255,7 +262,7 @@ func BenchmarkThroughput(b *testing.B) {
 						}
 					})
 					f := pagesPerSecond(b, c, func() {
-						if err := replay(direct, s.veeam.URL(), calls); err != nil {
+						if _, err := replay(direct, s.veeam.URL(), calls); err != nil {
 							b.Error(err)
 						}
 					})
@@ -263,9 +270,7 @@ func BenchmarkThroughput(b *testing.B) {
 				}
 				b.ReportMetric(median(portal), "portal-pages/s")
 				b.ReportMetric(median(fake), "fake-alone-pages/s")
-				b.ReportMetric(slices.Min(ratio), "ratio-min")
-				b.ReportMetric(median(ratio), "ratio-median")
-				b.ReportMetric(slices.Max(ratio), "ratio-max")
+				reportRatio(b, ratio)
 			})
 		}
 	}
@@ -287,4 +292,74 @@ func pagesPerSecond(b *testing.B, c int, page func()) float64 {
 	}
 	wg.Wait()
 	return float64(b.N) / time.Since(start).Seconds()
+}
+
+// BenchmarkDownloadSideBySide streams a 256 MiB PST export through the
+// portal and, side by side, its recorded VB365 calls through a bare
+// httputil.ReverseProxy on the same core: one download at a time, then
+// eight at once; three rounds, interleaved. Reported: both throughputs and
+// CPU per GiB (medians) and the throughput ratio portal/proxy (min, median,
+// max).
+func BenchmarkDownloadSideBySide(b *testing.B) {
+	const size = 256 << 20
+	s := startPortalProcess(b, fakeveeam.Options{ExportPadding: size})
+	proxy := startProxyProcess(b, s.veeam.URL())
+	br := s.signedIn(adele)
+	sid, _ := br.explore("exchange")
+	m := br.openMailbox(sid, "Adele Vance")
+	export := s.url + m.page.doc(b).Find(`form[action$="/export"]`).AttrOr("action", "")
+	form := url.Values{"csrf_token": {br.csrf()}}.Encode()
+	s.veeam.ResetRequests()
+	if n, err := postDownload(br, export, form); err != nil || n < size {
+		b.Fatalf("downloaded %d bytes: %v", n, err)
+	}
+	calls := s.veeam.Requests()
+	slices.SortFunc(calls, func(a, b fakeveeam.Request) int { return a.Start.Compare(b.Start) })
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	for _, parallel := range []int{1, 8} {
+		b.Run(fmt.Sprintf("parallel=%d", parallel), func(b *testing.B) {
+			var portal, bare, ratio, portalCPU, bareCPU []float64
+			gib := float64(b.N*parallel) * size / (1 << 30)
+			for range 3 {
+				before := processCPU(b, s.pid)
+				p := mibPerSecond(b, parallel, func() (int64, error) { return postDownload(br, export, form) })
+				portalCPU = append(portalCPU, ms(processCPU(b, s.pid)-before)/gib)
+				before = processCPU(b, proxy.pid)
+				x := mibPerSecond(b, parallel, func() (int64, error) { return replay(client, proxy.url, calls) })
+				bareCPU = append(bareCPU, ms(processCPU(b, proxy.pid)-before)/gib)
+				portal, bare, ratio = append(portal, p), append(bare, x), append(ratio, p/x)
+			}
+			b.ReportMetric(float64(len(calls)), "vb365-calls/download")
+			b.ReportMetric(median(portal), "portal-MiB/s")
+			b.ReportMetric(median(bare), "proxy-MiB/s")
+			b.ReportMetric(median(portalCPU), "portal-cpu-ms/GiB")
+			b.ReportMetric(median(bareCPU), "proxy-cpu-ms/GiB")
+			reportRatio(b, ratio)
+		})
+	}
+}
+
+// mibPerSecond runs download b.N times in each of parallel goroutines at
+// once and returns the bytes read per second of them all, in MiB.
+func mibPerSecond(b *testing.B, parallel int, download func() (int64, error)) float64 {
+	var total atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			for range b.N {
+				n, err := download()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				total.Add(n)
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+	return float64(total.Load()) / (1 << 20) / time.Since(start).Seconds()
 }

@@ -107,6 +107,7 @@ func ParseFault(s string) (Fault, error) {
 type Request struct {
 	Method   string
 	Path     string
+	RawPath  string // Path as the client escaped it
 	RawQuery string
 	User     string // whose bearer token came with it, if valid
 	Status   int
@@ -164,7 +165,7 @@ func (f *Front) Wrap(next http.Handler) http.Handler {
 			}
 			f.mu.Lock()
 			delete(f.answering, r)
-			f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
 				User: owner, Status: rec.status, Start: start, End: end, Header: r.Header.Clone(), Body: body.b})
 			f.mu.Unlock()
 		}()
