@@ -104,12 +104,12 @@ func (s *Store) SetValue(ctx context.Context, sid, name string, v []byte) error 
 
 // Value returns a named value, nil when there is none.
 func (s *Store) Value(ctx context.Context, sid, name string) ([]byte, error) {
-	return s.value(ctx, `SELECT value FROM session_values WHERE sid = ? AND name = ?`, sid, name)
+	return s.value(ctx, `SELECT value FROM session_values WHERE sid = ? AND name = ?`, sid, name, false)
 }
 
 // TakeValue returns a named value and removes it.
 func (s *Store) TakeValue(ctx context.Context, sid, name string) ([]byte, error) {
-	return s.value(ctx, `DELETE FROM session_values WHERE sid = ? AND name = ? RETURNING value`, sid, name)
+	return s.value(ctx, `DELETE FROM session_values WHERE sid = ? AND name = ? RETURNING value`, sid, name, true)
 }
 
 // SwapValue replaces a value that is still old; a nil old stands for none.
@@ -128,9 +128,18 @@ func (s *Store) SwapValue(ctx context.Context, sid, name string, old, v []byte) 
 	return true, nil
 }
 
-func (s *Store) value(ctx context.Context, q, sid, name string) ([]byte, error) {
+// value runs a query returning a named value; take runs it in a transaction
+// of its own (a DELETE … RETURNING), a read runs it alone: every page reads
+// values, and a transaction would double what that costs.
+func (s *Store) value(ctx context.Context, q, sid, name string, take bool) ([]byte, error) {
 	var v []byte
-	err := s.db.Tx(ctx, func(tx DB) error { return tx.QueryRow(ctx, q, sid, name).Scan(&v) })
+	read := func(db DB) error { return db.QueryRow(ctx, q, sid, name).Scan(&v) }
+	var err error
+	if take {
+		err = s.db.Tx(ctx, read)
+	} else {
+		err = read(s.db)
+	}
 	switch {
 	case errors.Is(err, ErrNoRows):
 		return nil, nil
