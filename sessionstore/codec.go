@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -26,6 +28,7 @@ const KeySize = 32
 type SealedCodec struct {
 	inner scs.Codec
 	aeads []cipher.AEAD
+	read  decodedSessions
 }
 
 // NewSealedCodec returns a codec for keys (each KeySize bytes), current key first.
@@ -96,13 +99,74 @@ func additional(purpose string) []byte {
 // ErrUnreadable is returned for session data no key opens (tampered, or sealed with a retired key).
 var ErrUnreadable = errors.New("sessionstore: session data cannot be opened with any session key")
 
-// Decode implements scs.Codec.
+// Decode implements scs.Codec. Every request decodes its session, and gob
+// spends most of that describing its types again (about 20 µs, a few
+// percent of a page); what was decoded is kept for the next request that
+// brings the same sealed bytes. The bytes stay as they are in the store,
+// so replicas of earlier versions read them as before.
 func (c *SealedCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	if deadline, values, ok := c.read.get(b); ok {
+		return deadline, values, nil
+	}
 	plain, err := c.Open(b, "")
 	if err != nil {
 		return time.Time{}, nil, err
 	}
-	return c.inner.Decode(plain)
+	deadline, values, err := c.inner.Decode(plain)
+	if err == nil {
+		c.read.put(b, deadline, values)
+	}
+	return deadline, values, err
+}
+
+// decodedSessions are the sessions a codec decoded lately, by their sealed
+// bytes: those a key opened, so nobody without a key can put one here.
+// When they come to maxDecodedBytes, they are forgotten all at once.
+type decodedSessions struct {
+	mu       sync.Mutex
+	sessions map[string]decodedSession
+	size     int
+}
+
+type decodedSession struct {
+	deadline time.Time
+	values   map[string]any
+}
+
+const maxDecodedBytes = 8 << 20
+
+// get returns a copy of what b decoded to: scs changes the map it is given.
+func (d *decodedSessions) get(b []byte) (time.Time, map[string]any, bool) {
+	d.mu.Lock()
+	s, ok := d.sessions[string(b)]
+	d.mu.Unlock()
+	if !ok {
+		return time.Time{}, nil, false
+	}
+	return s.deadline, copyValues(s.values), true
+}
+
+func (d *decodedSessions) put(b []byte, deadline time.Time, values map[string]any) {
+	size := 2 * len(b) // the key, and the values about as large
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sessions == nil || d.size+size > maxDecodedBytes {
+		d.sessions, d.size = map[string]decodedSession{}, 0
+	}
+	d.sessions[string(b)] = decodedSession{deadline, copyValues(values)}
+	d.size += size
+}
+
+// copyValues copies a session's values, and the byte slices among them.
+func copyValues(values map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		if b, ok := v.([]byte); ok {
+			v = bytes.Clone(b)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // LoadKeys reads session keys from a file: one base64-encoded key per line,

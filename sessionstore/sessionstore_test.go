@@ -127,3 +127,63 @@ func FuzzSealedCodec(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodedSessionsAreKept(t *testing.T) { // not parallel: it counts allocations
+	c, _ := NewSealedCodec(key(t))
+	deadline := time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)
+	values := map[string]any{"authn": []byte(`{"sid":"s1"}`)}
+	sealed, err := c.Encode(deadline, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first, err := c.Decode(sealed)
+	if err != nil || !cmp.Equal(first, values) {
+		t.Fatalf("decoded %v %v", first, err)
+	}
+	// What a request does to its session's map stays with it.
+	first["authn"].([]byte)[0] = 'X'
+	first["added"] = []byte("y")
+	d, again, err := c.Decode(sealed)
+	if err != nil || !d.Equal(deadline) || !cmp.Equal(again, values) {
+		t.Errorf("decoded again: %v %v %v", d, again, err)
+	}
+	if n := testing.AllocsPerRun(10, func() { c.Decode(sealed) }); n > 10 {
+		t.Errorf("decoding a kept session takes %v allocations: it is decoded afresh", n)
+	}
+
+	// They are bounded: past maxDecodedBytes, they are forgotten and the
+	// sessions decode afresh.
+	big := map[string]any{"authn": bytes.Repeat([]byte("x"), 64<<10)}
+	for range 2 * maxDecodedBytes / (64 << 10) {
+		b, _ := c.Encode(deadline, big)
+		if _, _, err := c.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+		if c.read.size > maxDecodedBytes {
+			t.Fatalf("%d bytes of decoded sessions are kept", c.read.size)
+		}
+	}
+}
+
+func BenchmarkSessionDecode(b *testing.B) {
+	c, _ := NewSealedCodec(bytes.Repeat([]byte{7}, KeySize))
+	value := []byte(`{"sid":"3J7Pq0l1lJ0yqK8X0m6mXQ","user":{"oid":"00000000-0000-0000-0000-000000000001","tid":"00000000-0000-0000-0000-000000000002","name":"Adele Vance","upn":"AdeleV@contoso.example"},"csrf":"abc"}`)
+	sealed, _ := c.Encode(time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), map[string]any{"authn": value})
+	b.Run("first", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.read = decodedSessions{}
+			if _, _, err := c.Decode(sealed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("again", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := c.Decode(sealed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
