@@ -54,15 +54,25 @@ func neutraliseBidi(page []byte) []byte {
 				continue
 			}
 			i, inValue = i+j+1, false
-		case inTag:
-			switch c := page[i]; {
-			case c == '>':
-				inTag = false
-			case c == '"' && hasSuffixFold(page[:i], ` value=`):
-				inValue = true
-			case i == controls[next]:
-				i = neutralise(i)
+		case inTag: // up to its end or a quote, whichever comes first
+			end := len(page)
+			if j := bytes.IndexByte(page[i:], '>'); j >= 0 {
+				end = i + j
+			}
+			if j := bytes.IndexByte(page[i:end], '"'); j >= 0 {
+				end = i + j
+			}
+			if controls[next] < end {
+				i = neutralise(controls[next])
 				continue
+			}
+			if i = end; i == len(page) {
+				continue
+			}
+			if page[i] == '>' {
+				inTag = false
+			} else if hasSuffixFold(page[:i], ` value=`) {
+				inValue = true
 			}
 			i++
 		default: // text, up to the next tag

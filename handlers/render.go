@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/a-h/templ"
@@ -24,11 +25,13 @@ func render(c *echo.Context, status int, t templ.Component) error {
 	if err := t.Render(c.Request().Context(), buf); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
+	page := neutraliseBidi(buf.Bytes())
 	hd := c.Response().Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Length", strconv.Itoa(len(page))) // dropped when gzipped
 	hd.Add("Vary", "HX-Request")
 	c.Response().WriteHeader(status)
-	_, err := c.Response().Write(neutraliseBidi(buf.Bytes()))
+	_, err := c.Response().Write(page)
 	return err
 }
 
