@@ -42,7 +42,7 @@ e2e: e2e-deps pg-deps ## run the browser tests only
 
 .PHONY: screenshots
 screenshots: e2e-deps ## retake the README's screenshots (docs/*.png) from the browser journeys
-	E2E_REQUIRED=1 E2E_SCREENSHOTS=$(CURDIR)/docs PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
+	E2E_REQUIRED=1 E2E_SCREENSHOTS=$(or $(SHOTS),$(CURDIR)/docs) PLAYWRIGHT_DRIVER_PATH=$(PW_DIR) AXE_PATH=$(PW_DIR)/npm/node_modules/axe-core/axe.min.js \
 		CHROMIUM_PATH=$(CHROMIUM) $(GO) test -count=1 -run 'TestAdeleRestoresTheMessageSheDeleted|TestRestoreIntoANewFolderMarkedUnread|TestMeganRestoresLastTuesdaysBudgetKeepingBoth|TestLeeRestoresADeletedListItemWithItsAttachment|TestAuditorFindsADownload|TestLeeRestoresForMeganFromTheRestoreList|TestLeeBrowsesATeam|TestNestorAdministersAzureBackupUsers' ./e2e/
 
 .PHONY: pg-deps

@@ -5,6 +5,8 @@
 package templates
 
 import (
+	"context"
+	"io"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -81,3 +83,53 @@ type LandingView struct {
 func u(s string) string { return string(templ.URL(s)) }
 
 func count(n int) string { return strconv.Itoa(n) }
+
+// icon shows the icon of an item or folder kind, drawn by the stylesheet
+// (app.css, .i-*) so that a page of a hundred rows does not carry a
+// hundred drawings; it is decoration, hidden from screen readers. A kind
+// without an icon of its own shows the mail icon. Each icon's markup is
+// made once.
+func icon(kind string) templ.Component {
+	if c, ok := icons[kind]; ok {
+		return c
+	}
+	return icons["mail"]
+}
+
+// icons are the icons by kind; several kinds share one.
+var icons = func() map[string]templ.Component {
+	m := map[string]templ.Component{}
+	for _, ic := range []struct {
+		class string
+		kinds []string
+	}{
+		{"meeting", []string{"meeting", "calendar"}},
+		{"contact", []string{"contact", "contacts"}},
+		{"task", []string{"task", "tasks"}},
+		{"note", []string{"note", "notes"}},
+		{"folder", []string{"folder", "library"}},
+		{"list", []string{"list", "item"}},
+		{"site", []string{"site"}},
+		{"word", []string{"word"}},
+		{"excel", []string{"excel"}},
+		{"powerpoint", []string{"powerpoint"}},
+		{"pdf", []string{"pdf"}},
+		{"text", []string{"text"}},
+		{"file", []string{"file"}},
+		{"image", []string{"image"}},
+		{"archive", []string{"archive"}},
+		{"video", []string{"video"}},
+		{"clip", []string{"clip"}},
+		{"mail", []string{"mail"}},
+	} {
+		markup := `<span class="icon i-` + ic.class + `" aria-hidden="true"></span>`
+		c := templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+			_, err := io.WriteString(w, markup)
+			return err
+		})
+		for _, k := range ic.kinds {
+			m[k] = c
+		}
+	}
+	return m
+}()
