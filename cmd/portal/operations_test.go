@@ -309,3 +309,17 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Error("the circuit's closing is not logged")
 	}
 }
+
+// TestCollectorSetting: the portal process runs the collector at
+// defaultGOGC unless GOGC says otherwise, as its metrics show.
+func TestCollectorSetting(t *testing.T) {
+	t.Parallel()
+	bin := buildPortal(t)
+	for gogc, want := range map[string]float64{"": defaultGOGC, "150": 150} {
+		s := startFakes(t, stackOptions{veeam: quick.veeam, env: map[string]string{"GOGC": gogc}})
+		s.url = s.startProcess(bin, t.TempDir(), false).url
+		if got, ok := sample(scrape(t, s.browser(), "/metrics"), "go_gc_gogc_percent", nil); !ok || got != want {
+			t.Errorf("GOGC=%q: the collector runs at %v (reported: %v), want %v", gogc, got, ok, want)
+		}
+	}
+}
