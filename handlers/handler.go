@@ -111,9 +111,8 @@ type Handler struct {
 	store     store.Store
 	sealer    Sealer
 	browse    *browseCache
-	// lengths remembers the lengths of lists whose end was reached, for
-	// their last page (listLengthTTL).
-	lengths *browseCache
+	// lastPages remembers where lists end, and finds it ahead.
+	lastPages *lastPages
 	// azureCache keeps VBAzure's answers about VMs briefly (azureCacheTTL).
 	azureCache *browseCache
 	log        *slog.Logger
@@ -126,7 +125,10 @@ type Handler struct {
 	replica     string
 	grantFlight singleflight.Group
 
-	shuttingDown   atomic.Bool
+	shuttingDown atomic.Bool
+	// background ends the work requests leave running (ShutDown).
+	background     context.Context
+	endBackground  context.CancelFunc
 	readiness      readinessCache // VB365's
 	azureReadiness readinessCache
 	azureFlight    singleflight.Group // renewals of administrators' VBAzure tokens
@@ -162,7 +164,9 @@ func New(cfg Config, d Deps) (*Handler, http.Handler, error) {
 	}
 	h := &Handler{cfg: cfg, auth: d.Auth, azure: d.Azure, vms: d.AzureVMs, directory: d.Directory, veeam: d.Veeam, store: d.Store, sealer: d.Sealer, log: d.Log, static: d.Static,
 		metrics: d.Metrics, circuits: d.Circuits,
-		browse: newBrowseCache(cfg.Now, browseCacheTTL), lengths: newBrowseCache(cfg.Now, listLengthTTL), azureCache: newBrowseCache(cfg.Now, azureCacheTTL), replica: cfg.Replica}
+		browse: newBrowseCache(cfg.Now, browseCacheTTL), azureCache: newBrowseCache(cfg.Now, azureCacheTTL), replica: cfg.Replica}
+	h.background, h.endBackground = context.WithCancel(context.Background())
+	h.lastPages = newLastPages(h.background, cfg.Now)
 	assets, err := versionAssets(d.Static)
 	if err != nil {
 		return nil, nil, err
@@ -191,8 +195,12 @@ func headAsGet(next http.Handler) http.Handler {
 	})
 }
 
-// ShutDown makes /readyz fail so load balancers stop sending new requests.
-func (h *Handler) ShutDown() { h.shuttingDown.Store(true) }
+// ShutDown makes /readyz fail so load balancers stop sending new requests,
+// and ends the work requests left running in the background.
+func (h *Handler) ShutDown() {
+	h.shuttingDown.Store(true)
+	h.endBackground()
+}
 
 // ErrShutdown is the cause the server gives requests it cuts off because
 // the shutdown grace period is over.

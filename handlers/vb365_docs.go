@@ -513,7 +513,7 @@ func (h *Handler) nodePage(workload string) echo.HandlerFunc {
 // that act on a selection.
 func (h *Handler) docListPage(c *echo.Context, ref docsRef, list func(context.Context, veeamapi.PageOptions) (*veeamapi.Page[veeamapi.Doc], error),
 	base string, extra url.Values, empty string) (templates.DocListView, []veeamapi.Doc, error) {
-	res, err := fetchPage(c, h.lengths, list, base, extra)
+	res, err := fetchPage(c, h.lastPages, list, base, extra)
 	if err != nil {
 		return templates.DocListView{}, nil, err
 	}

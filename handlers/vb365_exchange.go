@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -225,7 +226,7 @@ type lister func(ctx context.Context, p veeamapi.PageOptions) (*veeamapi.Page[ve
 // itemPage fetches the page of mail items ?offset= asks for and lays it out
 // with the controls that act on a selection.
 func (h *Handler) itemPage(c *echo.Context, ref mailboxRef, list lister, base string, extra url.Values, empty string) (templates.ItemListView, error) {
-	res, err := fetchPage(c, h.lengths, list, base, extra)
+	res, err := fetchPage(c, h.lastPages, list, base, extra)
 	if err != nil {
 		return templates.ItemListView{}, err
 	}
@@ -253,32 +254,33 @@ type fetchedPage[T any] struct {
 // which VB365 cannot say directly) and links the first, previous, next and
 // last pages. extra is kept in those links.
 //
-// A list's length, once known (its end was reached), is remembered in
-// lengths for the user and the restore session: a restore point never
-// changes, so the last page is then one call to VB365 instead of a search
-// for the end.
-func fetchPage[T any](c *echo.Context, lengths *browseCache, list func(context.Context, veeamapi.PageOptions) (*veeamapi.Page[T], error), base string, extra url.Values) (fetchedPage[T], error) {
+// Where a list's last page is, once known, is remembered in lasts for the
+// user and the restore session, and looked for ahead when the first page
+// of a list (not of a search: each probe would run it again) shows there
+// is more; see lastPages.
+func fetchPage[T any](c *echo.Context, lasts *lastPages, list func(context.Context, veeamapi.PageOptions) (*veeamapi.Page[T], error), base string, extra url.Values) (fetchedPage[T], error) {
 	ctx := c.Request().Context()
 	var res fetchedPage[T]
-	lengthKey := ""
+	lastKey := ""
 	if u := userFrom(c); u != nil {
-		lengthKey = u.TenantID + "\x00" + u.OID + "\x00" + base + "?" + extra.Encode()
+		lastKey = u.TenantID + "\x00" + u.OID + "\x00" + base + "?" + extra.Encode()
+	}
+	probe := func(ctx context.Context, o int) (bool, error) {
+		p, err := list(ctx, veeamapi.PageOptions{Offset: o, Limit: 1})
+		return err == nil && len(p.Results) > 0, err
 	}
 	switch raw := c.QueryParam("offset"); raw {
 	case "":
 	case "last":
-		if n, ok := lengths.get(lengthKey); ok && lengthKey != "" {
-			res.offset = max(0, (n.(int)-1)/itemsPageSize*itemsPageSize)
-			break
+		var err error
+		if lastKey == "" {
+			res.offset, err = lastOffset(ctx, itemsPageSize, func(o int) (bool, error) { return probe(ctx, o) })
+		} else {
+			res.offset, err = lasts.find(ctx, lastKey, false, probe)
 		}
-		last, err := lastOffset(ctx, itemsPageSize, func(o int) (bool, error) {
-			p, err := list(ctx, veeamapi.PageOptions{Offset: o, Limit: 1})
-			return err == nil && len(p.Results) > 0, err
-		})
 		if err != nil {
 			return res, err
 		}
-		res.offset = last
 	default:
 		n, err := parseOffset(raw)
 		if err != nil {
@@ -309,8 +311,12 @@ func fetchPage[T any](c *echo.Context, lengths *browseCache, list func(context.C
 		return base + "?" + q.Encode()
 	}
 	_, more := p.Next()
-	if !more && lengthKey != "" && (len(p.Results) > 0 || offset == 0) {
-		lengths.put(lengthKey, offset+len(p.Results))
+	switch {
+	case lastKey == "":
+	case !more && (len(p.Results) > 0 || offset == 0):
+		lasts.endAt(lastKey, offset+len(p.Results))
+	case more && offset == 0 && !strings.HasSuffix(base, "/search"):
+		lasts.find(ctx, lastKey, true, probe)
 	}
 	if offset > 0 {
 		res.pager.FirstURL, res.pager.PrevURL = link(""), link(strconv.Itoa(max(0, offset-itemsPageSize)))
@@ -325,43 +331,6 @@ func fetchPage[T any](c *echo.Context, lengths *browseCache, list func(context.C
 		res.pager.Summary = fmt.Sprintf("Items %s to %s", thousands(offset+1), thousands(offset+len(p.Results)))
 	}
 	return res, nil
-}
-
-// lastOffset finds the offset of the last page of a list whose length is
-// unknown: it doubles a probe until it passes the end, then halves the gap.
-// has reports whether the list holds an item at an offset.
-func lastOffset(ctx context.Context, pageSize int, has func(offset int) (bool, error)) (int, error) {
-	lo, hi := 0, pageSize // lo has an item (or is 0); hi is the first offset probed past it
-	for {
-		ok, err := has(hi)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		if hi > 1<<30 {
-			return 0, errors.New("the list does not end")
-		}
-		lo, hi = hi, hi*2
-	}
-	for hi-lo > 1 { // the first empty offset is in (lo, hi]
-		mid := (lo + hi) / 2
-		ok, err := has(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-	}
-	// hi is the number of items; lo the last one's offset.
-	return (lo / pageSize) * pageSize, nil
 }
 
 // thousands writes n with comma separators: 100,000.

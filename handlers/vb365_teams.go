@@ -136,7 +136,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 		list := func(ctx2 context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.TeamsPost], error) {
 			return ref.data.Posts(ctx2, channel, 0, p)
 		}
-		res, err := fetchPage(c, h.lengths, list, here, url.Values{})
+		res, err := fetchPage(c, h.lastPages, list, here, url.Values{})
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (h *Handler) channelPage(c *echo.Context) error {
 		list := func(ctx2 context.Context, p veeamapi.PageOptions) (*veeamapi.Page[veeamapi.TeamsFile], error) {
 			return ref.data.Files(ctx2, channel, folder, p)
 		}
-		res, err := fetchPage(c, h.lengths, list, here, extra)
+		res, err := fetchPage(c, h.lastPages, list, here, extra)
 		if err != nil {
 			return err
 		}
@@ -468,7 +468,7 @@ func (h *Handler) teamSearchPage(c *echo.Context) error {
 			params.Set(k, x)
 		}
 	}
-	res, err := fetchPage(c, h.lengths, list, ref.base+"/search", params)
+	res, err := fetchPage(c, h.lastPages, list, ref.base+"/search", params)
 	if errors.Is(err, veeamapi.ErrBadRequest) {
 		sv.Error = "The backup server did not accept this search. Check the advanced query: quotes and parentheses must be closed, and property names spelled as in the VB365 search syntax."
 		return render(c, http.StatusBadRequest, templates.TeamSearchPage(h.meta(c, "Search · "+v.Name), sv))

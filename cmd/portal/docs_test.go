@@ -506,6 +506,7 @@ func TestLargeLibraryPagesToTheEnd(t *testing.T) {
 	b := s.signedIn(lee)
 	sid, _ := b.explore("sharepoint")
 	site := b.openDocs(sid, "Sales Proposals")
+	s.veeam.ResetRequests()
 	first := site.open(fakeveeam.LargeLibraryName)
 	if n := len(docRowsOf(t, first)); n != 100 {
 		t.Errorf("the first page has %d rows", n)
@@ -517,6 +518,9 @@ func TestLargeLibraryPagesToTheEnd(t *testing.T) {
 		t.Fatalf("no last page link:\n%s", first.doc(t).Find("nav.pager").Text())
 	}
 	end := b.get(last)
+	if pages, probes := listCalls(s, "/documents", lastPageCall(s).Get("parentId")); pages != 2 || probes > 10 {
+		t.Errorf("the first page and the last: %d calls for pages, %d probes for the end (one search is 10)", pages, probes)
+	}
 	rows := docRowsOf(t, end)
 	if len(rows) == 0 || rows[len(rows)-1].name != "Proposal 002345.docx" {
 		t.Errorf("the last page ends with %v", rows)
