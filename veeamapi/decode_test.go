@@ -193,21 +193,22 @@ func BenchmarkDecode(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		body []byte
-		into func() any
+		into func(capacity int) any // as the client asks for pages: results sized for the limit
 	}{
-		{"messages-100", p.items, func() any { return new(veeamapi.Page[veeamapi.Item]) }},
-		{"documents", p.docs, func() any { return new(veeamapi.Page[veeamapi.Doc]) }},
-		{"posts", p.posts, func() any { return new(veeamapi.Page[veeamapi.TeamsPost]) }},
+		{"messages-100", p.items, func(n int) any { return &veeamapi.Page[veeamapi.Item]{Results: make([]veeamapi.Item, 0, n)} }},
+		{"documents", p.docs, func(n int) any { return &veeamapi.Page[veeamapi.Doc]{Results: make([]veeamapi.Doc, 0, n)} }},
+		{"posts", p.posts, func(n int) any { return &veeamapi.Page[veeamapi.TeamsPost]{Results: make([]veeamapi.TeamsPost, 0, n)} }},
 	} {
 		for _, d := range []struct {
-			name   string
-			decode func([]byte, any) error
-		}{{"encoding-json", json.Unmarshal}, {"client", rest.Decode}} {
+			name     string
+			decode   func([]byte, any) error
+			capacity int
+		}{{"encoding-json", json.Unmarshal, 0}, {"client", rest.Decode, 100}} {
 			b.Run(c.name+"/"+d.name, func(b *testing.B) {
 				b.SetBytes(int64(len(c.body)))
 				b.ReportAllocs()
 				for b.Loop() {
-					if err := d.decode(c.body, c.into()); err != nil {
+					if err := d.decode(c.body, c.into(d.capacity)); err != nil {
 						b.Fatal(err)
 					}
 				}

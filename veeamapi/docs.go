@@ -158,11 +158,11 @@ func (d *Docs) Site(ctx context.Context) (*Site, error) { return getOne[Site](ct
 //
 // VB365: GET …/Organization/Sites/{siteId}/Libraries, GET …/Sites/{siteId}/Lists
 func (d *Docs) Libraries(ctx context.Context, page PageOptions) (*Page[List], error) {
-	return getOne[Page[List]](ctx, d.o, d.base+"/Libraries", page.query())
+	return getPage[List](ctx, d.o, d.base+"/Libraries", page.query(), page)
 }
 
 func (d *Docs) Lists(ctx context.Context, page PageOptions) (*Page[List], error) {
-	return getOne[Page[List]](ctx, d.o, d.base+"/Lists", page.query())
+	return getPage[List](ctx, d.o, d.base+"/Lists", page.query(), page)
 }
 
 // Library returns a document library; List a list.
@@ -183,7 +183,7 @@ func (d *Docs) List(ctx context.Context, id string) (*List, error) {
 func (d *Docs) Folders(ctx context.Context, parent string, page PageOptions) (*Page[Doc], error) {
 	q := page.query()
 	q.Set("parentId", parent)
-	return getOne[Page[Doc]](ctx, d.o, d.base+"/Folders", q)
+	return getPage[Doc](ctx, d.o, d.base+"/Folders", q, page)
 }
 
 // Folder returns a folder.
@@ -203,7 +203,7 @@ func (d *Docs) Under(ctx context.Context, kind DocKind, parent string, includeFo
 	if includeFolders {
 		q.Set("includeFolders", "true")
 	}
-	return getOne[Page[Doc]](ctx, d.o, d.base+"/"+string(kind), q)
+	return getPage[Doc](ctx, d.o, d.base+"/"+string(kind), q, page)
 }
 
 // Get returns a document or list item.
@@ -217,7 +217,7 @@ func (d *Docs) Get(ctx context.Context, kind DocKind, id string) (*Doc, error) {
 //
 // VB365: GET …/Documents/{documentId}/Versions, GET …/Items/{itemId}/Versions
 func (d *Docs) Versions(ctx context.Context, kind DocKind, id string, page PageOptions) (*Page[Doc], error) {
-	return getOne[Page[Doc]](ctx, d.o, d.base+"/"+string(kind)+pathf("/%s/Versions", id), page.query())
+	return getPage[Doc](ctx, d.o, d.base+"/"+string(kind)+pathf("/%s/Versions", id), page.query(), page)
 }
 
 // Version returns version n (1-based) of a document or list item.
@@ -231,7 +231,7 @@ func (d *Docs) Version(ctx context.Context, kind DocKind, id string, n int) (*Do
 //
 // VB365: GET …/Sites/{siteId}/Items/{itemId}/Attachments
 func (d *Docs) Attachments(ctx context.Context, item string, page PageOptions) (*Page[ListAttachment], error) {
-	return getOne[Page[ListAttachment]](ctx, d.o, d.base+pathf("/Items/%s/Attachments", item), page.query())
+	return getPage[ListAttachment](ctx, d.o, d.base+pathf("/Items/%s/Attachments", item), page.query(), page)
 }
 
 // SearchIn is where a search looks: the whole OneDrive or site, or one
@@ -262,12 +262,12 @@ func (d *Docs) Search(ctx context.Context, in SearchIn, query, itemType string, 
 	if itemType != "" {
 		q.Set("itemType", itemType)
 	}
-	var out Page[Doc]
-	err := d.o.call(ctx, request{Method: "POST", Path: p, Query: q, Body: map[string]string{"query": query}, Idempotent: true}, &out)
+	out := newPage[Doc](page)
+	err := d.o.call(ctx, request{Method: "POST", Path: p, Query: q, Body: map[string]string{"query": query}, Idempotent: true}, out)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return out, nil
 }
 
 // DocRestore is one document, folder or item to restore, in the version it

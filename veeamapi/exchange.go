@@ -170,11 +170,7 @@ func (m *MailboxData) Items(ctx context.Context, folder string, page PageOptions
 	if folder != "" {
 		q.Set("parentId", folder)
 	}
-	var p Page[Item]
-	if err := m.o.get(ctx, m.base+"/items", q, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return getPage[Item](ctx, m.o, m.base+"/items", q, page)
 }
 
 // Item returns one item.
@@ -199,12 +195,12 @@ func (m *MailboxData) Search(ctx context.Context, folder, query string, page Pag
 	if folder != "" {
 		p = m.base + pathf("/folders/%s/search", folder)
 	}
-	var out Page[Item]
-	err := m.o.call(ctx, request{Method: "POST", Path: p, Query: page.query(), Body: map[string]string{"query": query}, Idempotent: true}, &out)
+	out := newPage[Item](page)
+	err := m.o.call(ctx, request{Method: "POST", Path: p, Query: page.query(), Body: map[string]string{"query": query}, Idempotent: true}, out)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return out, nil
 }
 
 // RestoreItemsOptions is what an operator restore of mail items does

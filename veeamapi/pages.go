@@ -96,6 +96,22 @@ type Page[T any] struct {
 	Links   map[string]Link `json:"_links"`
 }
 
+// newPage is a page to decode a list's answer into, its results sized for
+// the limit asked for (up to a thousand): grown while decoding, a 100-item
+// page of messages was copied seven times over.
+func newPage[T any](o PageOptions) *Page[T] {
+	return &Page[T]{Results: make([]T, 0, min(max(o.Limit, 0), 1000))}
+}
+
+// getPage gets a page of a list at path.
+func getPage[T any](ctx context.Context, o *Operator, path string, query url.Values, page PageOptions) (*Page[T], error) {
+	p := newPage[T](page)
+	if err := o.get(ctx, path, query, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Next returns the options for the following page, if the server says there is one.
 func (p *Page[T]) Next() (PageOptions, bool) { return p.link("next") }
 

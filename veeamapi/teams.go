@@ -108,7 +108,7 @@ func (t *TeamData) Team(ctx context.Context) (*Team, error) {
 //
 // VB365: GET …/organization/teams/{teamId}/channels
 func (t *TeamData) Channels(ctx context.Context, page PageOptions) (*Page[TeamsChannel], error) {
-	return getOne[Page[TeamsChannel]](ctx, t.o, t.base+"/channels", page.query())
+	return getPage[TeamsChannel](ctx, t.o, t.base+"/channels", page.query(), page)
 }
 
 // Replies lists a post's replies, page by page, as All reads lists.
@@ -136,7 +136,7 @@ func (t *TeamData) Posts(ctx context.Context, channelID string, parent int64, pa
 	} else {
 		q.Set("parentId", strconv.FormatInt(parent, 10))
 	}
-	return getOne[Page[TeamsPost]](ctx, t.o, t.base+"/posts", q)
+	return getPage[TeamsPost](ctx, t.o, t.base+"/posts", q, page)
 }
 
 // Post returns one post of a channel.
@@ -156,7 +156,7 @@ func (t *TeamData) Files(ctx context.Context, channelID, parent string, page Pag
 		parent = "root"
 	}
 	q.Set("parentId", parent)
-	return getOne[Page[TeamsFile]](ctx, t.o, t.base+"/files", q)
+	return getPage[TeamsFile](ctx, t.o, t.base+"/files", q, page)
 }
 
 // File returns one file of a channel.
@@ -170,14 +170,14 @@ func (t *TeamData) File(ctx context.Context, channelID, fileID string) (*TeamsFi
 //
 // VB365: GET …/organization/teams/{teamId}/channels/{channelId}/files/{fileId}/versions
 func (t *TeamData) FileVersions(ctx context.Context, channelID, fileID string, page PageOptions) (*Page[TeamsFile], error) {
-	return getOne[Page[TeamsFile]](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/files/"+url.PathEscape(fileID)+"/versions", page.query())
+	return getPage[TeamsFile](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/files/"+url.PathEscape(fileID)+"/versions", page.query(), page)
 }
 
 // Tabs lists a channel's tabs.
 //
 // VB365: GET …/organization/teams/{teamId}/channels/{channelId}/tabs
 func (t *TeamData) Tabs(ctx context.Context, channelID string, page PageOptions) (*Page[TeamsTab], error) {
-	return getOne[Page[TeamsTab]](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs", page.query())
+	return getPage[TeamsTab](ctx, t.o, t.base+"/channels/"+url.PathEscape(channelID)+"/tabs", page.query(), page)
 }
 
 // AuthCode asks for a one-time authorization code, which the export
@@ -390,10 +390,10 @@ func (t *TeamData) Search(ctx context.Context, channelID, kind, query string, pa
 	if channelID != "" {
 		p = t.base + "/channels/" + url.PathEscape(channelID) + "/search"
 	}
-	var out Page[TeamsEntity]
-	err := t.o.call(ctx, request{Method: "POST", Path: p, Query: page.query(), Body: map[string]string{"type": kind, "query": query}, Idempotent: true}, &out)
+	out := newPage[TeamsEntity](page)
+	err := t.o.call(ctx, request{Method: "POST", Path: p, Query: page.query(), Body: map[string]string{"type": kind, "query": query}, Idempotent: true}, out)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return out, nil
 }
