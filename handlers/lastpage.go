@@ -72,11 +72,11 @@ func (l *lastPages) find(ctx context.Context, key string, ahead bool, has func(c
 	l.mu.Lock()
 	if _, ok := l.known.get(key); ok || l.finding[key] != nil {
 		l.mu.Unlock()
+		if ahead { // the page does not wait for it
+			return 0, nil
+		}
 		if last, ok := l.get(ctx, key); ok {
 			return last, nil
-		}
-		if ahead {
-			return 0, nil
 		}
 		return l.search(ctx, key, has) // the other search failed
 	}

@@ -29,6 +29,10 @@ func TestLastPagesAhead(t *testing.T) {
 		t.Fatalf("ahead: %d, %v", last, err)
 	}
 	wait.For(t, "the search to start", func() bool { return probes.Load() == 1 })
+	// The first page again, while it runs: it neither waits nor searches.
+	if last, err := l.find(ctx, "list", true, slow); last != 0 || err != nil || probes.Load() != 1 {
+		t.Fatalf("ahead again: %d, %v, %d probes", last, err, probes.Load())
+	}
 	var clicked int
 	var clicks sync.WaitGroup
 	clicks.Go(func() {
