@@ -66,30 +66,41 @@ func BenchmarkPortalOverhead(b *testing.B) {
 	// Keep this process's collector (the fakes' and the client's garbage)
 	// from delaying the fake's answers, which would count as the portal's time.
 	defer debug.SetGCPercent(debug.SetGCPercent(2000))
-	s := startPortalProcess(b, fakeveeam.Options{LargeLibrarySite: "Sales Proposals", LargeLibraryDocs: 5_000})
-	br := s.signedIn(adele)
-	sid, _ := br.explore("exchange")
-	m := br.openMailbox(sid, "Adele Vance")
-	odID, _ := br.explore("onedrive")
-	od := br.openDocs(odID, "Adele Vance")
-	helpdesk := s.signedIn(lee)
-	spID, _ := helpdesk.explore("sharepoint")
-	library := helpdesk.openDocs(spID, "Sales Proposals").open(fakeveeam.LargeLibraryName)
-	teamsID, _ := helpdesk.explore("teams")
-	team := helpdesk.openTeam(teamsID, "Sales and Marketing")
-	pages := []struct {
-		name, path string
-		as         *browser
-	}{
-		{"folder", m.page.Request.URL.Path, br},
-		{"search", m.base + "/search?" + url.Values{"q": {"plan"}, "after": {"2026-01-01"}}.Encode(), br},
-		{"onedrive-folder", od.open("Documents").Request.URL.Path, br},
-		{"library-100", library.Request.URL.Path, helpdesk},
-		{"onedrive-search", od.base + "/search?" + url.Values{"q": {"report"}, "after": {"2026-01-01"}}.Encode(), br},
-		{"channel-posts", linkNamed(b, team, "table.channel-items a", "General"), helpdesk},
-	}
+	s, pages := benchPages(b)
 	for _, page := range pages {
 		b.Run(page.name, func(b *testing.B) { measureOverhead(b, s, page.as, page.path) })
+	}
+}
+
+// benchPage is a page the benchmarks ask for, and who asks for it.
+type benchPage struct {
+	name, path string
+	as         *browser
+}
+
+// benchPages starts the portal (its own process on core 0), signs in Adele
+// and Lee and finds the pages the benchmarks measure: Adele's Inbox (100
+// messages), a search of her mailbox, a OneDrive folder and search, a
+// 100-document library page and a Teams channel's posts (as Lee).
+func benchPages(b *testing.B) (*stack, []benchPage) {
+	s := startPortalProcess(b, fakeveeam.Options{LargeLibrarySite: "Sales Proposals", LargeLibraryDocs: 5_000})
+	adeleB := s.signedIn(adele)
+	sid, _ := adeleB.explore("exchange")
+	m := adeleB.openMailbox(sid, "Adele Vance")
+	odID, _ := adeleB.explore("onedrive")
+	od := adeleB.openDocs(odID, "Adele Vance")
+	leeB := s.signedIn(lee)
+	spID, _ := leeB.explore("sharepoint")
+	library := leeB.openDocs(spID, "Sales Proposals").open(fakeveeam.LargeLibraryName)
+	teamsID, _ := leeB.explore("teams")
+	team := leeB.openTeam(teamsID, "Sales and Marketing")
+	return s, []benchPage{
+		{"folder", m.page.Request.URL.Path, adeleB},
+		{"search", m.base + "/search?" + url.Values{"q": {"plan"}, "after": {"2026-01-01"}}.Encode(), adeleB},
+		{"onedrive-folder", od.open("Documents").Request.URL.Path, adeleB},
+		{"library-100", library.Request.URL.Path, leeB},
+		{"onedrive-search", od.base + "/search?" + url.Values{"q": {"report"}, "after": {"2026-01-01"}}.Encode(), adeleB},
+		{"channel-posts", linkNamed(b, team, "table.channel-items a", "General"), leeB},
 	}
 }
 
@@ -223,11 +234,7 @@ func BenchmarkDownloadMemory(b *testing.B) {
 		b.Skip("reads /proc")
 	}
 	const size = 1 << 30
-	s := startPortalProcess(b, fakeveeam.Options{ExportPadding: size})
-	br := s.signedIn(adele)
-	sid, _ := br.explore("exchange")
-	m := br.openMailbox(sid, "Adele Vance")
-	export := m.page.doc(b).Find(`form[action$="/export"]`).AttrOr("action", "")
+	s, br, export := pstExport(b, size)
 	downloadMemory(b, s, br, export, size, 1)
 }
 
@@ -237,12 +244,18 @@ func BenchmarkDownloadMemory8(b *testing.B) {
 		b.Skip("reads /proc")
 	}
 	const size = 256 << 20
+	s, br, export := pstExport(b, size)
+	downloadMemory(b, s, br, export, size, 8)
+}
+
+// pstExport starts the portal (its own process) with Adele's PST exports
+// size bytes larger, signs her in and returns the path that exports her Inbox.
+func pstExport(b *testing.B, size int64) (*stack, *browser, string) {
 	s := startPortalProcess(b, fakeveeam.Options{ExportPadding: size})
 	br := s.signedIn(adele)
 	sid, _ := br.explore("exchange")
 	m := br.openMailbox(sid, "Adele Vance")
-	export := m.page.doc(b).Find(`form[action$="/export"]`).AttrOr("action", "")
-	downloadMemory(b, s, br, export, size, 8)
+	return s, br, m.page.doc(b).Find(`form[action$="/export"]`).AttrOr("action", "")
 }
 
 // BenchmarkDocumentDownloadMemory streams the 200 MiB recording of a

@@ -150,30 +150,12 @@ func replay(c *http.Client, base string, calls []fakeveeam.Request) (int64, erro
 	return read, nil
 }
 
-// benchPage is a page of the side-by-side benchmarks, and who asks for it.
-type benchPage struct {
-	name, path string
-	as         *browser
-}
-
-// sideBySidePages starts the portal (its own process on core 0) and signs
-// in Adele and Lee; the pages are the four the performance targets name.
+// sideBySidePages starts the portal and finds the four pages the
+// performance targets name: the Inbox, a search, a library page and a
+// channel's posts.
 func sideBySidePages(b *testing.B) (*stack, []benchPage) {
-	s := startPortalProcess(b, fakeveeam.Options{LargeLibrarySite: "Sales Proposals", LargeLibraryDocs: 5_000})
-	adeleB := s.signedIn(adele)
-	sid, _ := adeleB.explore("exchange")
-	m := adeleB.openMailbox(sid, "Adele Vance")
-	leeB := s.signedIn(lee)
-	spID, _ := leeB.explore("sharepoint")
-	library := leeB.openDocs(spID, "Sales Proposals").open(fakeveeam.LargeLibraryName)
-	teamsID, _ := leeB.explore("teams")
-	team := leeB.openTeam(teamsID, "Sales and Marketing")
-	return s, []benchPage{
-		{"inbox-100", m.page.Request.URL.Path, adeleB},
-		{"search", m.base + "/search?" + url.Values{"q": {"plan"}, "after": {"2026-01-01"}}.Encode(), adeleB},
-		{"library-100", library.Request.URL.Path, leeB},
-		{"channel-posts", linkNamed(b, team, "table.channel-items a", "General"), leeB},
-	}
+	s, pages := benchPages(b)
+	return s, slices.DeleteFunc(pages, func(p benchPage) bool { return strings.HasPrefix(p.name, "onedrive-") })
 }
 
 // BenchmarkSideBySide measures the portal's CPU per page against a bare
@@ -306,12 +288,9 @@ func pagesPerSecond(b *testing.B, c int, page func()) float64 {
 // max).
 func BenchmarkDownloadSideBySide(b *testing.B) {
 	const size = 256 << 20
-	s := startPortalProcess(b, fakeveeam.Options{ExportPadding: size})
+	s, br, path := pstExport(b, size)
 	proxy := startProxyProcess(b, s.veeam.URL())
-	br := s.signedIn(adele)
-	sid, _ := br.explore("exchange")
-	m := br.openMailbox(sid, "Adele Vance")
-	export := s.url + m.page.doc(b).Find(`form[action$="/export"]`).AttrOr("action", "")
+	export := s.url + path
 	form := url.Values{"csrf_token": {br.csrf()}}.Encode()
 	s.veeam.ResetRequests()
 	if n, err := postDownload(br, export, form); err != nil || n < size {
