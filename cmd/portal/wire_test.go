@@ -70,6 +70,20 @@ func TestCompressedOnTheWire(t *testing.T) {
 	if len(body) > 25<<10 {
 		t.Errorf("the Inbox page is %d bytes on the wire, more than 25 KiB", len(body))
 	}
+	// To a client that takes no compression, a page goes whole with its length, not chunked.
+	req, _ := http.NewRequest(http.MethodGet, s.url+inbox, nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	plainClient := *b.c
+	plainClient.Transport = &http.Transport{DisableCompression: true}
+	plainResp, err := plainClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainBody, _ := io.ReadAll(plainResp.Body)
+	plainResp.Body.Close()
+	if plainResp.ContentLength != int64(len(plainBody)) || len(plainResp.TransferEncoding) > 0 || plainResp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("the Inbox uncompressed: Content-Length %d for %d bytes, transfer encoding %v", plainResp.ContentLength, len(plainBody), plainResp.TransferEncoding)
+	}
 	assets := 0
 	for _, a := range []string{"/static/css/app.css", "/static/js/app.js", "/static/js/htmx.min.js"} {
 		resp, body := b.fetchRaw(t, a+"?v=1")
