@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bufio"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,13 @@ var gzipWriters = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	return w
 }}
+
+// gzipOutputs gather a page's compressed bytes before they go down the
+// chain of response writers: gzip emits its output a few hundred bytes at
+// a time, and each of those writes crossed every middleware's writer (some
+// 80 times for the Inbox page). 32 KiB holds a 100-item page's compressed
+// bytes whole.
+var gzipOutputs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 // compressPages gzips HTML answers (pages and htmx fragments) for browsers
 // that accept it, at the fastest level: a 170 KB page becomes about 20 KB
@@ -34,6 +42,7 @@ type gzipResponse struct {
 	accepted bool
 	decided  bool
 	zw       *gzip.Writer
+	out      *bufio.Writer // between zw and the ResponseWriter
 }
 
 // decide chooses, at the header, whether the body is compressed.
@@ -49,8 +58,10 @@ func (g *gzipResponse) decide(status int) {
 	}
 	h.Del("Content-Length")
 	h.Set("Content-Encoding", "gzip")
+	g.out = gzipOutputs.Get().(*bufio.Writer)
+	g.out.Reset(g.ResponseWriter)
 	g.zw = gzipWriters.Get().(*gzip.Writer)
-	g.zw.Reset(g.ResponseWriter)
+	g.zw.Reset(g.out)
 }
 
 func (g *gzipResponse) WriteHeader(status int) {
@@ -77,6 +88,7 @@ func (g *gzipResponse) Write(b []byte) (int, error) {
 func (g *gzipResponse) Flush() {
 	if g.zw != nil {
 		g.zw.Flush()
+		g.out.Flush()
 	}
 	http.NewResponseController(g.ResponseWriter).Flush()
 }
@@ -88,7 +100,10 @@ func (g *gzipResponse) close() {
 		return
 	}
 	g.zw.Close()
+	g.out.Flush()
 	g.zw.Reset(io.Discard)
 	gzipWriters.Put(g.zw)
-	g.zw = nil
+	g.out.Reset(nil)
+	gzipOutputs.Put(g.out)
+	g.zw, g.out = nil, nil
 }

@@ -59,6 +59,40 @@ func TestCompressPages(t *testing.T) {
 	}
 }
 
+// TestCompressedFlush: what a handler flushes reaches the client
+// compressed, before the handler goes on.
+func TestCompressedFlush(t *testing.T) {
+	t.Parallel()
+	first := strings.Repeat("<p>Restoring 1,204 items…</p>\n", 100)
+	rec := httptest.NewRecorder()
+	h := compressPages(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, first)
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(rec.Body.Bytes()))
+		if err != nil {
+			t.Fatalf("nothing compressed reached the client at the flush: %v", err)
+		}
+		got := make([]byte, len(first))
+		if _, err := io.ReadFull(zr, got); err != nil || string(got) != first {
+			t.Errorf("at the flush the client can read %q, %v", got, err)
+		}
+		io.WriteString(w, "<p>Done.</p>")
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	h.ServeHTTP(rec, req)
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, err := io.ReadAll(zr); err != nil || string(body) != first+"<p>Done.</p>" {
+		t.Errorf("the page reads %q, %v", body, err)
+	}
+}
+
 func TestMaskedTokens(t *testing.T) {
 	t.Parallel()
 	const token = "q4hS2o4kq8m3NnS0qz0f2cT4nL8Yt7oEo1Wl3M2iLxk"
