@@ -101,12 +101,14 @@ func TestMeganRestoresLastTuesdaysBudgetKeepingBoth(t *testing.T) {
 	tb.see(row, "242 KB")
 	tb.audit()
 
+	tb.markPage()
 	if err := tb.inList("Q3 budget.xlsx").Click(); err != nil {
 		t.Fatal(err)
 	}
 	detail := p.Locator("#doc-detail")
 	tb.see(detail.Locator("dl.facts"), "Megan Bowen")
 	tb.see(detail.Locator("table.versions"), "Version 1.0")
+	tb.stayedOnPage("a document's link")
 	if err := expect.Locator(p.Locator("#detail-heading")).ToBeFocused(); err != nil {
 		t.Errorf("focus did not move to the details: %v", err)
 	}

@@ -107,13 +107,16 @@ func TestAdeleRestoresTheMessageSheDeleted(t *testing.T) {
 		received.Format("Mon 2 Jan 2006"))
 	tb.audit()
 
-	// Its details open beside the list.
+	// Its details open beside the list, with the item's own address.
+	tb.markPage()
 	if err := link.Click(); err != nil {
 		t.Fatal(err)
 	}
 	detail := p.Locator("#item-detail")
 	tb.see(detail, "Store 42 floor plan final.pdf")
 	tb.see(detail, "Megan Bowen")
+	tb.waitForURL(`/items/[A-Za-z0-9_-]+$`)
+	tb.stayedOnPage("a message's link")
 	if err := expect.Locator(p.Locator("#detail-heading")).ToBeFocused(); err != nil {
 		t.Errorf("focus did not move to the details: %v", err)
 	}

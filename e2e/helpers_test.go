@@ -128,6 +128,27 @@ func (tb *tab) waitForURL(pattern string) {
 	}
 }
 
+// markPage marks the document in the tab, so that stayedOnPage can tell a
+// swap into the page from the browser loading a page anew.
+func (tb *tab) markPage() {
+	tb.t.Helper()
+	if _, err := tb.page.Evaluate(`() => { window.__marked = true }`); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// stayedOnPage fails the test when the document marked by markPage is gone.
+func (tb *tab) stayedOnPage(what string) {
+	tb.t.Helper()
+	marked, err := tb.page.Evaluate(`() => window.__marked === true`)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	if marked != true {
+		tb.t.Errorf("%s loaded a page anew instead of opening beside the list", what)
+	}
+}
+
 func (tb *tab) see(loc playwright.Locator, text string) {
 	tb.t.Helper()
 	if err := expect.Locator(loc).ToContainText(text); err != nil {
