@@ -122,6 +122,20 @@ func TestAdeleRestoresTheMessageSheDeleted(t *testing.T) {
 	}
 	tb.audit()
 	tb.screenshot("exchange-search")
+	// Ctrl- or ⌘-click opens the message as a page of its own in a new tab.
+	tabOfItsOwn, err := p.Context().ExpectPage(func() error {
+		return link.Click(playwright.LocatorClickOptions{Modifiers: []playwright.KeyboardModifier{*playwright.KeyboardModifierControlOrMeta}})
+	})
+	if err != nil {
+		t.Fatalf("Ctrl-click on a message opened no tab: %v", err)
+	}
+	if err := expect.Locator(tabOfItsOwn.Locator("#item-detail")).ToContainText("Store 42 floor plan final.pdf"); err != nil {
+		t.Errorf("the message's own tab: %v (at %s)", err, tabOfItsOwn.URL())
+	}
+	tabOfItsOwn.Close()
+	if err := p.BringToFront(); err != nil {
+		t.Fatal(err)
+	}
 
 	// Restore it to where it was.
 	tb.clickExact(playwright.AriaRoleButton, "Restore this item…")
